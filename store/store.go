@@ -1,0 +1,301 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// State is where an execution is in its life.
+type State string
+
+// The states of an execution. Running and Pending are the only states that
+// are not final.
+const (
+	// StatePending: the slot is claimed and the execution waits to start,
+	// queued behind a running execution of the same task (overlap policy
+	// "queue one").
+	StatePending State = "pending"
+	// StateRunning: the job (or its condition, or its listeners) runs.
+	StateRunning State = "running"
+	// StateSucceeded: the job returned nil and no listener failed.
+	StateSucceeded State = "succeeded"
+	// StateFailed: the job, its condition or a listener returned an error
+	// or panicked, or the run timed out.
+	StateFailed State = "failed"
+	// StateSkipped: the fire was recorded but the job did not run; SkipReason
+	// says why.
+	StateSkipped State = "skipped"
+	// StateCancelled: the run was cancelled by Cancel or by shutdown.
+	StateCancelled State = "cancelled"
+	// StateAbandoned: the node running it stopped without recording an end.
+	StateAbandoned State = "abandoned"
+)
+
+// Final reports whether s is a final state: nothing changes the record after.
+func (s State) Final() bool {
+	switch s {
+	case StateSucceeded, StateFailed, StateSkipped, StateCancelled, StateAbandoned:
+		return true
+	}
+	return false
+}
+
+// Valid reports whether s is one of the states above.
+func (s State) Valid() bool {
+	return s == StatePending || s == StateRunning || s.Final()
+}
+
+// Trigger is what started an execution.
+type Trigger string
+
+// The triggers of an execution.
+const (
+	// TriggerSchedule: a cron or interval slot fired.
+	TriggerSchedule Trigger = "schedule"
+	// TriggerManual: Engine.RunNow.
+	TriggerManual Trigger = "manual"
+	// TriggerDependency: a predecessor in a task graph finished.
+	TriggerDependency Trigger = "dependency"
+	// TriggerCatchUp: a slot missed while no engine ran, run late.
+	TriggerCatchUp Trigger = "catch-up"
+	// TriggerOneShot: task.RunMain in a short-lived process.
+	TriggerOneShot Trigger = "one-shot"
+)
+
+// Valid reports whether t is one of the triggers above.
+func (t Trigger) Valid() bool {
+	switch t {
+	case TriggerSchedule, TriggerManual, TriggerDependency, TriggerCatchUp, TriggerOneShot:
+		return true
+	}
+	return false
+}
+
+// Claims reports whether executions with this trigger claim their slot: at
+// most one execution of a task may exist for one nominal time among the
+// triggers that claim (schedule and catch-up).
+func (t Trigger) Claims() bool {
+	return t == TriggerSchedule || t == TriggerCatchUp
+}
+
+// Reasons a fire is recorded as skipped. SkipReason holds one of these,
+// sometimes followed by ": " and details.
+const (
+	ReasonOverlap   = "overlap"   // the task was still running (or had one queued)
+	ReasonCondition = "condition" // the task's When condition returned false
+	ReasonMissed    = "missed"    // the fire came too late; details say how many slots
+)
+
+// Execution is the record of one run of a task, created before the job runs
+// and updated when it ends. Zero values mean "not set": a zero ScheduledAt is
+// a run with no nominal slot (manual, one-shot), a zero EndedAt a run that has
+// not ended, uuid.Nil a missing parent or graph run.
+type Execution struct {
+	ID          uuid.UUID // unique, set by the engine
+	Task        string    // task name
+	Trigger     Trigger
+	ScheduledAt time.Time // nominal slot; zero for manual and one-shot runs
+	StartedAt   time.Time // when the record was created (the fire or the call)
+	EndedAt     time.Time // zero while pending or running
+	State       State
+	ExitCode    int    // 0 on success; see task's doc for the mapping
+	ExitMessage string // set by the job or by listeners
+	Error       string // the error's text; with the stack for a panic
+	Args        []string
+	ExternalID  string    // id of this run in an outside system
+	ParentID    uuid.UUID // execution that caused this one
+	GraphRunID  uuid.UUID // graph run this execution belongs to
+	RootTask    string    // root task of that graph run
+	Node        string    // engine instance that ran it
+	SkipReason  string    // why it was skipped; empty unless State is skipped
+}
+
+// Duration is EndedAt minus StartedAt, or zero while the run has not ended.
+func (e *Execution) Duration() time.Duration {
+	if e.EndedAt.IsZero() {
+		return 0
+	}
+	return e.EndedAt.Sub(e.StartedAt)
+}
+
+// Clone returns a deep copy of e.
+func (e *Execution) Clone() *Execution {
+	c := *e
+	if e.Args != nil {
+		c.Args = append([]string(nil), e.Args...)
+	}
+	return &c
+}
+
+// Validate checks what every backend requires of a record before writing it.
+// Errors wrap ErrInvalid and name the field.
+func (e *Execution) Validate() error {
+	switch {
+	case e.ID == uuid.Nil:
+		return fmt.Errorf("%w: execution ID is zero", ErrInvalid)
+	case e.Task == "":
+		return fmt.Errorf("%w: execution %s: task name is empty", ErrInvalid, e.ID)
+	case !e.Trigger.Valid():
+		return fmt.Errorf("%w: execution %s: trigger %q", ErrInvalid, e.ID, e.Trigger)
+	case !e.State.Valid():
+		return fmt.Errorf("%w: execution %s: state %q", ErrInvalid, e.ID, e.State)
+	case e.Trigger.Claims() && e.ScheduledAt.IsZero():
+		return fmt.Errorf("%w: execution %s: trigger %s needs a scheduled time", ErrInvalid, e.ID, e.Trigger)
+	case e.StartedAt.IsZero():
+		return fmt.Errorf("%w: execution %s: start time is zero", ErrInvalid, e.ID)
+	}
+	return nil
+}
+
+// TaskState is what the engine persists about a task between runs and
+// restarts.
+type TaskState struct {
+	Task                string
+	Suspended           bool
+	SuspendedReason     string    // why; empty when not suspended
+	SuspendedAt         time.Time // zero when not suspended
+	ConsecutiveFailures int       // failed runs since the last success or resume
+	LastScheduledAt     time.Time // newest nominal slot fired
+	UpdatedAt           time.Time
+}
+
+// ExecutionFilter selects executions for ListExecutions. Zero fields do not
+// filter. Results come newest first: by StartedAt descending, then ID
+// descending, a total order that cursors follow.
+type ExecutionFilter struct {
+	Task       string
+	States     []State   // any of these
+	GraphRunID uuid.UUID // executions of one graph run
+	From       time.Time // StartedAt >= From
+	To         time.Time // StartedAt < To
+	// Limit caps the page size; 0 means DefaultListLimit, and values above
+	// MaxListLimit are lowered to it.
+	Limit int
+	// Cursor continues a listing from the NextCursor of the previous page.
+	Cursor string
+}
+
+// Page is one page of ListExecutions.
+type Page struct {
+	Executions []*Execution
+	// NextCursor is set when more executions may follow; pass it as
+	// ExecutionFilter.Cursor to get them.
+	NextCursor string
+}
+
+// Limits of ListExecutions.
+const (
+	DefaultListLimit = 100
+	MaxListLimit     = 10_000
+)
+
+// PageLimit returns the effective page size of a filter's Limit.
+func PageLimit(limit int) int {
+	switch {
+	case limit <= 0:
+		return DefaultListLimit
+	case limit > MaxListLimit:
+		return MaxListLimit
+	}
+	return limit
+}
+
+// DeleteParams selects executions for DeleteExecutions.
+type DeleteParams struct {
+	// Before deletes final executions that started before it. Required.
+	Before time.Time
+	// Task, when set, limits the deletion to one task.
+	Task string
+	// Limit caps how many are deleted in one call (a batch); 0 means no cap.
+	Limit int
+}
+
+// Store persists executions and task state. Implementations are safe for
+// concurrent use. Every backend passes storetest.Run.
+type Store interface {
+	// CreateExecution inserts a new record. It returns ErrConflict if the ID
+	// exists, or if e.Trigger claims a slot (Trigger.Claims) and an
+	// execution of the same task with the same ScheduledAt and a claiming
+	// trigger exists: the claim that makes a slot run exactly once.
+	CreateExecution(ctx context.Context, e *Execution) error
+	// UpdateExecution replaces the record with e's ID. It returns
+	// ErrNotFound if none exists. Task, Trigger and ScheduledAt never change.
+	UpdateExecution(ctx context.Context, e *Execution) error
+	// GetExecution returns the record with the ID, or ErrNotFound.
+	GetExecution(ctx context.Context, id uuid.UUID) (*Execution, error)
+	// ListExecutions returns one page of records matching f, newest first.
+	ListExecutions(ctx context.Context, f ExecutionFilter) (*Page, error)
+	// DeleteExecutions deletes final executions matching p and returns how
+	// many it deleted. Pending and running executions are never deleted.
+	DeleteExecutions(ctx context.Context, p DeleteParams) (int, error)
+	// GetTaskState returns the persisted state of a task, or ErrNotFound.
+	GetTaskState(ctx context.Context, task string) (*TaskState, error)
+	// PutTaskState inserts or replaces the state of s.Task.
+	PutTaskState(ctx context.Context, s *TaskState) error
+	// Close releases the store's resources. Later calls return ErrClosed.
+	Close() error
+}
+
+// Cursor is the position after which a listing continues: the StartedAt and
+// ID of the last execution of the previous page.
+type Cursor struct {
+	StartedAt time.Time
+	ID        uuid.UUID
+}
+
+// EncodeCursor returns the opaque text form of the position after e.
+func EncodeCursor(e *Execution) string {
+	raw := strconv.FormatInt(e.StartedAt.UnixNano(), 10) + "/" + e.ID.String()
+	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+}
+
+// DecodeCursor parses a cursor made by EncodeCursor. A malformed cursor is an
+// error wrapping ErrInvalid.
+func DecodeCursor(s string) (Cursor, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return Cursor{}, fmt.Errorf("%w: cursor %q: %v", ErrInvalid, s, err)
+	}
+	ns, id, ok := strings.Cut(string(raw), "/")
+	if !ok {
+		return Cursor{}, fmt.Errorf("%w: cursor %q: no separator", ErrInvalid, s)
+	}
+	n, err := strconv.ParseInt(ns, 10, 64)
+	if err != nil {
+		return Cursor{}, fmt.Errorf("%w: cursor %q: %v", ErrInvalid, s, err)
+	}
+	u, err := uuid.Parse(id)
+	if err != nil {
+		return Cursor{}, fmt.Errorf("%w: cursor %q: %v", ErrInvalid, s, err)
+	}
+	return Cursor{StartedAt: time.Unix(0, n), ID: u}, nil
+}
+
+// After reports whether e comes after the cursor position in the newest-first
+// order, that is, whether it belongs to the next page.
+func (c Cursor) After(e *Execution) bool {
+	if !e.StartedAt.Equal(c.StartedAt) {
+		return e.StartedAt.Before(c.StartedAt)
+	}
+	return CompareIDs(e.ID, c.ID) < 0
+}
+
+// CompareIDs orders IDs by their bytes, the order backends use as the
+// tie-breaker after StartedAt.
+func CompareIDs(a, b uuid.UUID) int {
+	return strings.Compare(string(a[:]), string(b[:]))
+}
+
+// Newer reports whether a comes before b in the newest-first listing order.
+func Newer(a, b *Execution) bool {
+	if !a.StartedAt.Equal(b.StartedAt) {
+		return a.StartedAt.After(b.StartedAt)
+	}
+	return CompareIDs(a.ID, b.ID) > 0
+}
