@@ -212,7 +212,8 @@ type DeleteParams struct {
 	Before time.Time
 	// Task, when set, limits the deletion to one task.
 	Task string
-	// Limit caps how many are deleted in one call (a batch); 0 means no cap.
+	// Limit caps how many are deleted in one call (a batch), oldest first;
+	// 0 means no cap; negative is ErrInvalid.
 	Limit int
 }
 
@@ -238,7 +239,8 @@ type Store interface {
 	GetTaskState(ctx context.Context, task string) (*TaskState, error)
 	// PutTaskState inserts or replaces the state of s.Task.
 	PutTaskState(ctx context.Context, s *TaskState) error
-	// Close releases the store's resources. Later calls return ErrClosed.
+	// Close releases the store's resources. Later calls of other methods
+	// return ErrClosed; a second Close returns nil.
 	Close() error
 }
 

@@ -1,0 +1,38 @@
+// Package memory is the in-memory store.Store: the engine's default store.
+//
+// Nothing survives the process: use it for tests, examples and hosts that
+// need no history across restarts. A cluster of processes needs a shared
+// store (store/postgres), since the slot claims that make every scheduled
+// slot run exactly once live in the store.
+//
+// # Behaviour
+//
+// A Store is safe for concurrent use. It passes storetest.Run, which pins
+// down the details: a slot claim is held by the execution as long as it is
+// stored, UpdateExecution keeps the stored task, trigger and scheduled time,
+// a NextCursor is returned only when more rows follow, and Close is
+// idempotent. Records are copied on the way in and out, so callers never
+// share memory with the store. Times are kept with their location but
+// without their monotonic clock reading, so that records and cursors are
+// all ordered by wall clock.
+//
+// # Cost
+//
+// CreateExecution, UpdateExecution and GetExecution are a few map operations
+// under a mutex (a read lock for GetExecution) plus one copy of the record;
+// UpdateExecution overwrites the stored record in place and allocates only
+// when Args outgrows the stored one. Slot claims are a map keyed by task and
+// ScheduledAt.UnixNano().
+//
+// ListExecutions scans the executions of the filter's task (an index by task
+// name), or every execution without a task filter, under a read lock, and
+// keeps the first Limit+1 matches in a heap: O(n log k) for n scanned and a
+// page of k, and only the page is copied. DeleteExecutions scans the same
+// way under the write lock. A listing with a task filter therefore costs
+// what that task's history costs, not the whole table's. A structure
+// ordered by (StartedAt, ID), per task and overall (a B-tree), would make a
+// page O(k + log n); it is not worth its cost on every insert until
+// listings get hot.
+//
+// Memory grows with the history until DeleteExecutions trims it.
+package memory

@@ -1,0 +1,136 @@
+package memory_test
+
+import (
+	"context"
+	"encoding/binary"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"go.uber.org/goleak"
+
+	"github.com/taskmill/taskmill/store"
+	"github.com/taskmill/taskmill/store/memory"
+	"github.com/taskmill/taskmill/store/storetest"
+)
+
+// The store starts no goroutine; the suite starts and must stop its own.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s := memory.New()
+		t.Cleanup(func() {
+			if err := s.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+		})
+		return s
+	})
+}
+
+// seqID returns a distinct ID for n without the cost of uuid.New, so that
+// the benchmarks measure the store.
+func seqID(n uint64) uuid.UUID {
+	var id uuid.UUID
+	binary.BigEndian.PutUint64(id[8:], n)
+	id[0] = 1
+	return id
+}
+
+// BenchmarkCreateUpdate records one execution per op the way the engine
+// does: created running, updated when it ends.
+func BenchmarkCreateUpdate(b *testing.B) {
+	s := memory.New()
+	ctx := context.Background()
+	start := time.Now()
+	var n uint64
+	b.ReportAllocs()
+	for b.Loop() {
+		n++
+		e := &store.Execution{
+			ID:          seqID(n),
+			Task:        "bench",
+			Trigger:     store.TriggerSchedule,
+			ScheduledAt: start.Add(time.Duration(n) * time.Second),
+			StartedAt:   start,
+			State:       store.StateRunning,
+			Node:        "node-1",
+		}
+		if err := s.CreateExecution(ctx, e); err != nil {
+			b.Fatal(err)
+		}
+		e.State = store.StateSucceeded
+		e.EndedAt = start.Add(time.Millisecond)
+		if err := s.UpdateExecution(ctx, e); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCreateUpdateParallel is BenchmarkCreateUpdate from GOMAXPROCS
+// goroutines: the contention on the store's lock.
+func BenchmarkCreateUpdateParallel(b *testing.B) {
+	s := memory.New()
+	ctx := context.Background()
+	start := time.Now()
+	var next atomic.Uint64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := next.Add(1)
+			e := &store.Execution{
+				ID:          seqID(n),
+				Task:        "bench",
+				Trigger:     store.TriggerSchedule,
+				ScheduledAt: start.Add(time.Duration(n) * time.Second),
+				StartedAt:   start,
+				State:       store.StateRunning,
+				Node:        "node-1",
+			}
+			if err := s.CreateExecution(ctx, e); err != nil {
+				b.Error(err)
+				return
+			}
+			e.State = store.StateSucceeded
+			e.EndedAt = start.Add(time.Millisecond)
+			if err := s.UpdateExecution(ctx, e); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkList lists the newest page of one task among 100,000 executions
+// of 100 tasks.
+func BenchmarkList(b *testing.B) {
+	s := memory.New()
+	ctx := context.Background()
+	start := time.Now()
+	for i := range 100_000 {
+		e := &store.Execution{
+			ID:        seqID(uint64(i + 1)),
+			Task:      "task-" + string(rune('A'+i%100)),
+			Trigger:   store.TriggerManual,
+			StartedAt: start.Add(time.Duration(i) * time.Millisecond),
+			State:     store.StateSucceeded,
+		}
+		if err := s.CreateExecution(ctx, e); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := s.ListExecutions(ctx, store.ExecutionFilter{Task: "task-A", Limit: 100})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(p.Executions) != 100 {
+			b.Fatalf("%d executions, want 100", len(p.Executions))
+		}
+	}
+}
