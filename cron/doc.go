@@ -1,0 +1,89 @@
+// Package cron parses schedules and computes their activations: cron
+// expressions evaluated on the wall clock of a time zone, and fixed
+// intervals anchored to the Unix epoch. It depends on the standard library
+// only.
+//
+// A Schedule answers one question, Next(t): the first activation strictly
+// after t. Next is deterministic: every process computes the same instants
+// from the same schedule text (given the same tzdata), which is what lets
+// several engines sharing a store claim each slot exactly once. All
+// instants are returned in UTC.
+//
+//	s, err := cron.Parse("0 30 2 * * *", "Europe/Berlin")
+//	next := s.Next(time.Now()) // 02:30 Berlin time, as a UTC instant
+//
+// # Expressions
+//
+// An expression has six fields, seconds first, or five with the seconds
+// taken as 0:
+//
+//	second  minute  hour  day-of-month  month  day-of-week
+//	0-59    0-59    0-23  1-31          1-12   0-7 (0 and 7 are Sunday)
+//
+// Each field is "*", a value, a range "a-b", a step "*/n", "a-b/n" or
+// "a/n" (a to the end of the range), or a comma-separated list of these.
+// Months may be written JAN-DEC and days of the week SUN-SAT, in any case.
+// "?" means "*" in the two day fields. A step must lie between 1 and the
+// size of the field's range.
+//
+// The day fields follow Vixie cron: if both are restricted, that is neither
+// starts with "*" or "?", a day matches when either field matches ("0 0 0
+// 13 * FRI" fires on every 13th and every Friday); otherwise both must
+// match ("0 0 0 * * FRI" fires on Fridays only). Note that "*/2" starts
+// with "*": "0 0 0 */2 * MON" fires on Mondays with an odd day of month.
+//
+// Parse rejects an expression that can never fire (30 February) with
+// ErrNeverFires, and any input longer than MaxLen bytes.
+//
+// # Descriptors and intervals
+//
+// Parse also takes @yearly (or @annually), @monthly, @weekly, @daily (or
+// @midnight) and @hourly, which are expressions evaluated in the given
+// zone, and "@every <duration>" in Go syntax ("@every 90s", "@every
+// 1h30m"), which gives an *Interval rather than an *Expr.
+//
+// An Interval fires at the Unix epoch plus whole multiples of its duration,
+// whatever the zone and whenever the process started: "@every 1h" fires on
+// every full UTC hour, "@every 7m" at 00:07, 00:14, ... counted from 1970.
+// Durations must be at least MinInterval and a whole number of
+// milliseconds. Every builds an Interval without failing; its Validate
+// method reports a bad duration, and Next on an invalid Interval returns
+// the zero time.
+//
+// # Time zones and DST
+//
+// An expression matches wall-clock times in its zone, an IANA name such as
+// "America/Los_Angeles" ("" is UTC; "Local" is time.Local, which differs
+// from machine to machine, so shared schedules should name their zone).
+// Zone data comes from the system or from a program that imports
+// time/tzdata; engines sharing a store should use the same. Where the
+// clocks change, a wall-clock time can be missing or happen twice, and each
+// Expr has a policy for both:
+//
+//   - A matching time in a forward gap (02:30 on the night summer time
+//     starts) runs at the first instant after the gap, the transition
+//     itself, with GapRunAfter (the default); with GapSkip it does not run.
+//     Several matches that fall on the transition instant give one
+//     activation.
+//   - A matching time that happens twice (01:30 on the night summer time
+//     ends in Los Angeles) runs at its first occurrence with RepeatFirst
+//     (the default) and at both with RepeatBoth.
+//
+// So a daily job at 02:30 runs once every day, and an hourly job never
+// runs twice in the same wall-clock hour unless RepeatBoth asks for it.
+// Choose the policies with WithGap and WithRepeat.
+//
+// String gives a canonical text that includes the zone and any policy that
+// is not the default ("0 30 2 * * * America/Los_Angeles gap=skip"): two
+// schedules with the same String fire at the same instants. ParseText
+// parses it back.
+//
+// # SQL text forms
+//
+// ParseText reads the SCHEDULE clause of Snowflake and Databend CREATE TASK
+// statements: "2 MINUTE" and the like (SECOND, MINUTE, HOUR or DAY,
+// singular or plural) give an Interval; "USING CRON '0 0 0 * * *'
+// 'Asia/Tokyo'" and Snowflake's unquoted "USING CRON 0 9 * * *
+// America/Los_Angeles" give an Expr. It also reads the String of any
+// schedule. Snowflake's cron extensions (L, W, #) are not supported.
+package cron
