@@ -1,0 +1,62 @@
+package task
+
+import (
+	"context"
+
+	"github.com/taskmill/taskmill/store"
+)
+
+type runKey struct{}
+
+func withRun(ctx context.Context, r *run) context.Context {
+	return context.WithValue(ctx, runKey{}, r)
+}
+
+func runFrom(ctx context.Context) *run {
+	r, _ := ctx.Value(runKey{}).(*run)
+	return r
+}
+
+// CurrentExecution returns a copy of the record of the run ctx belongs to, as
+// it was when the job started, and false outside a run.
+func CurrentExecution(ctx context.Context) (store.Execution, bool) {
+	r := runFrom(ctx)
+	if r == nil {
+		return store.Execution{}, false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return *r.exec.Clone(), true
+}
+
+// Args returns the arguments of the current run (RunNow's WithArgs), or nil.
+func Args(ctx context.Context) []string {
+	r := runFrom(ctx)
+	if r == nil || len(r.exec.Args) == 0 {
+		return nil
+	}
+	return append([]string(nil), r.exec.Args...)
+}
+
+// Param returns the value of the task's Spec.Params entry key.
+func Param(ctx context.Context, key string) (string, bool) {
+	r := runFrom(ctx)
+	if r == nil {
+		return "", false
+	}
+	v, ok := r.spec.Params[key]
+	return v, ok
+}
+
+// SetExitMessage sets the exit message the current run records. A message
+// set by an OnTaskFailed or OnTaskEnd listener beats it; it beats one set by
+// an OnTaskStartup listener. Outside a run it does nothing.
+func SetExitMessage(ctx context.Context, msg string) {
+	r := runFrom(ctx)
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	r.jobMsg, r.jobMsgSet = msg, true
+	r.mu.Unlock()
+}

@@ -1,0 +1,262 @@
+package task
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/go-co-op/gocron/v2"
+	"go.uber.org/zap"
+
+	"github.com/taskmill/taskmill/cron"
+	"github.com/taskmill/taskmill/store"
+)
+
+// group is one distinct schedule: one gocron job whose body dispatches every
+// task on that schedule.
+type group struct {
+	key   string
+	sched cron.Schedule
+
+	mu     sync.Mutex // serialises dispatches of this group
+	cursor time.Time  // newest slot dispatched, or when the group was armed
+
+	tasks []*entry // guarded by Engine.mu
+}
+
+// dispatchTolerance lets a fire that comes a hair before its slot (a wall
+// clock stepped back) still count as that slot's fire.
+const dispatchTolerance = 50 * time.Millisecond
+
+// maxSlotScan bounds how many missed slots one late fire walks through.
+const maxSlotScan = 1_000_000
+
+// arm adds a task with a schedule to its group, creating the group's gocron
+// job when the schedule is new. e.sched must be set; e.mu must not be held.
+func (e *Engine) arm(ent *entry) error {
+	s := ent.spec.Schedule
+	if s == nil {
+		return nil
+	}
+	key := s.String()
+	e.armMu.Lock()
+	defer e.armMu.Unlock()
+	e.mu.Lock()
+	g := e.groups[key]
+	sched := e.sched
+	e.mu.Unlock()
+	if sched == nil {
+		return ErrEngineClosed
+	}
+	if g == nil {
+		g = &group{key: key, sched: s, cursor: e.clock.Now()}
+		_, err := sched.NewJob(
+			gocron.CronJob(key, true),
+			gocron.NewTask(e.dispatch, g),
+			gocron.WithCronImplementation(gocronSchedule{s}),
+			gocron.WithName(key),
+		)
+		if err != nil {
+			return fmt.Errorf("task: task %q: arming schedule %q: %w", ent.spec.Name, key, err)
+		}
+	}
+	e.mu.Lock()
+	e.groups[key] = g
+	g.tasks = append(g.tasks, ent)
+	ent.group = g
+	e.mu.Unlock()
+	return nil
+}
+
+// gocronSchedule lets gocron fire a cron.Schedule. It returns UTC instants,
+// which also keeps gocron's own DST fall-back de-duplication (a wall-clock
+// comparison) from ever dropping a slot: taskmill applies its own DST policy.
+type gocronSchedule struct{ s cron.Schedule }
+
+func (g gocronSchedule) IsValid(string, *time.Location, time.Time) error { return nil }
+
+func (g gocronSchedule) Next(last time.Time) time.Time {
+	n := g.s.Next(last)
+	if n.IsZero() {
+		return n
+	}
+	return n.UTC()
+}
+
+// dispatch is the body of a group's gocron job. gocron does not say which
+// slot fired, so the group keeps a cursor: the newest slot at or before now
+// is due; older slots after the cursor were missed (the fire came late) and
+// are recorded as skipped, never dropped silently.
+func (e *Engine) dispatch(g *group) {
+	defer func() {
+		if v := recover(); v != nil {
+			e.log.Error("dispatch panicked", zap.String("schedule", g.key), zap.Any("panic", v), zap.Stack("stack"))
+		}
+	}()
+	defer e.dispatches.Add(1)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := e.clock.Now()
+	limit := now.Add(dispatchTolerance)
+	var due, firstMissed, lastMissed time.Time
+	missed := 0
+	s := g.sched.Next(g.cursor)
+	for n := 0; !s.IsZero() && !s.After(limit) && n < maxSlotScan; n++ {
+		if !due.IsZero() {
+			if missed == 0 {
+				firstMissed = due
+			}
+			lastMissed = due
+			missed++
+		}
+		due = s
+		s = g.sched.Next(s)
+	}
+	if due.IsZero() {
+		e.log.Debug("fire with no due slot", zap.String("schedule", g.key), zap.Time("cursor", g.cursor), zap.Time("now", now))
+		return
+	}
+	g.cursor = due
+	e.mu.Lock()
+	tasks := slices.Clone(g.tasks)
+	e.mu.Unlock()
+	for _, ent := range tasks {
+		if missed > 0 {
+			e.recordMissed(ent, firstMissed, lastMissed, missed)
+		}
+		e.fire(ent, due, store.TriggerSchedule)
+	}
+}
+
+// errSuspended tells fire's caller the task is suspended: no record.
+var errSuspended = errors.New("task: suspended")
+
+// fire admits one scheduled slot of a task and logs what it could not
+// record.
+func (e *Engine) fire(ent *entry, slot time.Time, trig store.Trigger) {
+	exec := &store.Execution{ID: newID(), Task: ent.spec.Name, Trigger: trig, ScheduledAt: slot}
+	_, err := e.admit(ent, exec, false)
+	switch {
+	case err == nil, errors.Is(err, errSuspended), errors.Is(err, ErrEngineClosed), errors.Is(err, ErrNotStarted):
+	case errors.Is(err, store.ErrConflict):
+		e.log.Debug("slot already claimed", zap.String("task", exec.Task), zap.Time("slot", slot))
+	default:
+		e.log.Warn("could not record a fire", zap.String("task", exec.Task), zap.Time("slot", slot), zap.Error(err))
+	}
+}
+
+// recordMissed records the slots a late fire passed over as one skipped
+// execution claiming the first of them.
+func (e *Engine) recordMissed(ent *entry, first, last time.Time, n int) {
+	e.mu.Lock()
+	suspended := ent.state.Suspended
+	e.mu.Unlock()
+	if suspended {
+		return
+	}
+	now := e.now()
+	exec := &store.Execution{
+		ID: newID(), Task: ent.spec.Name, Trigger: store.TriggerSchedule, ScheduledAt: first,
+		StartedAt: now, EndedAt: now, State: store.StateSkipped, Node: e.cfg.node,
+		SkipReason: fmt.Sprintf("%s: %d slot(s) from %s to %s passed before the timer fired",
+			store.ReasonMissed, n, first.UTC().Format(time.RFC3339Nano), last.UTC().Format(time.RFC3339Nano)),
+	}
+	err := e.store.CreateExecution(e.storeCtx, exec)
+	switch {
+	case err == nil:
+		e.log.Warn("slots missed", zap.String("task", exec.Task), zap.Int("missed", n), zap.Time("first", first), zap.Time("last", last))
+	case errors.Is(err, store.ErrConflict):
+	default:
+		e.log.Warn("could not record missed slots", zap.String("task", exec.Task), zap.Int("missed", n), zap.Error(err))
+	}
+}
+
+// admit decides what a fire or a RunNow does given the task's state and
+// overlap policy, records it, and starts the run. It returns the run, or nil
+// when the fire was recorded as skipped — or, for an explicit request
+// (explicit true), refused, which records nothing.
+func (e *Engine) admit(ent *entry, exec *store.Execution, explicit bool) (*run, error) {
+	now := e.now()
+	exec.StartedAt, exec.Node = now, e.cfg.node
+
+	e.mu.Lock()
+	if e.status != statusStarted {
+		err := e.notStarted()
+		e.mu.Unlock()
+		return nil, err
+	}
+	if !explicit && ent.state.Suspended {
+		e.mu.Unlock()
+		return nil, errSuspended
+	}
+	var r *run
+	busy := ent.running > 0 || ent.pending != nil
+	switch {
+	case !busy || ent.spec.Overlap == OverlapAllow:
+		exec.State = store.StateRunning
+		r = e.newRun(ent, exec)
+		ent.running++
+	case ent.spec.Overlap == OverlapQueueOne && ent.pending == nil:
+		exec.State = store.StatePending
+		r = e.newRun(ent, exec)
+		ent.pending = r
+	case explicit:
+		e.mu.Unlock()
+		return nil, nil
+	default:
+		exec.State, exec.EndedAt, exec.SkipReason = store.StateSkipped, now, store.ReasonOverlap
+	}
+	if r != nil {
+		e.runs[exec.ID] = r
+		e.wg.Add(1)
+	}
+	e.mu.Unlock()
+
+	err := e.store.CreateExecution(e.storeCtx, exec)
+	if r == nil {
+		if err == nil {
+			e.mu.Lock()
+			ent.last = exec.Clone()
+			e.mu.Unlock()
+			e.log.Debug("fire skipped", zap.String("task", exec.Task), zap.String("reason", exec.SkipReason))
+		}
+		return nil, err
+	}
+	if err != nil {
+		e.mu.Lock()
+		switch {
+		case ent.pending == r:
+			ent.pending = nil
+			delete(e.runs, exec.ID)
+			e.wg.Done()
+		case exec.State == store.StateRunning:
+			ent.running--
+			delete(e.runs, exec.ID)
+			e.wg.Done()
+		}
+		// Otherwise the pending run was already promoted; startPending
+		// sees createErr and cleans up.
+		e.mu.Unlock()
+		r.createErr = err
+		close(r.created)
+		return nil, err
+	}
+	close(r.created)
+	e.mu.Lock()
+	ent.last = exec.Clone()
+	e.mu.Unlock()
+	if exec.State == store.StateRunning {
+		go r.execute()
+	}
+	return r, nil
+}
+
+// gocronLogger sends gocron's logs to zap.
+type gocronLogger struct{ l *zap.SugaredLogger }
+
+func (g gocronLogger) Debug(msg string, args ...any) { g.l.Debugw(msg, args...) }
+func (g gocronLogger) Info(msg string, args ...any)  { g.l.Infow(msg, args...) }
+func (g gocronLogger) Warn(msg string, args ...any)  { g.l.Warnw(msg, args...) }
+func (g gocronLogger) Error(msg string, args ...any) { g.l.Errorw(msg, args...) }

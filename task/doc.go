@@ -1,0 +1,125 @@
+// Package task is taskmill's engine: it runs the tasks a host registers at
+// startup on cron or interval schedules (or on demand), and records every
+// execution in a store.
+//
+//	eng, err := task.New(task.WithLogger(logger))
+//	err = eng.Register(task.Spec{
+//		Name:                 "nightly-report",
+//		Schedule:             cron.MustParse("0 0 2 * * *", "Europe/Berlin"),
+//		Job:                  task.JobFunc(buildReport),
+//		SuspendAfterFailures: 3,
+//	})
+//	err = eng.Start(ctx)
+//	defer eng.Shutdown(ctx)
+//	id, err := eng.RunNow(ctx, "nightly-report", task.WithArgs("--full"))
+//	exec, err := eng.Wait(ctx, id) // the finished store.Execution
+//
+// # Schedules and fires
+//
+// gocron is the timer substrate only. Each distinct schedule (its String:
+// expression, zone and DST policy) becomes one gocron job whose body
+// dispatches every task on that schedule, so ten thousand tasks on one
+// schedule cost one timer. gocron does not tell a job which slot fired, so
+// each schedule keeps a cursor: on a fire the newest slot at or before now
+// is due, and any older slots after the cursor (a fire that came late, a
+// process that was paused) are recorded as one skipped execution with reason
+// "missed" — nothing is missed silently. The engine and gocron share one
+// clockwork.Clock (WithClock), so tests move a fake clock instead of
+// sleeping.
+//
+// For each task on the schedule a fire:
+//
+//   - does nothing if the task is suspended (a suspended task's slots are
+//     not fires, so nothing is recorded for them);
+//   - applies the overlap policy (Spec.Overlap): by default a task that is
+//     still running makes the fire a skipped execution with reason
+//     "overlap"; OverlapAllow runs alongside; OverlapQueueOne records a
+//     pending execution that starts when the running one ends;
+//   - claims the slot by creating the execution record: the store refuses a
+//     second scheduled execution of one task for one nominal time
+//     (store.ErrConflict), which is how engines sharing a store run each
+//     slot once;
+//   - evaluates Spec.When in the run's goroutine: false turns the record
+//     into a skipped execution with reason "condition";
+//   - runs the listeners and the job, and records the end.
+//
+// # Executions
+//
+// Every run has a store.Execution, created before the job runs and updated
+// when it ends: id, task, trigger, nominal time, start, end, state, exit
+// code, exit message, error, arguments, external and parent ids, node, and
+// the skip reason. The run's context carries it: CurrentExecution, Args and
+// Param read it from inside a job, and SetExitMessage sets the message.
+//
+// Exit codes: 0 on success. A failed run records the ExitCode() of the first
+// error in the chain that has one (see Exit); otherwise what the
+// WithExitCodeMapper function says; otherwise 1. A cancelled run records
+// ExitCodeCancelled (130).
+//
+// States: a job returning nil succeeds. An error, a panic, a failing
+// condition or listener, or Spec.Timeout (an error wrapping ErrTimeout)
+// fails it. Cancel and Shutdown cancel the run's context; a job that then
+// returns an error is recorded cancelled (a job that returns nil anyway
+// succeeded: it finished its work). A job that ignores its context past
+// Shutdown's deadline is recorded cancelled by Shutdown and its later
+// result is dropped.
+//
+// # Listeners
+//
+// Listeners (WithListener for every task, Spec.Listeners for one) follow
+// Spring Cloud Task's TaskExecutionListener. For each run that is not
+// skipped, in registration order, engine listeners first:
+//
+//  1. OnTaskStartup, before the job. An error stops the remaining startup
+//     listeners, fails the run and the job does not run.
+//  2. the job.
+//  3. OnTaskFailed, if the run failed (job error or panic, timeout,
+//     condition error, startup listener error), with that error.
+//  4. OnTaskEnd, always, with the outcome in e.State. An error here turns a
+//     success into a failure.
+//
+// An error in one listener stops the rest of that event's listeners but
+// never stops OnTaskFailed and OnTaskEnd from being called. A condition
+// error is a failure of a run whose job never started: OnTaskFailed and
+// OnTaskEnd are called, OnTaskStartup is not. Cancelled runs call
+// OnTaskEnd only. A panic in a listener is recovered and treated as its
+// error.
+//
+// The exit message recorded is, by precedence: the one set by an OnTaskEnd
+// listener, else by an OnTaskFailed listener, else by the job
+// (SetExitMessage), else by an OnTaskStartup listener.
+//
+// # Operations
+//
+// SuspendAfterFailures suspends a task after N consecutive failed runs
+// (cancelled and skipped runs do not count; a success resets the count) and
+// persists that with the reason. Suspend and Resume do it by hand; Resume
+// resets the count. Suspended state is kept in the store, so it survives a
+// restart on a persistent store. RunNow runs a task now, even a suspended
+// one, without its condition; Cancel stops a run; Wait waits for one to end;
+// Tasks lists every task with its next fire and last execution.
+//
+// # Registration at startup
+//
+// Modules register their tasks the way Metabase modules implement init!:
+// from their own init(), call OnInit with a name and a function that
+// registers on a Registrar. Start runs every hook in name order. Hooks are
+// process-wide; WithoutInitHooks gives an engine that ignores them (tests,
+// RunOnce).
+//
+// # One-shot processes
+//
+// RunMain (and RunOnce, which returns the record) is for a short-lived
+// program started by an outside scheduler, Spring Cloud Task's purpose: it
+// records a one-shot execution, runs the job, records the end and returns
+// the exit code for os.Exit; SIGINT and SIGTERM cancel the run.
+// SingleInstance refuses to start while the store holds a running
+// execution of the task. (Two processes checking at the same instant can
+// both pass: the check is a read, not a lock; cluster leases come with the
+// PostgreSQL store.)
+//
+// # Panics
+//
+// A panic in a job, a condition, a listener or an init hook is recovered
+// and recorded (a *PanicError with the stack); it never crashes the host.
+package task

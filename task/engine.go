@@ -1,0 +1,646 @@
+package task
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-co-op/gocron/v2"
+	"github.com/google/uuid"
+	"github.com/jonboulle/clockwork"
+	"go.uber.org/zap"
+
+	"github.com/taskmill/taskmill/store"
+	"github.com/taskmill/taskmill/store/memory"
+)
+
+type status int
+
+const (
+	statusNew status = iota
+	statusStarting
+	statusStarted
+	statusClosed
+)
+
+// Engine runs registered tasks on their schedules and records every run in
+// its store. Build one with New, add tasks with Register (or OnInit hooks),
+// then Start it; Shutdown stops it. All methods are safe for concurrent use.
+type Engine struct {
+	cfg   config
+	log   *zap.Logger
+	clock clockwork.Clock
+	store store.Store
+
+	// storeCtx is used for the engine's own store writes: they must not be
+	// cut short because a run or a caller's context ended.
+	storeCtx context.Context
+
+	armMu   sync.Mutex // serialises arming, which calls into gocron
+	stateMu sync.Mutex // serialises task state writes after runs
+	mu      sync.Mutex
+	status  status
+	tasks   map[string]*entry
+	groups  map[string]*group
+	runs    map[uuid.UUID]*run
+	sched   gocron.Scheduler
+	wg      sync.WaitGroup // one per run (pending or running)
+
+	dispatches atomic.Int64 // fires handled, for tests and diagnostics
+}
+
+// entry is a registered task and its live counters. Guarded by Engine.mu.
+type entry struct {
+	spec    Spec
+	group   *group
+	running int  // runs reserved or running
+	pending *run // the queued run of OverlapQueueOne
+	state   store.TaskState
+	last    *store.Execution
+	loaded  bool // state read from the store
+}
+
+// New returns an engine configured by opts. It starts nothing.
+func New(opts ...Option) (*Engine, error) {
+	cfg := config{}
+	for _, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("%w: nil option", ErrInvalidOption)
+		}
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.store == nil {
+		cfg.store = memory.New()
+		cfg.storeOwned = true
+	}
+	if cfg.logger == nil {
+		cfg.logger = zap.NewNop()
+	}
+	if cfg.clock == nil {
+		cfg.clock = clockwork.NewRealClock()
+	}
+	if cfg.node == "" {
+		cfg.node = defaultNode()
+	}
+	return &Engine{
+		cfg:      cfg,
+		log:      cfg.logger.Named("taskmill"),
+		clock:    cfg.clock,
+		store:    cfg.store,
+		storeCtx: context.Background(),
+		tasks:    make(map[string]*entry),
+		groups:   make(map[string]*group),
+		runs:     make(map[uuid.UUID]*run),
+	}, nil
+}
+
+// Store returns the store the engine records into.
+func (e *Engine) Store() store.Store { return e.store }
+
+// Register adds a task. Before Start it only validates and remembers the
+// spec; after Start the task is armed at once. A bad spec is rejected with an
+// error wrapping ErrInvalidSpec that names the task and the field; a name
+// already registered with ErrDuplicateTask.
+func (e *Engine) Register(spec Spec) error {
+	if err := spec.validate(); err != nil {
+		return err
+	}
+	spec.Listeners = slices.Clone(spec.Listeners)
+	spec.Params = maps.Clone(spec.Params)
+	e.mu.Lock()
+	if e.status == statusClosed {
+		e.mu.Unlock()
+		return ErrEngineClosed
+	}
+	if _, ok := e.tasks[spec.Name]; ok {
+		e.mu.Unlock()
+		return fmt.Errorf("%w: %q", ErrDuplicateTask, spec.Name)
+	}
+	ent := &entry{spec: spec, state: store.TaskState{Task: spec.Name}}
+	e.tasks[spec.Name] = ent
+	started := e.status == statusStarted
+	e.mu.Unlock()
+
+	if !started {
+		return nil
+	}
+	if err := e.loadState(ent); err != nil {
+		e.mu.Lock()
+		delete(e.tasks, spec.Name)
+		e.mu.Unlock()
+		return err
+	}
+	if err := e.arm(ent); err != nil {
+		e.mu.Lock()
+		delete(e.tasks, spec.Name)
+		e.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// Start runs the init hooks (OnInit), loads each task's persisted state,
+// arms one timer per distinct schedule and begins firing. It returns an
+// error naming the hook or task that failed; the engine is then unusable
+// except for Shutdown.
+func (e *Engine) Start(ctx context.Context) error {
+	e.mu.Lock()
+	switch e.status {
+	case statusStarting, statusStarted:
+		e.mu.Unlock()
+		return ErrAlreadyStarted
+	case statusClosed:
+		e.mu.Unlock()
+		return ErrEngineClosed
+	}
+	e.status = statusStarting
+	e.mu.Unlock()
+
+	if err := e.start(ctx); err != nil {
+		e.mu.Lock()
+		if e.status == statusStarting {
+			e.status = statusNew
+		}
+		e.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+func (e *Engine) start(ctx context.Context) error {
+	if !e.cfg.noHooks {
+		if err := runHooks(e); err != nil {
+			return err
+		}
+	}
+	e.mu.Lock()
+	ents := make([]*entry, 0, len(e.tasks))
+	for _, ent := range e.tasks {
+		ents = append(ents, ent)
+	}
+	e.mu.Unlock()
+	for _, ent := range ents {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := e.loadState(ent); err != nil {
+			return err
+		}
+	}
+
+	sched, err := gocron.NewScheduler(
+		gocron.WithClock(e.clock),
+		gocron.WithLocation(time.UTC),
+		gocron.WithLogger(gocronLogger{e.log.Named("gocron").Sugar()}),
+	)
+	if err != nil {
+		return fmt.Errorf("task: creating scheduler: %w", err)
+	}
+	e.mu.Lock()
+	if e.status != statusStarting {
+		// Shutdown came while we loaded state.
+		e.mu.Unlock()
+		e.stopScheduler(sched)
+		return ErrEngineClosed
+	}
+	e.sched = sched
+	names := make([]string, 0, len(e.tasks))
+	for name := range e.tasks {
+		names = append(names, name)
+	}
+	e.mu.Unlock()
+	sort.Strings(names)
+	for _, name := range names {
+		e.mu.Lock()
+		ent := e.tasks[name]
+		e.mu.Unlock()
+		if err := e.arm(ent); err != nil {
+			e.mu.Lock()
+			e.sched = nil
+			e.groups = make(map[string]*group)
+			for _, ent := range e.tasks {
+				ent.group = nil
+			}
+			e.mu.Unlock()
+			e.stopScheduler(sched)
+			return err
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.status != statusStarting {
+		e.stopScheduler(sched)
+		return ErrEngineClosed
+	}
+	sched.Start()
+	e.status = statusStarted
+	e.log.Info("engine started", zap.Int("tasks", len(e.tasks)), zap.Int("timers", len(e.groups)), zap.String("node", e.cfg.node))
+	return nil
+}
+
+func (e *Engine) stopScheduler(s gocron.Scheduler) {
+	if err := s.Shutdown(); err != nil {
+		e.log.Warn("stopping scheduler", zap.Error(err))
+	}
+}
+
+// loadState reads the task's persisted state, or persists the initial one
+// (suspended when Spec.StartSuspended).
+func (e *Engine) loadState(ent *entry) error {
+	name := ent.spec.Name
+	st, err := e.store.GetTaskState(e.storeCtx, name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		st = &store.TaskState{Task: name}
+		if ent.spec.StartSuspended {
+			now := e.now()
+			st.Suspended, st.SuspendedReason, st.SuspendedAt, st.UpdatedAt = true, "registered with StartSuspended", now, now
+			if err := e.store.PutTaskState(e.storeCtx, st); err != nil {
+				return fmt.Errorf("task: task %q: saving initial state: %w", name, err)
+			}
+		}
+	case err != nil:
+		return fmt.Errorf("task: task %q: loading state: %w", name, err)
+	}
+	e.mu.Lock()
+	ent.state, ent.loaded = *st, true
+	e.mu.Unlock()
+	return nil
+}
+
+// Shutdown stops firing, then waits for running executions to end. If ctx
+// ends first it cancels them, records them cancelled and returns ctx.Err().
+// Pending (queued) runs are recorded cancelled. A store the engine created
+// itself is closed. Later calls return ErrEngineClosed.
+func (e *Engine) Shutdown(ctx context.Context) error {
+	e.mu.Lock()
+	if e.status == statusClosed {
+		e.mu.Unlock()
+		return ErrEngineClosed
+	}
+	e.status = statusClosed
+	sched := e.sched
+	var pending []*run
+	for _, ent := range e.tasks {
+		if ent.pending != nil {
+			pending = append(pending, ent.pending)
+		}
+	}
+	e.mu.Unlock()
+
+	if sched != nil {
+		e.stopScheduler(sched)
+	}
+	for _, r := range pending {
+		r.cancelPending(ErrShutdown)
+	}
+
+	done := make(chan struct{})
+	go func() {
+		e.wg.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+		e.mu.Lock()
+		runs := make([]*run, 0, len(e.runs))
+		for _, r := range e.runs {
+			runs = append(runs, r)
+		}
+		e.mu.Unlock()
+		for _, r := range runs {
+			r.cancel(ErrShutdown)
+			r.abort(ErrShutdown)
+		}
+	}
+	if e.cfg.storeOwned && err == nil {
+		if cerr := e.store.Close(); cerr != nil {
+			e.log.Warn("closing store", zap.Error(cerr))
+		}
+	}
+	e.log.Info("engine shut down", zap.Bool("forced", err != nil))
+	return err
+}
+
+// RunOption configures one run started by RunNow, RunOnce or RunMain.
+type RunOption func(*runConfig) error
+
+type runConfig struct {
+	args           []string
+	externalID     string
+	parentID       uuid.UUID
+	singleInstance bool
+	engineOpts     []Option
+	forMain        bool
+}
+
+// WithArgs sets the run's arguments, recorded in Execution.Args and read by
+// the job with Args(ctx).
+func WithArgs(args ...string) RunOption {
+	return func(c *runConfig) error {
+		c.args = append(c.args, args...)
+		return nil
+	}
+}
+
+// WithExternalID records the id an outside system gave this run.
+func WithExternalID(id string) RunOption {
+	return func(c *runConfig) error {
+		c.externalID = id
+		return nil
+	}
+}
+
+// WithParentID records the execution that caused this run.
+func WithParentID(id uuid.UUID) RunOption {
+	return func(c *runConfig) error {
+		c.parentID = id
+		return nil
+	}
+}
+
+// SingleInstance refuses the run with ErrAlreadyRunning while the store
+// holds a pending or running execution of the task, on any engine.
+func SingleInstance() RunOption {
+	return func(c *runConfig) error {
+		c.singleInstance = true
+		return nil
+	}
+}
+
+// WithEngineOptions passes options to the engine RunOnce and RunMain build.
+// RunNow rejects it: its engine exists already.
+func WithEngineOptions(opts ...Option) RunOption {
+	return func(c *runConfig) error {
+		if !c.forMain {
+			return fmt.Errorf("%w: WithEngineOptions is for RunOnce and RunMain only", ErrInvalidOption)
+		}
+		c.engineOpts = append(c.engineOpts, opts...)
+		return nil
+	}
+}
+
+func buildRunConfig(forMain bool, opts []RunOption) (runConfig, error) {
+	c := runConfig{forMain: forMain}
+	for _, o := range opts {
+		if o == nil {
+			return c, fmt.Errorf("%w: nil run option", ErrInvalidOption)
+		}
+		if err := o(&c); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// RunNow starts a run of the task now (trigger manual) and returns its
+// execution id; Wait returns the finished record. It runs suspended tasks
+// too and does not evaluate the task's When condition: it is an operator's
+// explicit request. If the task is running, its overlap policy decides:
+// OverlapSkip returns ErrAlreadyRunning, OverlapQueueOne queues the run (or
+// returns ErrAlreadyRunning if one is queued), OverlapAllow runs it.
+func (e *Engine) RunNow(ctx context.Context, name string, opts ...RunOption) (uuid.UUID, error) {
+	rc, err := buildRunConfig(false, opts)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	return e.runNow(ctx, name, store.TriggerManual, rc)
+}
+
+func (e *Engine) runNow(ctx context.Context, name string, trig store.Trigger, rc runConfig) (uuid.UUID, error) {
+	if err := ctx.Err(); err != nil {
+		return uuid.Nil, err
+	}
+	e.mu.Lock()
+	ent, err := e.lookup(name)
+	if err == nil && e.status != statusStarted {
+		err = e.notStarted()
+	}
+	e.mu.Unlock()
+	if err != nil {
+		return uuid.Nil, err
+	}
+	if rc.singleInstance {
+		page, err := e.store.ListExecutions(ctx, store.ExecutionFilter{
+			Task: name, States: []store.State{store.StatePending, store.StateRunning}, Limit: 1,
+		})
+		if err != nil {
+			return uuid.Nil, fmt.Errorf("task: task %q: checking for a running execution: %w", name, err)
+		}
+		if len(page.Executions) > 0 {
+			x := page.Executions[0]
+			return uuid.Nil, fmt.Errorf("%w: task %q has execution %s %s on node %q since %s",
+				ErrAlreadyRunning, name, x.ID, x.State, x.Node, x.StartedAt.Format(time.RFC3339))
+		}
+	}
+	exec := &store.Execution{
+		ID:         newID(),
+		Task:       name,
+		Trigger:    trig,
+		Args:       slices.Clone(rc.args),
+		ExternalID: rc.externalID,
+		ParentID:   rc.parentID,
+	}
+	r, err := e.admit(ent, exec, true)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	if r == nil {
+		return uuid.Nil, fmt.Errorf("%w: task %q (overlap policy %s)", ErrAlreadyRunning, name, ent.spec.Overlap)
+	}
+	return exec.ID, nil
+}
+
+// lookup finds a task; e.mu must be held.
+func (e *Engine) lookup(name string) (*entry, error) {
+	ent, ok := e.tasks[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownTask, name)
+	}
+	return ent, nil
+}
+
+// notStarted returns the error for a call that needs a started engine; e.mu
+// must be held.
+func (e *Engine) notStarted() error {
+	if e.status == statusClosed {
+		return ErrEngineClosed
+	}
+	return ErrNotStarted
+}
+
+// Wait blocks until the execution has a final state and returns its record.
+// It returns ctx.Err() if ctx ends first, and store.ErrNotFound for an
+// unknown id. An execution running on another engine is polled.
+func (e *Engine) Wait(ctx context.Context, id uuid.UUID) (*store.Execution, error) {
+	e.mu.Lock()
+	r := e.runs[id]
+	e.mu.Unlock()
+	if r != nil {
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	for {
+		x, err := e.store.GetExecution(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if x.State.Final() {
+			return x, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-e.clock.After(waitPollInterval):
+		}
+	}
+}
+
+// waitPollInterval is how often Wait polls the store for a run that is not
+// on this engine.
+const waitPollInterval = 500 * time.Millisecond
+
+// Cancel cancels a pending or running execution on this engine: a running
+// job's context is cancelled (cause ErrCancelled) and the run is recorded
+// cancelled when the job returns; a pending run is recorded cancelled at
+// once. It returns without waiting; use Wait. An execution that is not
+// pending or running here returns ErrNotRunning, an unknown id
+// store.ErrNotFound.
+func (e *Engine) Cancel(ctx context.Context, id uuid.UUID) error {
+	e.mu.Lock()
+	r := e.runs[id]
+	e.mu.Unlock()
+	if r == nil {
+		x, err := e.store.GetExecution(ctx, id)
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: execution %s of task %q is %s", ErrNotRunning, id, x.Task, x.State)
+	}
+	r.stop(ErrCancelled)
+	return nil
+}
+
+// cancelRun stops a run on this engine, if it is here, with cause.
+func (e *Engine) cancelRun(id uuid.UUID, cause error) {
+	e.mu.Lock()
+	r := e.runs[id]
+	e.mu.Unlock()
+	if r != nil {
+		r.stop(cause)
+	}
+}
+
+// Suspend stops the task's schedule from firing until Resume; the state is
+// persisted, so it survives restarts. A run in progress goes on. RunNow still
+// runs a suspended task.
+func (e *Engine) Suspend(ctx context.Context, name string) error {
+	return e.setSuspended(ctx, name, true, "suspended by Suspend")
+}
+
+// Resume lets a suspended task fire again and resets its consecutive
+// failure count.
+func (e *Engine) Resume(ctx context.Context, name string) error {
+	return e.setSuspended(ctx, name, false, "")
+}
+
+func (e *Engine) setSuspended(ctx context.Context, name string, suspended bool, reason string) error {
+	e.mu.Lock()
+	ent, err := e.lookup(name)
+	if err != nil {
+		e.mu.Unlock()
+		return err
+	}
+	st := ent.state
+	e.mu.Unlock()
+	now := e.now()
+	st.Task, st.Suspended, st.SuspendedReason, st.UpdatedAt = name, suspended, reason, now
+	if suspended {
+		st.SuspendedAt = now
+	} else {
+		st.SuspendedAt = time.Time{}
+		st.ConsecutiveFailures = 0
+	}
+	if err := e.store.PutTaskState(ctx, &st); err != nil {
+		return fmt.Errorf("task: task %q: saving state: %w", name, err)
+	}
+	e.mu.Lock()
+	ent.state = st
+	e.mu.Unlock()
+	e.log.Info("task state changed", zap.String("task", name), zap.Bool("suspended", suspended), zap.String("reason", reason))
+	return nil
+}
+
+// TaskInfo is the diagnostic view of one task.
+type TaskInfo struct {
+	Name                string
+	Description         string
+	Schedule            string    // the schedule's canonical text; empty if none
+	Next                time.Time // next fire, zero if none or suspended
+	Suspended           bool
+	SuspendedReason     string
+	ConsecutiveFailures int
+	Running             int              // runs in progress on this engine
+	Pending             bool             // a run is queued (OverlapQueueOne)
+	LastExecution       *store.Execution // newest run recorded by this engine, nil if none
+}
+
+// Tasks returns every registered task, sorted by name.
+func (e *Engine) Tasks() []TaskInfo {
+	now := e.now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]TaskInfo, 0, len(e.tasks))
+	for _, ent := range e.tasks {
+		info := TaskInfo{
+			Name:                ent.spec.Name,
+			Description:         ent.spec.Description,
+			Suspended:           ent.state.Suspended,
+			SuspendedReason:     ent.state.SuspendedReason,
+			ConsecutiveFailures: ent.state.ConsecutiveFailures,
+			Running:             ent.running,
+			Pending:             ent.pending != nil,
+		}
+		if s := ent.spec.Schedule; s != nil {
+			info.Schedule = s.String()
+			if !info.Suspended && e.status != statusClosed {
+				info.Next = s.Next(now)
+			}
+		}
+		if ent.last != nil {
+			info.LastExecution = ent.last.Clone()
+		}
+		out = append(out, info)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// now is the time the engine records: the clock's, in UTC, truncated to the
+// microsecond every backend keeps (PostgreSQL's precision), so a record
+// reads back equal from any store.
+func (e *Engine) now() time.Time {
+	return e.clock.Now().UTC().Truncate(time.Microsecond)
+}
+
+func newID() uuid.UUID {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.New()
+	}
+	return id
+}

@@ -1,0 +1,381 @@
+package task
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/taskmill/taskmill/cron"
+	"github.com/taskmill/taskmill/store"
+	"github.com/taskmill/taskmill/store/memory"
+)
+
+func TestShutdownWaitsThenCancels(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	g := newGate() // returns when its context is cancelled
+	stubborn := make(chan struct{})
+	b.register(t,
+		Spec{Name: "polite", Job: g},
+		Spec{Name: "stubborn", Job: JobFunc(func(context.Context) error { <-stubborn; return nil })},
+	)
+	b.start(t)
+	polite, rude := b.runNow(t, "polite"), b.runNow(t, "stubborn")
+	g.waitStarted(t)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := b.eng.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown = %v, want context.DeadlineExceeded", err)
+	}
+	for _, id := range []uuid.UUID{polite, rude} {
+		var x *store.Execution
+		waitFor(t, "cancelled record", func() bool {
+			var err error
+			x, err = b.store.GetExecution(context.Background(), id)
+			return err == nil && x.State.Final()
+		})
+		if x.State != store.StateCancelled || x.ExitCode != ExitCodeCancelled || !strings.Contains(x.Error, "shut down") {
+			t.Fatalf("%s: %s exit %d %q, want cancelled by shutdown", x.Task, x.State, x.ExitCode, x.Error)
+		}
+	}
+	close(stubborn) // the late result is dropped
+	if err := b.eng.Shutdown(context.Background()); !errors.Is(err, ErrEngineClosed) {
+		t.Fatalf("second Shutdown = %v, want ErrEngineClosed", err)
+	}
+	if _, err := b.eng.RunNow(context.Background(), "polite"); !errors.Is(err, ErrEngineClosed) {
+		t.Fatalf("RunNow after Shutdown = %v, want ErrEngineClosed", err)
+	}
+	if err := b.eng.Start(context.Background()); !errors.Is(err, ErrEngineClosed) {
+		t.Fatalf("Start after Shutdown = %v, want ErrEngineClosed", err)
+	}
+	// The stubborn job's late return does not overwrite the record.
+	b.eng.wg.Wait()
+	if x, _ := b.store.GetExecution(context.Background(), rude); x.State != store.StateCancelled {
+		t.Fatalf("stubborn run became %s after returning late", x.State)
+	}
+}
+
+func TestShutdownWaitsForRunsThatEnd(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	g := newGate()
+	b.register(t, Spec{Name: "t", Job: g})
+	b.start(t)
+	id := b.runNow(t, "t")
+	g.waitStarted(t)
+	done := make(chan error)
+	go func() { done <- b.eng.Shutdown(context.Background()) }()
+	close(g.release)
+	if err := <-done; err != nil {
+		t.Fatalf("Shutdown = %v", err)
+	}
+	if x, _ := b.store.GetExecution(context.Background(), id); x.State != store.StateSucceeded {
+		t.Fatalf("run %s, want succeeded", x.State)
+	}
+}
+
+func TestRegisterRejectsBadInput(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.register(t, Spec{Name: "taken", Job: JobFunc(ok)})
+	cases := []struct {
+		name   string
+		spec   Spec
+		target error
+		words  []string // the message names the input
+		field  string   // for a *cron.ParseError
+	}{
+		{"empty name", Spec{Job: JobFunc(ok)}, ErrInvalidSpec, []string{"task name must not be empty"}, ""},
+		{"control char", Spec{Name: "a\nb", Job: JobFunc(ok)}, ErrInvalidSpec, []string{`"a\nb"`}, ""},
+		{"long name", Spec{Name: strings.Repeat("x", 201), Job: JobFunc(ok)}, ErrInvalidSpec, []string{"201 bytes"}, ""},
+		{"duplicate", Spec{Name: "taken", Job: JobFunc(ok)}, ErrDuplicateTask, []string{`"taken"`}, ""},
+		{"nil job", Spec{Name: "nojob"}, ErrInvalidSpec, []string{`"nojob"`, "job is nil"}, ""},
+		{"invalid cron", Spec{Name: "c", Cron: "0 0 25 * * *", Job: JobFunc(ok)}, cron.ErrOutOfRange, []string{`"c"`, "hour", `"25"`}, "hour"},
+		{"bad field count", Spec{Name: "c", Cron: "* * *", Job: JobFunc(ok)}, cron.ErrFieldCount, []string{`"c"`, `"* * *"`}, "expression"},
+		{"unknown zone", Spec{Name: "z", Cron: "0 0 2 * * *", TimeZone: "Mars/Olympus", Job: JobFunc(ok)}, cron.ErrUnknownZone, []string{`"z"`, "Mars/Olympus"}, "zone"},
+		{"zone without cron", Spec{Name: "z", TimeZone: "UTC", Job: JobFunc(ok)}, ErrInvalidSpec, []string{"TimeZone"}, ""},
+		{"both schedules", Spec{Name: "z", Cron: "@hourly", Schedule: cron.Every(time.Hour), Job: JobFunc(ok)}, ErrInvalidSpec, []string{"both"}, ""},
+		{"bad interval", Spec{Name: "i", Schedule: cron.Every(-time.Second), Job: JobFunc(ok)}, cron.ErrInterval, []string{`"i"`, "-1s"}, "interval"},
+		{"negative timeout", Spec{Name: "n", Timeout: -time.Second, Job: JobFunc(ok)}, ErrInvalidSpec, []string{`"n"`, "timeout -1s"}, ""},
+		{"negative failures", Spec{Name: "n", SuspendAfterFailures: -1, Job: JobFunc(ok)}, ErrInvalidSpec, []string{`"n"`, "SuspendAfterFailures"}, ""},
+		{"bad overlap", Spec{Name: "n", Overlap: OverlapPolicy(9), Job: JobFunc(ok)}, ErrInvalidSpec, []string{"overlap"}, ""},
+		{"nil listener", Spec{Name: "n", Listeners: []Listener{nil}, Job: JobFunc(ok)}, ErrInvalidSpec, []string{"listener 0"}, ""},
+	}
+	for _, c := range cases {
+		err := b.eng.Register(c.spec)
+		if !errors.Is(err, c.target) {
+			t.Errorf("%s: Register = %v, want %v", c.name, err, c.target)
+			continue
+		}
+		for _, w := range c.words {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q does not name %s", c.name, err, w)
+			}
+		}
+		if c.field != "" {
+			var pe *cron.ParseError
+			if !errors.As(err, &pe) || pe.Field != c.field {
+				t.Errorf("%s: error %v is not a *cron.ParseError for field %q", c.name, err, c.field)
+			}
+		}
+	}
+	if got := len(b.eng.Tasks()); got != 1 {
+		t.Fatalf("%d tasks registered after bad input, want 1", got)
+	}
+}
+
+func TestOptionsRejectBadInput(t *testing.T) {
+	t.Parallel()
+	for name, opt := range map[string]Option{
+		"store": WithStore(nil), "logger": WithLogger(nil), "clock": WithClock(nil),
+		"node": WithNodeID(""), "listener": WithListener(nil), "mapper": WithExitCodeMapper(nil),
+	} {
+		if _, err := New(opt); !errors.Is(err, ErrInvalidOption) {
+			t.Errorf("New(bad %s) = %v, want ErrInvalidOption", name, err)
+		}
+	}
+	b := setup(t)
+	b.register(t, Spec{Name: "t", Job: JobFunc(ok)})
+	if _, err := b.eng.RunNow(context.Background(), "t"); !errors.Is(err, ErrNotStarted) {
+		t.Fatalf("RunNow before Start = %v, want ErrNotStarted", err)
+	}
+	b.start(t)
+	if err := b.eng.Start(context.Background()); !errors.Is(err, ErrAlreadyStarted) {
+		t.Fatalf("second Start = %v, want ErrAlreadyStarted", err)
+	}
+	if _, err := b.eng.RunNow(context.Background(), "nope"); !errors.Is(err, ErrUnknownTask) || !strings.Contains(err.Error(), `"nope"`) {
+		t.Fatalf("RunNow(unknown) = %v, want ErrUnknownTask naming it", err)
+	}
+	if _, err := b.eng.RunNow(context.Background(), "t", WithEngineOptions()); !errors.Is(err, ErrInvalidOption) {
+		t.Fatalf("RunNow(WithEngineOptions) = %v, want ErrInvalidOption", err)
+	}
+	if err := b.eng.Suspend(context.Background(), "nope"); !errors.Is(err, ErrUnknownTask) {
+		t.Fatalf("Suspend(unknown) = %v", err)
+	}
+	if _, err := b.eng.Wait(context.Background(), uuid.New()); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Wait(unknown) = %v, want store.ErrNotFound", err)
+	}
+}
+
+func TestTasksDiagnostics(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.register(t,
+		Spec{Name: "b-manual", Description: "on demand", Job: JobFunc(ok)},
+		Spec{Name: "a-cron", Cron: "0 0 2 * * *", TimeZone: "Europe/Berlin", Job: JobFunc(ok)},
+	)
+	b.start(t)
+	b.wait(t, b.runNow(t, "b-manual"))
+	infos := b.eng.Tasks()
+	if len(infos) != 2 || infos[0].Name != "a-cron" || infos[1].Name != "b-manual" {
+		t.Fatalf("Tasks() = %+v", infos)
+	}
+	// 02:00 in Berlin (UTC+1 in January) is 01:00Z.
+	if want := utc("2026-01-05T01:00:00Z"); !infos[0].Next.Equal(want) || !strings.Contains(infos[0].Schedule, "Europe/Berlin") {
+		t.Fatalf("a-cron next %v schedule %q, want %v", infos[0].Next, infos[0].Schedule, want)
+	}
+	if infos[1].LastExecution == nil || infos[1].LastExecution.State != store.StateSucceeded || infos[1].Description != "on demand" {
+		t.Fatalf("b-manual = %+v", infos[1])
+	}
+	if !infos[1].Next.IsZero() || infos[1].Schedule != "" {
+		t.Fatalf("manual task has a schedule: %+v", infos[1])
+	}
+}
+
+func TestSuspendPersistsAndSurvivesANewEngine(t *testing.T) {
+	t.Parallel()
+	st := memory.New()
+	spec := Spec{Name: "t", Schedule: cron.Every(time.Minute), Job: JobFunc(ok)}
+	first, err := New(WithStore(st), WithoutInitHooks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Register(spec); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Suspend(context.Background(), "t"); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	second, err := New(WithStore(st), WithoutInitHooks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Register(spec); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer second.Shutdown(context.Background())
+	if info := second.Tasks()[0]; !info.Suspended || info.SuspendedReason != "suspended by Suspend" {
+		t.Fatalf("after restart: %+v, want suspended", info)
+	}
+}
+
+func TestRunMain(t *testing.T) {
+	t.Parallel()
+	st := memory.New()
+	parent := uuid.New()
+	spec := Spec{Name: "import", Job: JobFunc(func(ctx context.Context) error {
+		if got := Args(ctx); len(got) != 1 || got[0] != "--since=1d" {
+			return errors.New("wrong args")
+		}
+		return Exit(3, errors.New("3 rows rejected"))
+	})}
+	code := RunMain(context.Background(), spec,
+		WithEngineOptions(WithStore(st), WithNodeID("batch-1")),
+		WithArgs("--since=1d"), WithExternalID("k8s-job-9"), WithParentID(parent))
+	if code != 3 {
+		t.Fatalf("RunMain = %d, want 3", code)
+	}
+	page, err := st.ListExecutions(context.Background(), store.ExecutionFilter{Task: "import"})
+	if err != nil || len(page.Executions) != 1 {
+		t.Fatalf("records = %v, %v", page, err)
+	}
+	x := page.Executions[0]
+	if x.Trigger != store.TriggerOneShot || x.State != store.StateFailed || x.ExitCode != 3 || x.ExternalID != "k8s-job-9" ||
+		x.ParentID != parent || x.Node != "batch-1" || x.Error != "3 rows rejected" {
+		t.Fatalf("record = %+v", *x)
+	}
+	if code := RunMain(context.Background(), Spec{Name: "fine", Job: JobFunc(ok)}, WithEngineOptions(WithStore(st))); code != 0 {
+		t.Fatalf("RunMain(success) = %d, want 0", code)
+	}
+}
+
+func TestRunOnceSingleInstance(t *testing.T) {
+	t.Parallel()
+	st := memory.New()
+	ctx := context.Background()
+	// Another process is running the task.
+	other := &store.Execution{ID: uuid.New(), Task: "etl", Trigger: store.TriggerOneShot, State: store.StateRunning,
+		StartedAt: time.Now(), Node: "other"}
+	if err := st.CreateExecution(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	ran := false
+	spec := Spec{Name: "etl", Job: JobFunc(func(context.Context) error { ran = true; return nil })}
+	_, err := RunOnce(ctx, spec, WithEngineOptions(WithStore(st)), SingleInstance())
+	if !errors.Is(err, ErrAlreadyRunning) || !strings.Contains(err.Error(), `"etl"`) || !strings.Contains(err.Error(), other.ID.String()) {
+		t.Fatalf("RunOnce = %v, want ErrAlreadyRunning naming the task and the running execution", err)
+	}
+	if ran {
+		t.Fatal("the job ran")
+	}
+	if code := RunMain(ctx, spec, WithEngineOptions(WithStore(st)), SingleInstance()); code != 1 {
+		t.Fatalf("RunMain refused = %d, want 1", code)
+	}
+	other.State, other.EndedAt = store.StateSucceeded, time.Now()
+	if err := st.UpdateExecution(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	x, err := RunOnce(ctx, spec, WithEngineOptions(WithStore(st)), SingleInstance())
+	if err != nil || x.State != store.StateSucceeded || !ran {
+		t.Fatalf("RunOnce after the other ended = %v, %v", x, err)
+	}
+}
+
+func TestRunOnceCancelledByContext(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	started := make(chan struct{})
+	go func() {
+		<-started
+		cancel()
+	}()
+	x, err := RunOnce(ctx, Spec{Name: "t", Job: JobFunc(func(ctx context.Context) error {
+		close(started)
+		<-ctx.Done()
+		return ctx.Err()
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x.State != store.StateCancelled || x.ExitCode != ExitCodeCancelled {
+		t.Fatalf("record %s exit %d, want cancelled %d", x.State, x.ExitCode, ExitCodeCancelled)
+	}
+}
+
+// withHooks replaces the process-wide hooks for one test.
+func withHooks(t *testing.T, hs ...hook) {
+	hooks.mu.Lock()
+	saved := hooks.list
+	hooks.list = hs
+	hooks.mu.Unlock()
+	t.Cleanup(func() {
+		hooks.mu.Lock()
+		hooks.list = saved
+		hooks.mu.Unlock()
+	})
+}
+
+// Hook tests share the process-wide list, so they do not run in parallel.
+func TestInitHooks(t *testing.T) {
+	var order []string
+	reg := func(name string) InitHook {
+		return func(r Registrar) error {
+			order = append(order, name)
+			return r.Register(Spec{Name: name + "-task", Job: JobFunc(ok)})
+		}
+	}
+	withHooks(t)
+	OnInit("zeta", reg("zeta"))
+	OnInit("alpha", reg("alpha"))
+	eng, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Shutdown(context.Background())
+	if len(order) != 2 || order[0] != "alpha" || order[1] != "zeta" {
+		t.Fatalf("hook order = %v, want [alpha zeta]", order)
+	}
+	if n := len(eng.Tasks()); n != 2 {
+		t.Fatalf("%d tasks, want 2", n)
+	}
+}
+
+func TestInitHookErrors(t *testing.T) {
+	cases := []struct {
+		name   string
+		hooks  []hook
+		target error
+		words  string
+	}{
+		{"duplicate", []hook{{"m", func(Registrar) error { return nil }}, {"m", func(Registrar) error { return nil }}}, ErrDuplicateHook, `"m"`},
+		{"failing", []hook{{"billing", func(Registrar) error { return errors.New("no config") }}}, nil, `init hook "billing": no config`},
+		{"nil", []hook{{"n", nil}}, ErrInvalidOption, `"n"`},
+		{"empty name", []hook{{"", func(Registrar) error { return nil }}}, ErrInvalidOption, "init hook name"},
+		{"duplicate task", []hook{
+			{"a", func(r Registrar) error { return r.Register(Spec{Name: "same", Job: JobFunc(ok)}) }},
+			{"b", func(r Registrar) error { return r.Register(Spec{Name: "same", Job: JobFunc(ok)}) }},
+		}, ErrDuplicateTask, `init hook "b"`},
+		{"panicking", []hook{{"p", func(Registrar) error { panic("oops") }}}, nil, `init hook "p": task: panic: oops`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			withHooks(t, c.hooks...)
+			eng, err := New()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer eng.Shutdown(context.Background())
+			err = eng.Start(context.Background())
+			if err == nil || (c.target != nil && !errors.Is(err, c.target)) || !strings.Contains(err.Error(), c.words) {
+				t.Fatalf("Start = %v, want %v naming %s", err, c.target, c.words)
+			}
+		})
+	}
+}

@@ -1,0 +1,131 @@
+package task
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jonboulle/clockwork"
+	"go.uber.org/zap"
+
+	"github.com/taskmill/taskmill/store"
+)
+
+// Option configures an Engine. Options validate their input: New returns an
+// error wrapping ErrInvalidOption for a bad value.
+type Option func(*config) error
+
+// ExitCodeMapper maps a failed run's error to an exit code. It is asked only
+// when the error carries no ExitCode() of its own; a result of 0 or less
+// means "no opinion" and the code is 1.
+type ExitCodeMapper func(err error) int
+
+// DefaultShutdownGrace is how long RunMain lets a run finish after a signal
+// before recording it cancelled.
+const DefaultShutdownGrace = 10 * time.Second
+
+type config struct {
+	store      store.Store
+	logger     *zap.Logger
+	clock      clockwork.Clock
+	node       string
+	listeners  []Listener
+	mapper     ExitCodeMapper
+	noHooks    bool
+	storeOwned bool // the engine made the store and closes it
+}
+
+func defaultNode() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "taskmill"
+	}
+	return host + "-" + strconv.Itoa(os.Getpid()) + "-" + uuid.NewString()[:8]
+}
+
+// WithStore sets where executions and task state are recorded. The engine
+// does not close a store it was given. Default: a new in-memory store
+// (store/memory), closed by Shutdown.
+func WithStore(s store.Store) Option {
+	return func(c *config) error {
+		if s == nil {
+			return fmt.Errorf("%w: WithStore(nil)", ErrInvalidOption)
+		}
+		c.store = s
+		c.storeOwned = false
+		return nil
+	}
+}
+
+// WithLogger sets the logger; the engine logs through named children of it.
+// Default: zap.NewNop().
+func WithLogger(l *zap.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return fmt.Errorf("%w: WithLogger(nil)", ErrInvalidOption)
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithClock sets the clock the engine and its gocron scheduler share. Tests
+// pass a clockwork.FakeClock and advance it. Default: the real clock.
+func WithClock(clk clockwork.Clock) Option {
+	return func(c *config) error {
+		if clk == nil {
+			return fmt.Errorf("%w: WithClock(nil)", ErrInvalidOption)
+		}
+		c.clock = clk
+		return nil
+	}
+}
+
+// WithNodeID names this engine instance in the records it writes
+// (Execution.Node). Default: host name, process id and a random suffix.
+func WithNodeID(id string) Option {
+	return func(c *config) error {
+		if err := validateName("node id", id); err != nil {
+			return fmt.Errorf("%w: WithNodeID: %w", ErrInvalidOption, err)
+		}
+		c.node = id
+		return nil
+	}
+}
+
+// WithListener adds listeners told about every run of every task, in the
+// order given, before each task's own Spec.Listeners. Default: none.
+func WithListener(ls ...Listener) Option {
+	return func(c *config) error {
+		for i, l := range ls {
+			if l == nil {
+				return fmt.Errorf("%w: WithListener: listener %d is nil", ErrInvalidOption, i)
+			}
+		}
+		c.listeners = append(c.listeners, ls...)
+		return nil
+	}
+}
+
+// WithExitCodeMapper sets how errors without an ExitCode() method map to
+// exit codes. Default: every such error records 1.
+func WithExitCodeMapper(m ExitCodeMapper) Option {
+	return func(c *config) error {
+		if m == nil {
+			return fmt.Errorf("%w: WithExitCodeMapper(nil)", ErrInvalidOption)
+		}
+		c.mapper = m
+		return nil
+	}
+}
+
+// WithoutInitHooks makes Start skip the hooks added with OnInit; the engine
+// runs only the tasks registered on it directly. Default: hooks run.
+func WithoutInitHooks() Option {
+	return func(c *config) error {
+		c.noHooks = true
+		return nil
+	}
+}

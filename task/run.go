@@ -1,0 +1,407 @@
+package task
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"slices"
+	"sync"
+
+	"go.uber.org/zap"
+
+	"github.com/taskmill/taskmill/store"
+)
+
+// run is one execution in flight on this engine.
+type run struct {
+	e         *Engine
+	ent       *entry
+	spec      Spec // the definition as it was when the run was admitted
+	listeners []Listener
+
+	ctx      context.Context
+	cancelFn context.CancelCauseFunc
+
+	created   chan struct{} // closed once the record's creation returned
+	createErr error         // set before created is closed
+	done      chan struct{} // closed once the final record is written
+
+	mu        sync.Mutex
+	exec      *store.Execution // working copy of the record
+	finalized bool
+	jobMsg    string
+	jobMsgSet bool
+}
+
+// newRun prepares a run; e.mu must be held.
+func (e *Engine) newRun(ent *entry, exec *store.Execution) *run {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	r := &run{
+		e:         e,
+		ent:       ent,
+		spec:      ent.spec,
+		listeners: append(slices.Clip(e.cfg.listeners), ent.spec.Listeners...),
+		cancelFn:  cancel,
+		created:   make(chan struct{}),
+		done:      make(chan struct{}),
+		exec:      exec.Clone(),
+	}
+	r.ctx = withRun(ctx, r)
+	return r
+}
+
+// cancel cancels the run's context with cause.
+func (r *run) cancel(cause error) { r.cancelFn(cause) }
+
+// stop cancels a queued run (recorded cancelled at once) or a running one's
+// context.
+func (r *run) stop(cause error) {
+	if !r.cancelPending(cause) {
+		r.cancel(cause)
+	}
+}
+
+// outcome is how a run ended.
+type outcome struct {
+	state      store.State
+	err        error
+	exitCode   int
+	skipReason string
+	message    string
+	hasMessage bool
+}
+
+// protect calls fn, turning a panic into a *PanicError.
+func protect(fn func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return fn()
+}
+
+// evaluatesCondition reports whether the trigger evaluates Spec.When:
+// fires do, explicit requests do not.
+func evaluatesCondition(t store.Trigger) bool {
+	return t == store.TriggerSchedule || t == store.TriggerCatchUp || t == store.TriggerDependency
+}
+
+// execute runs the condition, the listeners and the job, then records the
+// end. It runs in its own goroutine.
+func (r *run) execute() {
+	e := r.e
+	ctx := r.ctx
+	if r.spec.Timeout > 0 {
+		t := e.clock.AfterFunc(r.spec.Timeout, func() { r.cancelFn(ErrTimeout) })
+		defer t.Stop()
+	}
+	// Listeners told about the end must be able to do their own I/O even
+	// when the run was cancelled.
+	endCtx := context.WithoutCancel(ctx)
+
+	var failure error // what failed the run before or instead of the job
+	if r.spec.When != nil && evaluatesCondition(r.exec.Trigger) {
+		var ok bool
+		err := protect(func() error {
+			var err error
+			ok, err = r.spec.When(ctx)
+			return err
+		})
+		switch {
+		case err != nil:
+			failure = fmt.Errorf("task %q: condition: %w", r.spec.Name, err)
+		case !ok:
+			r.finish(outcome{state: store.StateSkipped, skipReason: store.ReasonCondition})
+			return
+		}
+	}
+
+	var startupMsg string
+	var startupSet bool
+	if failure == nil {
+		startupMsg, startupSet, failure = r.notify(ctx, "OnTaskStartup", store.StateRunning, nil, "",
+			func(l Listener, x *store.Execution) error { return l.OnTaskStartup(ctx, x) })
+	}
+	var jobErr error
+	if failure == nil {
+		e.log.Debug("run started", zap.String("task", r.spec.Name), zap.Stringer("execution", r.exec.ID))
+		jobErr = protect(func() error { return r.spec.Job.Run(ctx) })
+	}
+
+	r.mu.Lock()
+	gaveUp := r.finalized // Shutdown recorded the run while the job ran
+	r.mu.Unlock()
+	if gaveUp {
+		e.log.Info("a job returned after its run was recorded cancelled", zap.String("task", r.spec.Name),
+			zap.Stringer("execution", r.exec.ID), zap.NamedError("result", jobErr))
+		return
+	}
+	o := r.classify(failure, jobErr)
+
+	r.mu.Lock()
+	msg, msgSet := startupMsg, startupSet
+	if r.jobMsgSet {
+		msg, msgSet = r.jobMsg, true
+	}
+	r.mu.Unlock()
+
+	if o.state == store.StateFailed {
+		failedErr := o.err
+		m, set, err := r.notify(endCtx, "OnTaskFailed", o.state, o.err, msg,
+			func(l Listener, x *store.Execution) error { return l.OnTaskFailed(endCtx, x, failedErr) })
+		if set {
+			msg, msgSet = m, true
+		}
+		if err != nil {
+			e.log.Warn("listener failed on a failed run", zap.String("task", r.spec.Name), zap.Stringer("execution", r.exec.ID), zap.Error(err))
+		}
+	}
+	m, set, err := r.notify(endCtx, "OnTaskEnd", o.state, o.err, msg,
+		func(l Listener, x *store.Execution) error { return l.OnTaskEnd(endCtx, x) })
+	if set {
+		msg, msgSet = m, true
+	}
+	if err != nil {
+		if o.state == store.StateSucceeded {
+			o.state, o.err = store.StateFailed, err
+		} else {
+			e.log.Warn("listener failed at the end of a run", zap.String("task", r.spec.Name), zap.Stringer("execution", r.exec.ID), zap.Error(err))
+		}
+	}
+	o.message, o.hasMessage = msg, msgSet
+	switch o.state {
+	case store.StateFailed:
+		o.exitCode = exitCode(o.err, e.cfg.mapper)
+	case store.StateCancelled:
+		o.exitCode = ExitCodeCancelled
+	}
+	r.finish(o)
+}
+
+// classify turns what happened into a state and the error to record.
+func (r *run) classify(failure, jobErr error) outcome {
+	if failure != nil {
+		return outcome{state: store.StateFailed, err: failure}
+	}
+	if jobErr == nil {
+		return outcome{state: store.StateSucceeded}
+	}
+	var pe *PanicError
+	if errors.As(jobErr, &pe) {
+		return outcome{state: store.StateFailed, err: jobErr}
+	}
+	cause := context.Cause(r.ctx)
+	switch {
+	case errors.Is(cause, ErrTimeout):
+		return outcome{state: store.StateFailed, err: fmt.Errorf("%w after %v: %w", ErrTimeout, r.spec.Timeout, jobErr)}
+	case errors.Is(cause, ErrCancelled), errors.Is(cause, ErrShutdown):
+		return outcome{state: store.StateCancelled, err: fmt.Errorf("%w: %w", cause, jobErr)}
+	}
+	return outcome{state: store.StateFailed, err: jobErr}
+}
+
+// notify calls one event's listeners in order on a copy of the record whose
+// state, error and exit message are as given. It stops at the first error or
+// panic and returns it wrapped with the event's name. It also returns the
+// exit message if a listener changed it.
+func (r *run) notify(ctx context.Context, event string, state store.State, runErr error, msg string,
+	call func(Listener, *store.Execution) error) (string, bool, error) {
+	if len(r.listeners) == 0 {
+		return "", false, nil
+	}
+	r.mu.Lock()
+	x := r.exec.Clone()
+	r.mu.Unlock()
+	x.State, x.ExitMessage = state, msg
+	if runErr != nil {
+		x.Error = runErr.Error()
+	}
+	var err error
+	for i, l := range r.listeners {
+		if err = protect(func() error { return call(l, x) }); err != nil {
+			err = fmt.Errorf("task %q: listener %d %s: %w", r.spec.Name, i, event, err)
+			break
+		}
+	}
+	if x.ExitMessage != msg {
+		return x.ExitMessage, true, err
+	}
+	return "", false, err
+}
+
+// finish writes the final record once; later calls (a job returning after
+// Shutdown gave up on it) do nothing. It reports whether it wrote.
+func (r *run) finish(o outcome) bool {
+	e := r.e
+	r.mu.Lock()
+	if r.finalized {
+		r.mu.Unlock()
+		return false
+	}
+	r.finalized = true
+	wasRunning := r.exec.State == store.StateRunning
+	x := r.exec
+	x.State, x.EndedAt, x.ExitCode, x.SkipReason = o.state, e.now(), o.exitCode, o.skipReason
+	if o.err != nil {
+		x.Error = o.err.Error()
+	}
+	if o.hasMessage {
+		x.ExitMessage = o.message
+	}
+	final := x.Clone()
+	r.mu.Unlock()
+	r.cancelFn(context.Canceled) // release the context's resources
+
+	if err := e.store.UpdateExecution(e.storeCtx, final); err != nil {
+		e.log.Warn("could not record the end of a run", zap.String("task", final.Task), zap.Stringer("execution", final.ID),
+			zap.String("state", string(final.State)), zap.Error(err))
+	}
+	e.afterRun(r, final, wasRunning)
+	close(r.done)
+	e.wg.Done()
+	return true
+}
+
+// afterRun updates the task's counters and persisted state after a run
+// ended, and starts the queued run if there is one.
+func (e *Engine) afterRun(r *run, x *store.Execution, wasRunning bool) {
+	ent := r.ent
+	log := e.log.With(zap.String("task", x.Task), zap.Stringer("execution", x.ID))
+	switch x.State {
+	case store.StateFailed:
+		log.Warn("run failed", zap.Int("exit_code", x.ExitCode), zap.String("error", x.Error))
+	case store.StateCancelled:
+		log.Info("run cancelled", zap.String("error", x.Error))
+	default:
+		log.Debug("run ended", zap.String("state", string(x.State)), zap.Duration("duration", x.Duration()))
+	}
+
+	e.stateMu.Lock()
+	defer e.stateMu.Unlock()
+	e.mu.Lock()
+	delete(e.runs, x.ID)
+	if wasRunning {
+		ent.running--
+	}
+	ent.last = x
+	st := ent.state
+	changed := false
+	switch x.State {
+	case store.StateSucceeded:
+		if st.ConsecutiveFailures != 0 {
+			st.ConsecutiveFailures, changed = 0, true
+		}
+	case store.StateFailed:
+		st.ConsecutiveFailures++
+		changed = true
+		if n := r.spec.SuspendAfterFailures; n > 0 && st.ConsecutiveFailures >= n && !st.Suspended {
+			st.Suspended, st.SuspendedAt = true, x.EndedAt
+			st.SuspendedReason = fmt.Sprintf("suspended after %d consecutive failures; last: execution %s: %s",
+				st.ConsecutiveFailures, x.ID, firstLine(x.Error))
+			log.Warn("task suspended", zap.Int("consecutive_failures", st.ConsecutiveFailures))
+		}
+	}
+	var next *run
+	if wasRunning && ent.running == 0 && ent.pending != nil {
+		next, ent.pending = ent.pending, nil
+		if e.status == statusStarted {
+			ent.running++
+		}
+	}
+	closing := e.status != statusStarted
+	if changed {
+		st.Task, st.UpdatedAt = x.Task, e.now()
+		ent.state = st
+	}
+	e.mu.Unlock()
+
+	if changed {
+		if err := e.store.PutTaskState(e.storeCtx, &st); err != nil {
+			log.Warn("could not save task state", zap.Error(err))
+		}
+	}
+	if next != nil {
+		if closing {
+			go next.cancelQueued(ErrShutdown)
+		} else {
+			go next.startPending()
+		}
+	}
+}
+
+// startPending starts a queued run after the run ahead of it ended.
+func (r *run) startPending() {
+	<-r.created
+	e := r.e
+	if r.createErr != nil {
+		e.mu.Lock()
+		r.ent.running--
+		delete(e.runs, r.exec.ID)
+		e.mu.Unlock()
+		e.wg.Done()
+		return
+	}
+	r.mu.Lock()
+	if r.finalized {
+		r.mu.Unlock()
+		return
+	}
+	r.exec.State, r.exec.StartedAt = store.StateRunning, e.now()
+	x := r.exec.Clone()
+	r.mu.Unlock()
+	if err := e.store.UpdateExecution(e.storeCtx, x); err != nil {
+		e.log.Warn("could not record the start of a queued run", zap.String("task", x.Task), zap.Stringer("execution", x.ID), zap.Error(err))
+	}
+	r.execute()
+}
+
+// cancelPending records a queued run cancelled and reports whether r was
+// queued (and so is now cancelled).
+func (r *run) cancelPending(cause error) bool {
+	e := r.e
+	e.mu.Lock()
+	if r.ent.pending != r {
+		e.mu.Unlock()
+		return false
+	}
+	r.ent.pending = nil
+	e.mu.Unlock()
+	r.cancelQueued(cause)
+	return true
+}
+
+// cancelQueued records a queued run, already detached from its task,
+// cancelled.
+func (r *run) cancelQueued(cause error) {
+	<-r.created
+	if r.createErr != nil {
+		e := r.e
+		e.mu.Lock()
+		delete(e.runs, r.exec.ID)
+		e.mu.Unlock()
+		e.wg.Done()
+		return
+	}
+	r.finish(outcome{state: store.StateCancelled, err: cause, exitCode: ExitCodeCancelled})
+}
+
+// abort records a run that did not return in time as cancelled; if the job
+// returns later its result is dropped.
+func (r *run) abort(cause error) {
+	r.finish(outcome{
+		state:    store.StateCancelled,
+		err:      fmt.Errorf("%w: the job had not returned when the shutdown deadline passed", cause),
+		exitCode: ExitCodeCancelled,
+	})
+}
+
+func firstLine(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}

@@ -1,0 +1,193 @@
+package task
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/taskmill/taskmill/cron"
+)
+
+// Job is the work a task does. Run's context is cancelled when the run is
+// cancelled, times out or the engine shuts down; a job should return soon
+// after. Returning nil records success; an error records failure (and its
+// exit code, see the package doc). A panic in Run is recovered and recorded
+// as a failed run with the panic's stack; it never crashes the host.
+type Job interface {
+	Run(ctx context.Context) error
+}
+
+// JobFunc adapts a function to Job.
+type JobFunc func(ctx context.Context) error
+
+// Run calls f(ctx).
+func (f JobFunc) Run(ctx context.Context) error { return f(ctx) }
+
+// Condition decides whether a fire runs the job (Snowflake's WHEN). False
+// records the fire as skipped with reason "condition"; an error (or a panic)
+// records a failed run.
+type Condition func(ctx context.Context) (bool, error)
+
+// OverlapPolicy says what a fire does when the task is still running.
+type OverlapPolicy int
+
+// Overlap policies.
+const (
+	// OverlapSkip records the fire as skipped with reason "overlap". The
+	// default: a task never runs twice at once.
+	OverlapSkip OverlapPolicy = iota
+	// OverlapAllow runs the fire alongside the running one.
+	OverlapAllow
+	// OverlapQueueOne keeps one fire pending (recorded as pending) and
+	// starts it when the running one ends; a fire finding one already
+	// pending is skipped with reason "overlap".
+	OverlapQueueOne
+)
+
+// String returns "skip", "allow" or "queue-one".
+func (p OverlapPolicy) String() string {
+	switch p {
+	case OverlapSkip:
+		return "skip"
+	case OverlapAllow:
+		return "allow"
+	case OverlapQueueOne:
+		return "queue-one"
+	}
+	return fmt.Sprintf("OverlapPolicy(%d)", int(p))
+}
+
+// Spec defines a task. Name and Job are required; everything else has a
+// useful zero value.
+type Spec struct {
+	// Name identifies the task in the engine and in the store. Required;
+	// at most 200 bytes, no control characters.
+	Name string
+	// Description is free text shown by diagnostics.
+	Description string
+	// Schedule fires the task: cron.Parse, cron.Every, cron.ParseText. A
+	// task with neither Schedule nor Cron runs only through RunNow.
+	Schedule cron.Schedule
+	// Cron is a schedule as text, parsed by Register with cron.Parse(Cron,
+	// TimeZone): a 5- or 6-field expression or a descriptor ("@every 90s").
+	// An invalid one is rejected by Register with a *cron.ParseError naming
+	// the field. Set Schedule or Cron, not both.
+	Cron string
+	// TimeZone is the IANA zone of Cron; empty means UTC.
+	TimeZone string
+	// Job is the work. Required.
+	Job Job
+	// When, if set, is evaluated at each scheduled fire before the job;
+	// false records a skipped run ("condition"). RunNow does not evaluate
+	// it: an explicit request runs.
+	When Condition
+	// Timeout, if positive, cancels a run after that long; the run is
+	// recorded failed with an error wrapping ErrTimeout. Zero means none;
+	// negative is rejected.
+	Timeout time.Duration
+	// Overlap says what a fire does while the task runs. Default OverlapSkip.
+	Overlap OverlapPolicy
+	// SuspendAfterFailures, if positive, suspends the task after that many
+	// consecutive failed runs (Snowflake's SUSPEND_TASK_AFTER_NUM_FAILURES).
+	// A success or a Resume resets the count. Zero means never; negative
+	// is rejected.
+	SuspendAfterFailures int
+	// StartSuspended registers the task suspended unless the store already
+	// holds a state for it (a persisted state always wins).
+	StartSuspended bool
+	// Params are values the job reads with Param(ctx, key).
+	Params map[string]string
+	// Listeners run around each run of this task, after the engine's own
+	// listeners (WithListener).
+	Listeners []Listener
+}
+
+// MaxNameLen is the longest task name Register accepts, in bytes.
+const MaxNameLen = 200
+
+// validate checks a spec and returns an error naming the task and the
+// field. It parses Cron into Schedule.
+func (s *Spec) validate() error {
+	if err := validateName("task name", s.Name); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidSpec, err)
+	}
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: task %q: %s", ErrInvalidSpec, s.Name, fmt.Sprintf(format, args...))
+	}
+	if s.Job == nil {
+		return bad("job is nil")
+	}
+	if s.Timeout < 0 {
+		return bad("timeout %v is negative", s.Timeout)
+	}
+	if s.SuspendAfterFailures < 0 {
+		return bad("SuspendAfterFailures %d is negative", s.SuspendAfterFailures)
+	}
+	if s.Overlap < OverlapSkip || s.Overlap > OverlapQueueOne {
+		return bad("unknown overlap policy %d", int(s.Overlap))
+	}
+	for i, l := range s.Listeners {
+		if l == nil {
+			return bad("listener %d is nil", i)
+		}
+	}
+	if s.Cron != "" || s.TimeZone != "" {
+		if s.Schedule != nil {
+			return bad("both Schedule and Cron are set")
+		}
+		if s.Cron == "" {
+			return bad("TimeZone %q is set without Cron", s.TimeZone)
+		}
+		sched, err := cron.Parse(s.Cron, s.TimeZone)
+		if err != nil {
+			return fmt.Errorf("%w: task %q: %w", ErrInvalidSpec, s.Name, err)
+		}
+		s.Schedule = sched
+	}
+	if s.Schedule != nil {
+		if v, ok := s.Schedule.(cron.Validator); ok {
+			if err := v.Validate(); err != nil {
+				return fmt.Errorf("%w: task %q: schedule: %w", ErrInvalidSpec, s.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func validateName(what, name string) error {
+	if name == "" {
+		return fmt.Errorf("%s must not be empty", what)
+	}
+	if len(name) > MaxNameLen {
+		return fmt.Errorf("%s %.20q... is %d bytes long, more than %d", what, name, len(name), MaxNameLen)
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("%s %q contains a control character", what, name)
+		}
+	}
+	return nil
+}
+
+// exitCode maps a run's error to its exit code: 0 for nil; the code of an
+// ExitCoder in the chain; the mapper's answer if positive; otherwise 1.
+func exitCode(err error, mapper ExitCodeMapper) int {
+	if err == nil {
+		return 0
+	}
+	var ec ExitCoder
+	if errors.As(err, &ec) {
+		return ec.ExitCode()
+	}
+	if mapper != nil {
+		if code := mapper(err); code > 0 {
+			return code
+		}
+	}
+	return 1
+}
+
+// ExitCodeCancelled is the exit code recorded for a cancelled run: 130, as a
+// shell reports a process stopped by SIGINT.
+const ExitCodeCancelled = 130
