@@ -1,0 +1,165 @@
+// Command quickstart shows taskmill's core on the default in-memory store:
+// a task every two seconds, one that fails with exit code 3, one whose
+// condition is false, and one started on demand with arguments. After -for
+// (default 10s) it shuts down and prints every recorded execution.
+//
+//	go run ./examples/quickstart
+//	go run ./examples/quickstart -for 4s
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/taskmill/taskmill/cron"
+	"github.com/taskmill/taskmill/store"
+	"github.com/taskmill/taskmill/task"
+)
+
+func main() {
+	runFor := flag.Duration("for", 10*time.Second, "how long to run before printing the history")
+	flag.Parse()
+	if err := run(*runFor, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "quickstart:", err)
+		os.Exit(1)
+	}
+}
+
+func run(runFor time.Duration, out io.Writer) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	eng, err := task.New() // in-memory store, real clock, no logging
+	if err != nil {
+		return err
+	}
+	specs := []task.Spec{
+		{
+			Name:     "heartbeat",
+			Schedule: cron.Every(2 * time.Second),
+			Job: task.JobFunc(func(ctx context.Context) error {
+				x, _ := task.CurrentExecution(ctx)
+				task.SetExitMessage(ctx, "beat for slot "+x.ScheduledAt.Format("15:04:05"))
+				return nil
+			}),
+		},
+		{
+			Name: "flaky-import",
+			Cron: "*/3 * * * * *", // six fields: every third second
+			Job: task.JobFunc(func(context.Context) error {
+				return task.Exit(3, errors.New("upstream returned 3 malformed rows"))
+			}),
+			SuspendAfterFailures: 2,
+		},
+		{
+			Name:     "weekend-cleanup",
+			Schedule: cron.Every(time.Second),
+			When: func(context.Context) (bool, error) {
+				return false, nil // imagine: "is it the weekend?"
+			},
+			Job: task.JobFunc(func(context.Context) error { return nil }),
+		},
+		{
+			Name: "reindex",
+			Job: task.JobFunc(func(ctx context.Context) error {
+				task.SetExitMessage(ctx, "reindexed "+strings.Join(task.Args(ctx), " "))
+				return nil
+			}),
+		},
+	}
+	for _, s := range specs {
+		if err := eng.Register(s); err != nil {
+			return err
+		}
+	}
+	if err := eng.Start(ctx); err != nil {
+		return err
+	}
+	id, err := eng.RunNow(ctx, "reindex", task.WithArgs("--table", "orders"))
+	if err != nil {
+		return err
+	}
+	if _, err := eng.Wait(ctx, id); err != nil {
+		return err
+	}
+
+	fmt.Fprintf(out, "running for %v (ctrl-c to stop early)...\n\n", runFor)
+	select {
+	case <-time.After(runFor):
+	case <-ctx.Done():
+	}
+
+	// Read the history before Shutdown: the default store lives and dies
+	// with the engine.
+	history, err := collect(context.WithoutCancel(ctx), eng.Store())
+	if err != nil {
+		return err
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := eng.Shutdown(sctx); err != nil {
+		return err
+	}
+	printHistory(out, history)
+	fmt.Fprintln(out)
+	for _, info := range eng.Tasks() {
+		if info.Suspended {
+			fmt.Fprintf(out, "%s is suspended: %s\n", info.Name, info.SuspendedReason)
+		}
+	}
+	return nil
+}
+
+// collect pages through every execution, oldest first.
+func collect(ctx context.Context, st store.Store) ([]*store.Execution, error) {
+	var all []*store.Execution
+	f := store.ExecutionFilter{Limit: 500}
+	for {
+		page, err := st.ListExecutions(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page.Executions...)
+		if page.NextCursor == "" {
+			break
+		}
+		f.Cursor = page.NextCursor
+	}
+	slices.Reverse(all)
+	return all, nil
+}
+
+func printHistory(out io.Writer, xs []*store.Execution) {
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "TASK\tTRIGGER\tSTATE\tSCHEDULED\tSTART\tDURATION\tEXIT\tMESSAGE")
+	for _, x := range xs {
+		scheduled := "-"
+		if !x.ScheduledAt.IsZero() {
+			scheduled = x.ScheduledAt.Local().Format("15:04:05")
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n",
+			x.Task, x.Trigger, x.State, scheduled, x.StartedAt.Local().Format("15:04:05.000"),
+			x.Duration().Round(time.Microsecond), x.ExitCode, message(x))
+	}
+	w.Flush()
+}
+
+func message(x *store.Execution) string {
+	switch {
+	case x.SkipReason != "":
+		return "skipped: " + x.SkipReason
+	case x.Error != "":
+		line, _, _ := strings.Cut(x.Error, "\n")
+		return "error: " + line
+	}
+	return x.ExitMessage
+}
