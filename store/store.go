@@ -301,3 +301,20 @@ func Newer(a, b *Execution) bool {
 	}
 	return CompareIDs(a.ID, b.ID) > 0
 }
+
+// ListAll pages through every execution matching f (from f.Cursor on, if
+// set) and returns them newest first. f.Limit is the page size.
+func ListAll(ctx context.Context, s Store, f ExecutionFilter) ([]*Execution, error) {
+	var all []*Execution
+	for {
+		page, err := s.ListExecutions(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page.Executions...)
+		if page.NextCursor == "" {
+			return all, nil
+		}
+		f.Cursor = page.NextCursor
+	}
+}

@@ -23,7 +23,8 @@ type group struct {
 	mu     sync.Mutex // serialises dispatches of this group
 	cursor time.Time  // newest slot dispatched, or when the group was armed
 
-	tasks []*entry // guarded by Engine.mu
+	tasks []*entry   // guarded by Engine.mu
+	job   gocron.Job // the group's timer
 }
 
 // dispatchTolerance lets a fire that comes a hair before its slot (a wall
@@ -52,7 +53,7 @@ func (e *Engine) arm(ent *entry) error {
 	}
 	if g == nil {
 		g = &group{key: key, sched: s, cursor: e.clock.Now()}
-		_, err := sched.NewJob(
+		job, err := sched.NewJob(
 			gocron.CronJob(key, true),
 			gocron.NewTask(e.dispatch, g),
 			gocron.WithCronImplementation(gocronSchedule{s}),
@@ -61,6 +62,7 @@ func (e *Engine) arm(ent *entry) error {
 		if err != nil {
 			return fmt.Errorf("task: task %q: arming schedule %q: %w", ent.spec.Name, key, err)
 		}
+		g.job = job
 	}
 	e.mu.Lock()
 	e.groups[key] = g
@@ -68,6 +70,33 @@ func (e *Engine) arm(ent *entry) error {
 	ent.group = g
 	e.mu.Unlock()
 	return nil
+}
+
+// disarm takes a task out of its group, removing the group's gocron job
+// when it was the last task on that schedule.
+func (e *Engine) disarm(ent *entry) {
+	e.armMu.Lock()
+	defer e.armMu.Unlock()
+	e.mu.Lock()
+	g := ent.group
+	if g == nil {
+		e.mu.Unlock()
+		return
+	}
+	ent.group = nil
+	g.tasks = slices.DeleteFunc(g.tasks, func(x *entry) bool { return x == ent })
+	var job gocron.Job
+	if len(g.tasks) == 0 {
+		delete(e.groups, g.key)
+		job = g.job
+	}
+	sched := e.sched
+	e.mu.Unlock()
+	if job != nil && sched != nil {
+		if err := sched.RemoveJob(job.ID()); err != nil {
+			e.log.Warn("removing a schedule's timer", zap.String("schedule", g.key), zap.Error(err))
+		}
+	}
 }
 
 // gocronSchedule lets gocron fire a cron.Schedule. It returns UTC instants,
@@ -192,12 +221,17 @@ func (e *Engine) admit(ent *entry, exec *store.Execution, explicit bool) (*run, 
 		return nil, errSuspended
 	}
 	var r *run
-	busy := ent.running > 0 || ent.pending != nil
+	busy := ent.running > 0 || ent.pending != nil || ent.graphRuns > 0
 	switch {
 	case !busy || ent.spec.Overlap == OverlapAllow:
 		exec.State = store.StateRunning
+		gr := e.beginGraph(ent, exec)
 		r = e.newRun(ent, exec)
 		ent.running++
+		if gr != nil {
+			r.graph = gr
+			e.graphRuns[gr.id] = gr
+		}
 	case ent.spec.Overlap == OverlapQueueOne && ent.pending == nil:
 		exec.State = store.StatePending
 		r = e.newRun(ent, exec)
@@ -235,6 +269,10 @@ func (e *Engine) admit(ent *entry, exec *store.Execution, explicit bool) (*run, 
 			ent.running--
 			delete(e.runs, exec.ID)
 			e.wg.Done()
+			if r.graph != nil {
+				ent.graphRuns--
+				delete(e.graphRuns, r.graph.id)
+			}
 		}
 		// Otherwise the pending run was already promoted; startPending
 		// sees createErr and cleans up.

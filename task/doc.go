@@ -99,6 +99,43 @@
 // one, without its condition; Cancel stops a run; Wait waits for one to end;
 // Tasks lists every task with its next fire and last execution.
 //
+// # Task graphs
+//
+// A task with After runs when its predecessors finish in the same graph
+// run (Snowflake's and Databend's AFTER), as its TriggerRule says:
+// AllSucceeded (the default), AllDone, OneFailed or NoneFailed (none
+// failed, at least one succeeded). Start validates the whole graph with
+// package dag — cycles (named by their path), unknown predecessors, more
+// than one root per graph, more than 1,000 tasks in a graph or 100
+// dependents of one task (WithMaxGraphTasks, WithMaxDependents) — and
+// Register and Update after Start validate it again. A dependent has no
+// schedule (Register rejects one that has); its graph's root has one, or is
+// run with RunNow.
+//
+// When a root with dependents runs, a graph run starts: every execution in
+// it records the same GraphRunID and the root's name as RootTask, and a
+// dependent's ParentID is the execution of the predecessor that ended last.
+// Dependents start as soon as their rule is met, so siblings run
+// concurrently; a dependent whose rule can no longer be met is recorded as
+// skipped with a reason naming the upstream task and its state (upstream
+// "load-b" failed), and the skip propagates downstream by the same
+// rules. A suspended dependent is recorded skipped ("suspended") and its
+// dependents follow their rules. A root whose When condition is false
+// records one skipped execution and the graph run ends there: its
+// dependents record nothing (recording every member skipped said nothing
+// more and multiplied the history). Cancelled and abandoned runs count as
+// failed for the rules. WaitGraphRun waits for a graph run and returns its
+// executions; Graph returns a graph's tasks and edges for drawing;
+// ResumeGraph resumes a root and all its dependents.
+//
+// A graph run uses the definitions its members had when the root's run was
+// admitted (Snowflake's task versioning): Update (a new job, schedule,
+// predecessors or policy) and Register apply from the next graph run. The
+// root's overlap policy covers the whole graph run: by default a root fire
+// that finds the previous graph run still in progress is recorded skipped
+// ("overlap"). RunNow of a dependent runs only that task, as a manual run
+// outside any graph run.
+//
 // # Registration at startup
 //
 // Modules register their tasks the way Metabase modules implement init!:

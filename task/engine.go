@@ -16,6 +16,8 @@ import (
 	"github.com/jonboulle/clockwork"
 	"go.uber.org/zap"
 
+	"github.com/taskmill/taskmill/cron"
+	"github.com/taskmill/taskmill/dag"
 	"github.com/taskmill/taskmill/store"
 	"github.com/taskmill/taskmill/store/memory"
 )
@@ -42,6 +44,7 @@ type Engine struct {
 	// cut short because a run or a caller's context ended.
 	storeCtx context.Context
 
+	regMu   sync.Mutex // serialises Register, Update and the arming part of Start
 	armMu   sync.Mutex // serialises arming, which calls into gocron
 	stateMu sync.Mutex // serialises task state writes after runs
 	mu      sync.Mutex
@@ -49,8 +52,11 @@ type Engine struct {
 	tasks   map[string]*entry
 	groups  map[string]*group
 	runs    map[uuid.UUID]*run
-	sched   gocron.Scheduler
-	wg      sync.WaitGroup // one per run (pending or running)
+	graph   *dag.Graph // the task graph, built at Start and on changes after
+	// graphRuns are the graph runs in progress.
+	graphRuns map[uuid.UUID]*graphRun
+	sched     gocron.Scheduler
+	wg        sync.WaitGroup // one per run (pending or running)
 
 	dispatches atomic.Int64 // fires handled, for tests and diagnostics
 }
@@ -61,9 +67,12 @@ type entry struct {
 	group   *group
 	running int  // runs reserved or running
 	pending *run // the queued run of OverlapQueueOne
-	state   store.TaskState
-	last    *store.Execution
-	loaded  bool // state read from the store
+	// graphRuns counts the graph runs in progress that this task is the
+	// root of; the root is busy until they end.
+	graphRuns int
+	state     store.TaskState
+	last      *store.Execution
+	loaded    bool // state read from the store
 }
 
 // New returns an engine configured by opts. It starts nothing.
@@ -99,6 +108,8 @@ func New(opts ...Option) (*Engine, error) {
 		tasks:    make(map[string]*entry),
 		groups:   make(map[string]*group),
 		runs:     make(map[uuid.UUID]*run),
+
+		graphRuns: make(map[uuid.UUID]*graphRun),
 	}, nil
 }
 
@@ -106,15 +117,17 @@ func New(opts ...Option) (*Engine, error) {
 func (e *Engine) Store() store.Store { return e.store }
 
 // Register adds a task. Before Start it only validates and remembers the
-// spec; after Start the task is armed at once. A bad spec is rejected with an
-// error wrapping ErrInvalidSpec that names the task and the field; a name
-// already registered with ErrDuplicateTask.
+// spec (the task graph is checked by Start); after Start the task graph is
+// checked at once and the task armed. A bad spec is rejected with an error
+// wrapping ErrInvalidSpec that names the task and the field; a name already
+// registered with ErrDuplicateTask; a graph problem (an unknown
+// predecessor, a cycle) with the dag package's error naming the tasks.
 func (e *Engine) Register(spec Spec) error {
-	if err := spec.validate(); err != nil {
+	if err := spec.prepare(); err != nil {
 		return err
 	}
-	spec.Listeners = slices.Clone(spec.Listeners)
-	spec.Params = maps.Clone(spec.Params)
+	e.regMu.Lock()
+	defer e.regMu.Unlock()
 	e.mu.Lock()
 	if e.status == statusClosed {
 		e.mu.Unlock()
@@ -125,26 +138,107 @@ func (e *Engine) Register(spec Spec) error {
 		return fmt.Errorf("%w: %q", ErrDuplicateTask, spec.Name)
 	}
 	ent := &entry{spec: spec, state: store.TaskState{Task: spec.Name}}
-	e.tasks[spec.Name] = ent
-	started := e.status == statusStarted
-	e.mu.Unlock()
-
-	if !started {
+	if e.status != statusStarted {
+		e.tasks[spec.Name] = ent
+		e.mu.Unlock()
 		return nil
 	}
-	if err := e.loadState(ent); err != nil {
-		e.mu.Lock()
-		delete(e.tasks, spec.Name)
+	if _, err := e.buildGraph(&spec); err != nil {
 		e.mu.Unlock()
 		return err
 	}
+	e.mu.Unlock()
+
+	if err := e.loadState(ent); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	g, err := e.buildGraph(&spec)
+	if err != nil {
+		e.mu.Unlock()
+		return err
+	}
+	e.tasks[spec.Name], e.graph = ent, g
+	e.mu.Unlock()
 	if err := e.arm(ent); err != nil {
 		e.mu.Lock()
 		delete(e.tasks, spec.Name)
+		if g, gerr := e.buildGraph(nil); gerr == nil {
+			e.graph = g
+		}
 		e.mu.Unlock()
 		return err
 	}
 	return nil
+}
+
+// Update replaces the definition of a registered task: its job, schedule,
+// predecessors, condition, policies. Runs in progress keep the definition
+// they started with, and so does a graph run in progress, for every task in
+// it (Snowflake's task versioning): the change applies from the next run.
+// Update validates like Register and leaves the task as it was on error.
+func (e *Engine) Update(spec Spec) error {
+	if err := spec.prepare(); err != nil {
+		return err
+	}
+	e.regMu.Lock()
+	defer e.regMu.Unlock()
+	e.mu.Lock()
+	ent, err := e.lookup(spec.Name)
+	if err != nil {
+		e.mu.Unlock()
+		return err
+	}
+	started := e.status == statusStarted
+	var g *dag.Graph
+	if started {
+		if g, err = e.buildGraph(&spec); err != nil {
+			e.mu.Unlock()
+			return err
+		}
+	}
+	old := ent.spec
+	ent.spec = spec
+	if started {
+		e.graph = g
+	}
+	e.mu.Unlock()
+	if !started || scheduleKey(old.Schedule) == scheduleKey(spec.Schedule) {
+		return nil
+	}
+	e.disarm(ent)
+	if err := e.arm(ent); err != nil {
+		e.mu.Lock()
+		ent.spec = old
+		if g, gerr := e.buildGraph(nil); gerr == nil {
+			e.graph = g
+		}
+		e.mu.Unlock()
+		if rerr := e.arm(ent); rerr != nil {
+			e.log.Error("re-arming the old schedule after a failed update", zap.String("task", spec.Name), zap.Error(rerr))
+		}
+		return err
+	}
+	return nil
+}
+
+// prepare validates the spec (parsing Cron) and copies what the caller
+// could change after handing it over.
+func (s *Spec) prepare() error {
+	if err := s.validate(); err != nil {
+		return err
+	}
+	s.Listeners = slices.Clone(s.Listeners)
+	s.Params = maps.Clone(s.Params)
+	s.After = slices.Clone(s.After)
+	return nil
+}
+
+func scheduleKey(s cron.Schedule) string {
+	if s == nil {
+		return ""
+	}
+	return s.String()
 }
 
 // Start runs the init hooks (OnInit), loads each task's persisted state,
@@ -181,7 +275,15 @@ func (e *Engine) start(ctx context.Context) error {
 			return err
 		}
 	}
+	e.regMu.Lock()
+	defer e.regMu.Unlock()
 	e.mu.Lock()
+	g, err := e.buildGraph(nil)
+	if err != nil {
+		e.mu.Unlock()
+		return err
+	}
+	e.graph = g
 	ents := make([]*entry, 0, len(e.tasks))
 	for _, ent := range e.tasks {
 		ents = append(ents, ent)
@@ -597,6 +699,9 @@ type TaskInfo struct {
 	Running             int              // runs in progress on this engine
 	Pending             bool             // a run is queued (OverlapQueueOne)
 	LastExecution       *store.Execution // newest run recorded by this engine, nil if none
+	Predecessors        []string         // tasks this one runs after (Spec.After)
+	Dependents          []string         // tasks that run after this one
+	GraphRuns           int              // graph runs in progress with this task as root
 }
 
 // Tasks returns every registered task, sorted by name.
@@ -614,6 +719,11 @@ func (e *Engine) Tasks() []TaskInfo {
 			ConsecutiveFailures: ent.state.ConsecutiveFailures,
 			Running:             ent.running,
 			Pending:             ent.pending != nil,
+			Predecessors:        slices.Sorted(slices.Values(ent.spec.After)),
+			GraphRuns:           ent.graphRuns,
+		}
+		if e.graph != nil && e.graph.Has(ent.spec.Name) {
+			info.Dependents = e.graph.Successors(ent.spec.Name)
 		}
 		if s := ent.spec.Schedule; s != nil {
 			info.Schedule = s.String()

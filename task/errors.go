@@ -16,6 +16,9 @@ var (
 	ErrDuplicateTask = errors.New("task: duplicate task name")
 	// ErrUnknownTask is returned for a task name the engine does not know.
 	ErrUnknownTask = errors.New("task: unknown task")
+	// ErrNotRoot is returned by Graph and ResumeGraph for a task that runs
+	// after other tasks.
+	ErrNotRoot = errors.New("task: not a graph root")
 	// ErrDuplicateHook is returned by Start when two init hooks share a name.
 	ErrDuplicateHook = errors.New("task: duplicate init hook")
 	// ErrInvalidOption is wrapped by errors of options given bad values.

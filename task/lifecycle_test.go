@@ -3,7 +3,9 @@ package task
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -377,5 +379,25 @@ func TestInitHookErrors(t *testing.T) {
 				t.Fatalf("Start = %v, want %v naming %s", err, c.target, c.words)
 			}
 		})
+	}
+}
+
+// Not parallel: the signal goes to the whole test process, and parallel
+// tests are paused while a sequential test runs.
+func TestRunOnceCancelledBySignal(t *testing.T) {
+	started := make(chan struct{})
+	go func() {
+		<-started
+		if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+			t.Errorf("kill: %v", err)
+		}
+	}()
+	code := RunMain(context.Background(), Spec{Name: "t", Job: JobFunc(func(ctx context.Context) error {
+		close(started)
+		<-ctx.Done()
+		return ctx.Err()
+	})})
+	if code != ExitCodeCancelled {
+		t.Fatalf("RunMain after SIGINT = %d, want %d", code, ExitCodeCancelled)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"go.uber.org/zap"
 
+	"github.com/taskmill/taskmill/dag"
 	"github.com/taskmill/taskmill/store"
 )
 
@@ -34,6 +35,7 @@ type config struct {
 	listeners  []Listener
 	mapper     ExitCodeMapper
 	noHooks    bool
+	dagOpts    []dag.Option
 	storeOwned bool // the engine made the store and closes it
 }
 
@@ -126,6 +128,32 @@ func WithExitCodeMapper(m ExitCodeMapper) Option {
 func WithoutInitHooks() Option {
 	return func(c *config) error {
 		c.noHooks = true
+		return nil
+	}
+}
+
+// WithMaxGraphTasks sets how many tasks one task graph may hold; Start and
+// Register reject a larger graph naming its root. Default:
+// dag.DefaultMaxNodes (1,000).
+func WithMaxGraphTasks(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("%w: WithMaxGraphTasks(%d): must be at least 1", ErrInvalidOption, n)
+		}
+		c.dagOpts = append(c.dagOpts, dag.WithMaxNodes(n))
+		return nil
+	}
+}
+
+// WithMaxDependents sets how many tasks may run directly after one task;
+// Start and Register reject more, naming the task. Default:
+// dag.DefaultMaxChildren (100).
+func WithMaxDependents(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("%w: WithMaxDependents(%d): must be at least 1", ErrInvalidOption, n)
+		}
+		c.dagOpts = append(c.dagOpts, dag.WithMaxChildren(n))
 		return nil
 	}
 }

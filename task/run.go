@@ -19,6 +19,7 @@ type run struct {
 	ent       *entry
 	spec      Spec // the definition as it was when the run was admitted
 	listeners []Listener
+	graph     *graphRun // the graph run this run belongs to, if any
 
 	ctx      context.Context
 	cancelFn context.CancelCauseFunc
@@ -36,12 +37,18 @@ type run struct {
 
 // newRun prepares a run; e.mu must be held.
 func (e *Engine) newRun(ent *entry, exec *store.Execution) *run {
+	return e.newRunSpec(ent, ent.spec, exec)
+}
+
+// newRunSpec prepares a run of a given definition of the task (a graph
+// run's frozen one); e.mu must be held.
+func (e *Engine) newRunSpec(ent *entry, spec Spec, exec *store.Execution) *run {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	r := &run{
 		e:         e,
 		ent:       ent,
-		spec:      ent.spec,
-		listeners: append(slices.Clip(e.cfg.listeners), ent.spec.Listeners...),
+		spec:      spec,
+		listeners: append(slices.Clip(e.cfg.listeners), spec.Listeners...),
 		cancelFn:  cancel,
 		created:   make(chan struct{}),
 		done:      make(chan struct{}),
@@ -304,11 +311,8 @@ func (e *Engine) afterRun(r *run, x *store.Execution, wasRunning bool) {
 		}
 	}
 	var next *run
-	if wasRunning && ent.running == 0 && ent.pending != nil {
-		next, ent.pending = ent.pending, nil
-		if e.status == statusStarted {
-			ent.running++
-		}
+	if wasRunning {
+		next = e.promoteLocked(ent)
 	}
 	closing := e.status != statusStarted
 	if changed {
@@ -322,12 +326,35 @@ func (e *Engine) afterRun(r *run, x *store.Execution, wasRunning bool) {
 			log.Warn("could not save task state", zap.Error(err))
 		}
 	}
-	if next != nil {
-		if closing {
-			go next.cancelQueued(ErrShutdown)
-		} else {
-			go next.startPending()
-		}
+	if r.graph != nil {
+		e.graphStep(r.graph, x)
+	}
+	e.startPromoted(next, closing)
+}
+
+// promoteLocked detaches the queued run of a task that is no longer busy
+// and counts it as running; e.mu must be held.
+func (e *Engine) promoteLocked(ent *entry) *run {
+	if ent.running > 0 || ent.graphRuns > 0 || ent.pending == nil {
+		return nil
+	}
+	next := ent.pending
+	ent.pending = nil
+	if e.status == statusStarted {
+		ent.running++
+	}
+	return next
+}
+
+// startPromoted starts a run promoteLocked detached, or records it
+// cancelled if the engine is shutting down.
+func (e *Engine) startPromoted(next *run, closing bool) {
+	switch {
+	case next == nil:
+	case closing:
+		go next.cancelQueued(ErrShutdown)
+	default:
+		go next.startPending()
 	}
 }
 
@@ -343,14 +370,21 @@ func (r *run) startPending() {
 		e.wg.Done()
 		return
 	}
+	e.mu.Lock()
 	r.mu.Lock()
 	if r.finalized {
 		r.mu.Unlock()
+		e.mu.Unlock()
 		return
 	}
 	r.exec.State, r.exec.StartedAt = store.StateRunning, e.now()
+	if gr := e.beginGraph(r.ent, r.exec); gr != nil {
+		r.graph = gr
+		e.graphRuns[gr.id] = gr
+	}
 	x := r.exec.Clone()
 	r.mu.Unlock()
+	e.mu.Unlock()
 	if err := e.store.UpdateExecution(e.storeCtx, x); err != nil {
 		e.log.Warn("could not record the start of a queued run", zap.String("task", x.Task), zap.Stringer("execution", x.ID), zap.Error(err))
 	}

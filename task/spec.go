@@ -78,6 +78,13 @@ type Spec struct {
 	TimeZone string
 	// Job is the work. Required.
 	Job Job
+	// After makes the task a dependent in a task graph: it runs when these
+	// tasks finish in the same graph run (Snowflake's AFTER), as
+	// TriggerRule says. A dependent has no Schedule; the graph's root has.
+	After []string
+	// TriggerRule says which outcomes of the predecessors run the task.
+	// Default AllSucceeded. Ignored on tasks without After.
+	TriggerRule TriggerRule
 	// When, if set, is evaluated at each scheduled fire before the job;
 	// false records a skipped run ("condition"). RunNow does not evaluate
 	// it: an explicit request runs.
@@ -144,6 +151,9 @@ func (s *Spec) validate() error {
 			return fmt.Errorf("%w: task %q: %w", ErrInvalidSpec, s.Name, err)
 		}
 		s.Schedule = sched
+	}
+	if s.Schedule != nil && len(s.After) > 0 {
+		return bad("has both a schedule and predecessors %q: a dependent runs when its predecessors finish; give the schedule to its graph's root", s.After)
 	}
 	if s.Schedule != nil {
 		if v, ok := s.Schedule.(cron.Validator); ok {

@@ -121,18 +121,9 @@ func run(runFor time.Duration, out io.Writer) error {
 
 // collect pages through every execution, oldest first.
 func collect(ctx context.Context, st store.Store) ([]*store.Execution, error) {
-	var all []*store.Execution
-	f := store.ExecutionFilter{Limit: 500}
-	for {
-		page, err := st.ListExecutions(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, page.Executions...)
-		if page.NextCursor == "" {
-			break
-		}
-		f.Cursor = page.NextCursor
+	all, err := store.ListAll(ctx, st, store.ExecutionFilter{Limit: 500})
+	if err != nil {
+		return nil, err
 	}
 	slices.Reverse(all)
 	return all, nil
