@@ -56,7 +56,7 @@ func (e *Engine) arm(ent *entry) error {
 		job, err := sched.NewJob(
 			gocron.CronJob(key, true),
 			gocron.NewTask(e.dispatch, g),
-			gocron.WithCronImplementation(gocronSchedule{s}),
+			gocron.WithCronImplementation(gocronSchedule{s: s, log: e.log}),
 			gocron.WithName(key),
 		)
 		if err != nil {
@@ -102,12 +102,23 @@ func (e *Engine) disarm(ent *entry) {
 // gocronSchedule lets gocron fire a cron.Schedule. It returns UTC instants,
 // which also keeps gocron's own DST fall-back de-duplication (a wall-clock
 // comparison) from ever dropping a slot: taskmill applies its own DST policy.
-type gocronSchedule struct{ s cron.Schedule }
+type gocronSchedule struct {
+	s   cron.Schedule
+	log *zap.Logger
+}
 
 func (g gocronSchedule) IsValid(string, *time.Location, time.Time) error { return nil }
 
-func (g gocronSchedule) Next(last time.Time) time.Time {
-	n := g.s.Next(last)
+// Next runs in gocron's goroutine, where a panic would crash the host: a
+// schedule that panics stops firing and says so.
+func (g gocronSchedule) Next(last time.Time) (n time.Time) {
+	defer func() {
+		if v := recover(); v != nil {
+			g.log.Error("schedule panicked; it will not fire again", zap.String("schedule", g.s.String()), zap.Any("panic", v))
+			n = time.Time{}
+		}
+	}()
+	n = g.s.Next(last)
 	if n.IsZero() {
 		return n
 	}
@@ -228,6 +239,7 @@ func (e *Engine) admit(ent *entry, exec *store.Execution, explicit bool) (*run, 
 		gr := e.beginGraph(ent, exec)
 		r = e.newRun(ent, exec)
 		ent.running++
+		r.counted = true
 		if gr != nil {
 			r.graph = gr
 			e.graphRuns[gr.id] = gr
@@ -260,25 +272,35 @@ func (e *Engine) admit(ent *entry, exec *store.Execution, explicit bool) (*run, 
 	}
 	if err != nil {
 		e.mu.Lock()
+		var next *run
+		// A running run never executes now: release it here. A pending
+		// one is released by whoever holds it (startPending,
+		// cancelQueued) — or here, if it is still only queued.
+		release := exec.State == store.StateRunning
 		switch {
 		case ent.pending == r:
 			ent.pending = nil
-			delete(e.runs, exec.ID)
-			e.wg.Done()
-		case exec.State == store.StateRunning:
+			release = true
+		case r.counted:
+			// Running, or a queued run already promoted: undo the count
+			// and let a run queued behind this one go.
 			ent.running--
-			delete(e.runs, exec.ID)
-			e.wg.Done()
+			r.counted = false
 			if r.graph != nil {
 				ent.graphRuns--
 				delete(e.graphRuns, r.graph.id)
 			}
+			next = e.promoteLocked(ent)
 		}
-		// Otherwise the pending run was already promoted; startPending
-		// sees createErr and cleans up.
+		delete(e.runs, exec.ID)
+		closing := e.status != statusStarted
 		e.mu.Unlock()
 		r.createErr = err
 		close(r.created)
+		if release {
+			r.release()
+		}
+		e.startPromoted(next, closing)
 		return nil, err
 	}
 	close(r.created)

@@ -72,7 +72,6 @@ type entry struct {
 	graphRuns int
 	state     store.TaskState
 	last      *store.Execution
-	loaded    bool // state read from the store
 }
 
 // New returns an engine configured by opts. It starts nothing.
@@ -256,10 +255,22 @@ func (e *Engine) Start(ctx context.Context) error {
 		return ErrEngineClosed
 	}
 	e.status = statusStarting
+	before := make(map[string]bool, len(e.tasks))
+	for name := range e.tasks {
+		before[name] = true
+	}
 	e.mu.Unlock()
 
 	if err := e.start(ctx); err != nil {
+		// Undo what the hooks registered, so a corrected Start can run
+		// them again.
 		e.mu.Lock()
+		for name := range e.tasks {
+			if !before[name] {
+				delete(e.tasks, name)
+			}
+		}
+		e.graph = nil
 		if e.status == statusStarting {
 			e.status = statusNew
 		}
@@ -301,6 +312,7 @@ func (e *Engine) start(ctx context.Context) error {
 	sched, err := gocron.NewScheduler(
 		gocron.WithClock(e.clock),
 		gocron.WithLocation(time.UTC),
+		gocron.WithStopTimeout(schedulerStopTimeout),
 		gocron.WithLogger(gocronLogger{e.log.Named("gocron").Sugar()}),
 	)
 	if err != nil {
@@ -373,13 +385,25 @@ func (e *Engine) loadState(ent *entry) error {
 		return fmt.Errorf("task: task %q: loading state: %w", name, err)
 	}
 	e.mu.Lock()
-	ent.state, ent.loaded = *st, true
+	ent.state = *st
 	e.mu.Unlock()
 	return nil
 }
 
+// schedulerStopTimeout bounds how long stopping gocron waits for a dispatch
+// in progress.
+const schedulerStopTimeout = 5 * time.Second
+
+// ShutdownCancelGrace is how long Shutdown, once its context has ended and
+// it has cancelled the runs still going, lets them end by themselves
+// before recording them cancelled.
+const ShutdownCancelGrace = 100 * time.Millisecond
+
 // Shutdown stops firing, then waits for running executions to end. If ctx
-// ends first it cancels them, records them cancelled and returns ctx.Err().
+// ends first it cancels them (cause ErrShutdown), gives them
+// ShutdownCancelGrace to return, records those that did not as cancelled
+// (without calling their OnTaskEnd listeners: their job is still running)
+// and returns ctx.Err().
 // Pending (queued) runs are recorded cancelled. A store the engine created
 // itself is closed. Later calls return ErrEngineClosed.
 func (e *Engine) Shutdown(ctx context.Context) error {
@@ -423,10 +447,19 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		e.mu.Unlock()
 		for _, r := range runs {
 			r.cancel(ErrShutdown)
-			r.abort(ErrShutdown)
+		}
+		// Jobs that return promptly when cancelled end through the normal
+		// path (their error recorded, OnTaskEnd called); the others are
+		// recorded cancelled now and their later result is dropped.
+		select {
+		case <-done:
+		case <-time.After(ShutdownCancelGrace):
+			for _, r := range runs {
+				r.abort(ErrShutdown)
+			}
 		}
 	}
-	if e.cfg.storeOwned && err == nil {
+	if e.cfg.storeOwned {
 		if cerr := e.store.Close(); cerr != nil {
 			e.log.Warn("closing store", zap.Error(cerr))
 		}
@@ -595,6 +628,17 @@ func (e *Engine) Wait(ctx context.Context, id uuid.UUID) (*store.Execution, erro
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+		r.mu.Lock()
+		final := r.final
+		r.mu.Unlock()
+		if x, err := e.store.GetExecution(ctx, id); err == nil && x.State.Final() {
+			return x, nil
+		}
+		if final != nil {
+			// The store did not take the final write; the engine's copy
+			// is the truth.
+			return final.Clone(), nil
+		}
 	}
 	for {
 		x, err := e.store.GetExecution(ctx, id)
@@ -661,6 +705,8 @@ func (e *Engine) Resume(ctx context.Context, name string) error {
 }
 
 func (e *Engine) setSuspended(ctx context.Context, name string, suspended bool, reason string) error {
+	e.stateMu.Lock() // no run's end may change the state in between
+	defer e.stateMu.Unlock()
 	e.mu.Lock()
 	ent, err := e.lookup(name)
 	if err != nil {

@@ -223,6 +223,7 @@ func (e *Engine) startMember(gr *graphRun, name string) (string, error) {
 	r := e.newRunSpec(ent, spec, exec)
 	r.graph = gr
 	ent.running++
+	r.counted = true
 	e.runs[exec.ID] = r
 	e.wg.Add(1)
 	e.mu.Unlock()
@@ -230,11 +231,12 @@ func (e *Engine) startMember(gr *graphRun, name string) (string, error) {
 	if err := e.store.CreateExecution(e.storeCtx, exec); err != nil {
 		e.mu.Lock()
 		ent.running--
+		r.counted = false
 		delete(e.runs, exec.ID)
 		e.mu.Unlock()
-		e.wg.Done()
 		r.createErr = err
 		close(r.created)
+		r.release()
 		return "", err
 	}
 	close(r.created)

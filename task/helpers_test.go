@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -203,4 +204,46 @@ func states(xs []*store.Execution) []store.State {
 		out[i] = x.State
 	}
 	return out
+}
+
+// faultyStore wraps the memory store with hooks that can delay or fail
+// writes.
+type faultyStore struct {
+	*memory.Store
+	mu       sync.Mutex
+	onCreate func(x *store.Execution) error // nil: pass through
+	onUpdate func(x *store.Execution) error
+}
+
+func (f *faultyStore) hooks() (func(*store.Execution) error, func(*store.Execution) error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.onCreate, f.onUpdate
+}
+
+func (f *faultyStore) CreateExecution(ctx context.Context, x *store.Execution) error {
+	if h, _ := f.hooks(); h != nil {
+		if err := h(x); err != nil {
+			return err
+		}
+	}
+	return f.Store.CreateExecution(ctx, x)
+}
+
+func (f *faultyStore) UpdateExecution(ctx context.Context, x *store.Execution) error {
+	if _, h := f.hooks(); h != nil {
+		if err := h(x); err != nil {
+			return err
+		}
+	}
+	return f.Store.UpdateExecution(ctx, x)
+}
+
+// setupFaulty is setup on a faultyStore.
+func setupFaulty(t *testing.T) (*bundle, *faultyStore) {
+	t.Helper()
+	fs := &faultyStore{Store: memory.New()}
+	b := setup(t, WithStore(fs))
+	b.store = fs.Store
+	return b, fs
 }

@@ -107,6 +107,8 @@ func TestRegisterRejectsBadInput(t *testing.T) {
 		{"negative failures", Spec{Name: "n", SuspendAfterFailures: -1, Job: JobFunc(ok)}, ErrInvalidSpec, []string{`"n"`, "SuspendAfterFailures"}, ""},
 		{"bad overlap", Spec{Name: "n", Overlap: OverlapPolicy(9), Job: JobFunc(ok)}, ErrInvalidSpec, []string{"overlap"}, ""},
 		{"nil listener", Spec{Name: "n", Listeners: []Listener{nil}, Job: JobFunc(ok)}, ErrInvalidSpec, []string{"listener 0"}, ""},
+		{"nil schedule", Spec{Name: "s", Schedule: (*cron.Expr)(nil), Job: JobFunc(ok)}, ErrInvalidSpec, []string{`"s"`, "schedule cannot be used"}, ""},
+		{"zero schedule", Spec{Name: "s", Schedule: &cron.Expr{}, Job: JobFunc(ok)}, ErrInvalidSpec, []string{`"s"`, "never fires"}, ""},
 	}
 	for _, c := range cases {
 		err := b.eng.Register(c.spec)

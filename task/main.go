@@ -19,14 +19,14 @@ import (
 // the end and shuts the engine down. SIGINT and SIGTERM, like ctx ending,
 // cancel the run, which is then recorded cancelled. With SingleInstance it
 // refuses, returning ErrAlreadyRunning naming the task, while the store
-// holds a pending or running execution of the task. Spec.Schedule and
-// Spec.When are ignored.
+// holds a pending or running execution of the task. Spec.Schedule, Cron,
+// TimeZone, When and After are ignored: the process is the schedule.
 func RunOnce(ctx context.Context, spec Spec, opts ...RunOption) (*store.Execution, error) {
 	rc, err := buildRunConfig(true, opts)
 	if err != nil {
 		return nil, err
 	}
-	spec.Schedule, spec.When = nil, nil
+	spec.Schedule, spec.Cron, spec.TimeZone, spec.When, spec.After = nil, "", "", nil, nil
 	eng, err := New(append(rc.engineOpts, WithoutInitHooks())...)
 	if err != nil {
 		return nil, err

@@ -28,8 +28,13 @@ type run struct {
 	createErr error         // set before created is closed
 	done      chan struct{} // closed once the final record is written
 
+	relOnce sync.Once  // releases the run's count in Engine.wg
+	writeMu sync.Mutex // serialises the run's store writes after its creation
+	counted bool       // counted in entry.running; guarded by Engine.mu
+
 	mu        sync.Mutex
 	exec      *store.Execution // working copy of the record
+	final     *store.Execution // the final record, once written
 	finalized bool
 	jobMsg    string
 	jobMsgSet bool
@@ -57,6 +62,10 @@ func (e *Engine) newRunSpec(ent *entry, spec Spec, exec *store.Execution) *run {
 	r.ctx = withRun(ctx, r)
 	return r
 }
+
+// release ends the run's count in Engine.wg (once, whoever calls it): when
+// execute returns, or when the run will never execute.
+func (r *run) release() { r.relOnce.Do(r.e.wg.Done) }
 
 // cancel cancels the run's context with cause.
 func (r *run) cancel(cause error) { r.cancelFn(cause) }
@@ -100,6 +109,12 @@ func evaluatesCondition(t store.Trigger) bool {
 func (r *run) execute() {
 	e := r.e
 	ctx := r.ctx
+	defer r.release()
+	if cause := context.Cause(ctx); cause != nil {
+		// Cancelled (or given up by Shutdown) before it could start.
+		r.finish(outcome{state: store.StateCancelled, err: cause, exitCode: ExitCodeCancelled})
+		return
+	}
 	if r.spec.Timeout > 0 {
 		t := e.clock.AfterFunc(r.spec.Timeout, func() { r.cancelFn(ErrTimeout) })
 		defer t.Stop()
@@ -189,24 +204,27 @@ func (r *run) execute() {
 
 // classify turns what happened into a state and the error to record.
 func (r *run) classify(failure, jobErr error) outcome {
-	if failure != nil {
-		return outcome{state: store.StateFailed, err: failure}
+	err := failure
+	if err == nil {
+		err = jobErr
 	}
-	if jobErr == nil {
+	if err == nil {
 		return outcome{state: store.StateSucceeded}
 	}
 	var pe *PanicError
-	if errors.As(jobErr, &pe) {
-		return outcome{state: store.StateFailed, err: jobErr}
+	if errors.As(err, &pe) {
+		return outcome{state: store.StateFailed, err: err}
 	}
 	cause := context.Cause(r.ctx)
 	switch {
-	case errors.Is(cause, ErrTimeout):
-		return outcome{state: store.StateFailed, err: fmt.Errorf("%w after %v: %w", ErrTimeout, r.spec.Timeout, jobErr)}
 	case errors.Is(cause, ErrCancelled), errors.Is(cause, ErrShutdown):
-		return outcome{state: store.StateCancelled, err: fmt.Errorf("%w: %w", cause, jobErr)}
+		// Whatever failed (the condition, a listener, the job) failed
+		// because the run was cancelled.
+		return outcome{state: store.StateCancelled, err: fmt.Errorf("%w: %w", cause, err)}
+	case errors.Is(cause, ErrTimeout):
+		return outcome{state: store.StateFailed, err: fmt.Errorf("%w after %v: %w", ErrTimeout, r.spec.Timeout, err)}
 	}
-	return outcome{state: store.StateFailed, err: jobErr}
+	return outcome{state: store.StateFailed, err: err}
 }
 
 // notify calls one event's listeners in order on a copy of the record whose
@@ -239,16 +257,20 @@ func (r *run) notify(ctx context.Context, event string, state store.State, runEr
 }
 
 // finish writes the final record once; later calls (a job returning after
-// Shutdown gave up on it) do nothing. It reports whether it wrote.
+// Shutdown gave up on it) do nothing. It reports whether it wrote. It waits
+// for the record's creation, and does nothing if that failed.
 func (r *run) finish(o outcome) bool {
 	e := r.e
+	<-r.created
+	if r.createErr != nil {
+		return false
+	}
 	r.mu.Lock()
 	if r.finalized {
 		r.mu.Unlock()
 		return false
 	}
 	r.finalized = true
-	wasRunning := r.exec.State == store.StateRunning
 	x := r.exec
 	x.State, x.EndedAt, x.ExitCode, x.SkipReason = o.state, e.now(), o.exitCode, o.skipReason
 	if o.err != nil {
@@ -258,22 +280,25 @@ func (r *run) finish(o outcome) bool {
 		x.ExitMessage = o.message
 	}
 	final := x.Clone()
+	r.final = final
 	r.mu.Unlock()
 	r.cancelFn(context.Canceled) // release the context's resources
 
-	if err := e.store.UpdateExecution(e.storeCtx, final); err != nil {
+	r.writeMu.Lock()
+	err := e.store.UpdateExecution(e.storeCtx, final)
+	r.writeMu.Unlock()
+	if err != nil {
 		e.log.Warn("could not record the end of a run", zap.String("task", final.Task), zap.Stringer("execution", final.ID),
 			zap.String("state", string(final.State)), zap.Error(err))
 	}
-	e.afterRun(r, final, wasRunning)
+	e.afterRun(r, final)
 	close(r.done)
-	e.wg.Done()
 	return true
 }
 
 // afterRun updates the task's counters and persisted state after a run
 // ended, and starts the queued run if there is one.
-func (e *Engine) afterRun(r *run, x *store.Execution, wasRunning bool) {
+func (e *Engine) afterRun(r *run, x *store.Execution) {
 	ent := r.ent
 	log := e.log.With(zap.String("task", x.Task), zap.Stringer("execution", x.ID))
 	switch x.State {
@@ -286,13 +311,15 @@ func (e *Engine) afterRun(r *run, x *store.Execution, wasRunning bool) {
 	}
 
 	e.stateMu.Lock()
-	defer e.stateMu.Unlock()
 	e.mu.Lock()
 	delete(e.runs, x.ID)
-	if wasRunning {
+	if r.counted {
 		ent.running--
+		r.counted = false
 	}
-	ent.last = x
+	if ent.last == nil || ent.last.ID == x.ID || !x.StartedAt.Before(ent.last.StartedAt) {
+		ent.last = x
+	}
 	st := ent.state
 	changed := false
 	switch x.State {
@@ -310,10 +337,7 @@ func (e *Engine) afterRun(r *run, x *store.Execution, wasRunning bool) {
 			log.Warn("task suspended", zap.Int("consecutive_failures", st.ConsecutiveFailures))
 		}
 	}
-	var next *run
-	if wasRunning {
-		next = e.promoteLocked(ent)
-	}
+	next := e.promoteLocked(ent)
 	closing := e.status != statusStarted
 	if changed {
 		st.Task, st.UpdatedAt = x.Task, e.now()
@@ -326,6 +350,7 @@ func (e *Engine) afterRun(r *run, x *store.Execution, wasRunning bool) {
 			log.Warn("could not save task state", zap.Error(err))
 		}
 	}
+	e.stateMu.Unlock()
 	if r.graph != nil {
 		e.graphStep(r.graph, x)
 	}
@@ -342,6 +367,7 @@ func (e *Engine) promoteLocked(ent *entry) *run {
 	ent.pending = nil
 	if e.status == statusStarted {
 		ent.running++
+		next.counted = true
 	}
 	return next
 }
@@ -360,21 +386,21 @@ func (e *Engine) startPromoted(next *run, closing bool) {
 
 // startPending starts a queued run after the run ahead of it ended.
 func (r *run) startPending() {
-	<-r.created
 	e := r.e
+	<-r.created
 	if r.createErr != nil {
-		e.mu.Lock()
-		r.ent.running--
-		delete(e.runs, r.exec.ID)
-		e.mu.Unlock()
-		e.wg.Done()
+		r.release() // admit's error path undid the counters
 		return
 	}
+	r.writeMu.Lock()
 	e.mu.Lock()
 	r.mu.Lock()
 	if r.finalized {
+		// Cancelled or given up by Shutdown while being promoted.
 		r.mu.Unlock()
 		e.mu.Unlock()
+		r.writeMu.Unlock()
+		r.release()
 		return
 	}
 	r.exec.State, r.exec.StartedAt = store.StateRunning, e.now()
@@ -385,7 +411,9 @@ func (r *run) startPending() {
 	x := r.exec.Clone()
 	r.mu.Unlock()
 	e.mu.Unlock()
-	if err := e.store.UpdateExecution(e.storeCtx, x); err != nil {
+	err := e.store.UpdateExecution(e.storeCtx, x)
+	r.writeMu.Unlock()
+	if err != nil {
 		e.log.Warn("could not record the start of a queued run", zap.String("task", x.Task), zap.Stringer("execution", x.ID), zap.Error(err))
 	}
 	r.execute()
@@ -409,16 +437,8 @@ func (r *run) cancelPending(cause error) bool {
 // cancelQueued records a queued run, already detached from its task,
 // cancelled.
 func (r *run) cancelQueued(cause error) {
-	<-r.created
-	if r.createErr != nil {
-		e := r.e
-		e.mu.Lock()
-		delete(e.runs, r.exec.ID)
-		e.mu.Unlock()
-		e.wg.Done()
-		return
-	}
 	r.finish(outcome{state: store.StateCancelled, err: cause, exitCode: ExitCodeCancelled})
+	r.release()
 }
 
 // abort records a run that did not return in time as cancelled; if the job

@@ -86,6 +86,7 @@ func TestExitCodes(t *testing.T) {
 		{"coder", fmt.Errorf("wrapped: %w", codeErr{3}), store.StateFailed, 3},
 		{"exit", Exit(4, errors.New("bad input")), store.StateFailed, 4},
 		{"mapped", fmt.Errorf("x: %w", errMapped), store.StateFailed, 7},
+		{"exit zero", Exit(0, errors.New("claims success")), store.StateFailed, 1},
 	}
 	for _, c := range cases {
 		b.register(t, Spec{Name: c.name, Job: JobFunc(func(context.Context) error { return c.err })})
@@ -483,7 +484,6 @@ func TestTimeout(t *testing.T) {
 func TestCondition(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	var ran sync.WaitGroup
 	log := &eventLog{}
 	b.register(t,
 		Spec{Name: "never", Schedule: cron.Every(time.Second), When: func(context.Context) (bool, error) { return false, nil },
@@ -509,5 +509,4 @@ func TestCondition(t *testing.T) {
 	if x := b.wait(t, b.runNow(t, "never")); x.State != store.StateSucceeded {
 		t.Fatalf("RunNow of a task whose condition is false: %s", x.State)
 	}
-	ran.Wait()
 }

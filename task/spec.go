@@ -156,10 +156,23 @@ func (s *Spec) validate() error {
 		return bad("has both a schedule and predecessors %q: a dependent runs when its predecessors finish; give the schedule to its graph's root", s.After)
 	}
 	if s.Schedule != nil {
+		// A nil *cron.Expr or a schedule that panics is bad input, not a
+		// crash later in the timer goroutine.
+		var next time.Time
+		if err := protect(func() error {
+			_ = s.Schedule.String()
+			next = s.Schedule.Next(time.Unix(0, 0))
+			return nil
+		}); err != nil {
+			return bad("schedule cannot be used: %v", firstLine(err.Error()))
+		}
 		if v, ok := s.Schedule.(cron.Validator); ok {
 			if err := v.Validate(); err != nil {
 				return fmt.Errorf("%w: task %q: schedule: %w", ErrInvalidSpec, s.Name, err)
 			}
+		}
+		if next.IsZero() {
+			return bad("schedule %q never fires", s.Schedule.String())
 		}
 	}
 	return nil
@@ -181,13 +194,14 @@ func validateName(what, name string) error {
 }
 
 // exitCode maps a run's error to its exit code: 0 for nil; the code of an
-// ExitCoder in the chain; the mapper's answer if positive; otherwise 1.
+// ExitCoder in the chain if positive (a failed run never records 0); the
+// mapper's answer if positive; otherwise 1.
 func exitCode(err error, mapper ExitCodeMapper) int {
 	if err == nil {
 		return 0
 	}
 	var ec ExitCoder
-	if errors.As(err, &ec) {
+	if errors.As(err, &ec) && ec.ExitCode() > 0 {
 		return ec.ExitCode()
 	}
 	if mapper != nil {
