@@ -136,6 +136,24 @@
 // ("overlap"). RunNow of a dependent runs only that task, as a manual run
 // outside any graph run.
 //
+// # Error notifications
+//
+// WithIntegration adds named integrations (a notify.Webhook, the zap
+// integration, any notify.Notifier); a task names one in ErrorIntegration
+// (Databend's ERROR_INTEGRATION), and Start rejects a name that is not
+// configured. A failed run (an error, a panic, a timeout) sends
+// TASK_FAILED; the failure that auto-suspends a task also sends
+// TASK_SUSPENDED; NotifyOnSuccess adds TASK_SUCCEEDED. Messages go through
+// a bounded queue per integration and are delivered by background workers,
+// so a slow or dead receiver never delays a run or the scheduler; a full
+// queue drops the message, counts it and logs it at Warn. Integrations()
+// switches integrations off and on and reads their delivery counters.
+// Shutdown drains the queues until its context ends. Messages of one task
+// may arrive out of order (several workers deliver); receivers order by
+// timestamp and deduplicate on messageId. The payload and its mapping from
+// the execution record are documented in package notify; taskId is TaskID
+// of the name.
+//
 // # Registration at startup
 //
 // Modules register their tasks the way Metabase modules implement init!:

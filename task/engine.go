@@ -18,6 +18,7 @@ import (
 
 	"github.com/taskmill/taskmill/cron"
 	"github.com/taskmill/taskmill/dag"
+	"github.com/taskmill/taskmill/notify"
 	"github.com/taskmill/taskmill/store"
 	"github.com/taskmill/taskmill/store/memory"
 )
@@ -36,6 +37,7 @@ const (
 // then Start it; Shutdown stops it. All methods are safe for concurrent use.
 type Engine struct {
 	cfg   config
+	hub   *notify.Hub
 	log   *zap.Logger
 	clock clockwork.Clock
 	store store.Store
@@ -98,8 +100,21 @@ func New(opts ...Option) (*Engine, error) {
 	if cfg.node == "" {
 		cfg.node = defaultNode()
 	}
+	hub, err := notify.NewHub(notify.WithLogger(cfg.logger.Named("taskmill").Named("notify")))
+	if err != nil {
+		return nil, fmt.Errorf("task: %w", err)
+	}
+	for _, in := range cfg.integs {
+		if err := hub.Add(in.name, in.n); err != nil {
+			if cerr := hub.Close(context.Background()); cerr != nil {
+				cfg.logger.Warn("closing the notification hub", zap.Error(cerr))
+			}
+			return nil, fmt.Errorf("%w: WithIntegration(%q): %w", ErrInvalidOption, in.name, err)
+		}
+	}
 	return &Engine{
 		cfg:      cfg,
+		hub:      hub,
 		log:      cfg.logger.Named("taskmill"),
 		clock:    cfg.clock,
 		store:    cfg.store,
@@ -403,7 +418,8 @@ const ShutdownCancelGrace = 100 * time.Millisecond
 // ends first it cancels them (cause ErrShutdown), gives them
 // ShutdownCancelGrace to return, records those that did not as cancelled
 // (without calling their OnTaskEnd listeners: their job is still running)
-// and returns ctx.Err().
+// and returns ctx.Err(). It then drains the notification queues until ctx
+// ends.
 // Pending (queued) runs are recorded cancelled. A store the engine created
 // itself is closed. Later calls return ErrEngineClosed.
 func (e *Engine) Shutdown(ctx context.Context) error {
@@ -458,6 +474,9 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 				r.abort(ErrShutdown)
 			}
 		}
+	}
+	if herr := e.hub.Close(ctx); herr != nil && err == nil {
+		err = herr // the notification queues did not drain in time
 	}
 	if e.cfg.storeOwned {
 		if cerr := e.store.Close(); cerr != nil {

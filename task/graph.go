@@ -62,16 +62,23 @@ type memberEnd struct {
 }
 
 // buildGraph builds the task graph of the registered tasks, with spec
-// replacing (or adding) one of them when not nil. e.mu must be held.
+// replacing (or adding) one of them when not nil, and checks what depends on
+// the whole engine (error integrations). e.mu must be held.
 func (e *Engine) buildGraph(spec *Spec) (*dag.Graph, error) {
 	nodes := make([]dag.Node, 0, len(e.tasks)+1)
 	for name, ent := range e.tasks {
 		if spec != nil && name == spec.Name {
 			continue
 		}
+		if err := e.checkIntegration(&ent.spec); err != nil {
+			return nil, err
+		}
 		nodes = append(nodes, dag.Node{Name: name, After: ent.spec.After, Rule: ent.spec.TriggerRule})
 	}
 	if spec != nil {
+		if err := e.checkIntegration(spec); err != nil {
+			return nil, err
+		}
 		nodes = append(nodes, dag.Node{Name: spec.Name, After: spec.After, Rule: spec.TriggerRule})
 	}
 	sort.Slice(nodes, func(i, j int) bool { return nodes[i].Name < nodes[j].Name })

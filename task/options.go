@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/taskmill/taskmill/dag"
+	"github.com/taskmill/taskmill/notify"
 	"github.com/taskmill/taskmill/store"
 )
 
@@ -27,6 +28,11 @@ type ExitCodeMapper func(err error) int
 // before recording it cancelled.
 const DefaultShutdownGrace = 10 * time.Second
 
+type integration struct {
+	name string
+	n    notify.Notifier
+}
+
 type config struct {
 	store      store.Store
 	logger     *zap.Logger
@@ -36,6 +42,8 @@ type config struct {
 	mapper     ExitCodeMapper
 	noHooks    bool
 	dagOpts    []dag.Option
+	tenant     string
+	integs     []integration
 	storeOwned bool // the engine made the store and closes it
 }
 
@@ -154,6 +162,33 @@ func WithMaxDependents(n int) Option {
 			return fmt.Errorf("%w: WithMaxDependents(%d): must be at least 1", ErrInvalidOption, n)
 		}
 		c.dagOpts = append(c.dagOpts, dag.WithMaxChildren(n))
+		return nil
+	}
+}
+
+// WithIntegration adds a named notification integration (a webhook, the
+// zap integration, any notify.Notifier) that tasks name in
+// Spec.ErrorIntegration. Messages are delivered in the background, never
+// on the scheduler's path; see package notify. Default: none.
+func WithIntegration(name string, n notify.Notifier) Option {
+	return func(c *config) error {
+		if n == nil {
+			return fmt.Errorf("%w: WithIntegration(%q): notifier is nil", ErrInvalidOption, name)
+		}
+		for _, in := range c.integs {
+			if in.name == name {
+				return fmt.Errorf("%w: WithIntegration(%q): added twice", ErrInvalidOption, name)
+			}
+		}
+		c.integs = append(c.integs, integration{name: name, n: n})
+		return nil
+	}
+}
+
+// WithTenantID sets the tenantId of every notification. Default: "".
+func WithTenantID(id string) Option {
+	return func(c *config) error {
+		c.tenant = id
 		return nil
 	}
 }

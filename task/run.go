@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/taskmill/taskmill/notify"
 	"github.com/taskmill/taskmill/store"
 )
 
@@ -291,14 +292,14 @@ func (r *run) finish(o outcome) bool {
 		e.log.Warn("could not record the end of a run", zap.String("task", final.Task), zap.Stringer("execution", final.ID),
 			zap.String("state", string(final.State)), zap.Error(err))
 	}
-	e.afterRun(r, final)
+	e.afterRun(r, final, errorKind(o.state, o.err))
 	close(r.done)
 	return true
 }
 
 // afterRun updates the task's counters and persisted state after a run
 // ended, and starts the queued run if there is one.
-func (e *Engine) afterRun(r *run, x *store.Execution) {
+func (e *Engine) afterRun(r *run, x *store.Execution, kind notify.ErrorKind) {
 	ent := r.ent
 	log := e.log.With(zap.String("task", x.Task), zap.Stringer("execution", x.ID))
 	switch x.State {
@@ -321,7 +322,7 @@ func (e *Engine) afterRun(r *run, x *store.Execution) {
 		ent.last = x
 	}
 	st := ent.state
-	changed := false
+	changed, suspendedNow := false, false
 	switch x.State {
 	case store.StateSucceeded:
 		if st.ConsecutiveFailures != 0 {
@@ -331,7 +332,7 @@ func (e *Engine) afterRun(r *run, x *store.Execution) {
 		st.ConsecutiveFailures++
 		changed = true
 		if n := r.spec.SuspendAfterFailures; n > 0 && st.ConsecutiveFailures >= n && !st.Suspended {
-			st.Suspended, st.SuspendedAt = true, x.EndedAt
+			st.Suspended, st.SuspendedAt, suspendedNow = true, x.EndedAt, true
 			st.SuspendedReason = fmt.Sprintf("suspended after %d consecutive failures; last: execution %s: %s",
 				st.ConsecutiveFailures, x.ID, firstLine(x.Error))
 			log.Warn("task suspended", zap.Int("consecutive_failures", st.ConsecutiveFailures))
@@ -351,6 +352,7 @@ func (e *Engine) afterRun(r *run, x *store.Execution) {
 		}
 	}
 	e.stateMu.Unlock()
+	e.notifyEnd(&r.spec, x, kind, suspendedNow)
 	if r.graph != nil {
 		e.graphStep(r.graph, x)
 	}

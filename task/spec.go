@@ -103,6 +103,13 @@ type Spec struct {
 	// StartSuspended registers the task suspended unless the store already
 	// holds a state for it (a persisted state always wins).
 	StartSuspended bool
+	// ErrorIntegration names the integration (WithIntegration) told when a
+	// run fails (TASK_FAILED) and when the task is suspended after
+	// SuspendAfterFailures (TASK_SUSPENDED). Start rejects an unknown name.
+	ErrorIntegration string
+	// NotifyOnSuccess also sends TASK_SUCCEEDED to ErrorIntegration after
+	// each successful run.
+	NotifyOnSuccess bool
 	// Params are values the job reads with Param(ctx, key).
 	Params map[string]string
 	// Listeners run around each run of this task, after the engine's own

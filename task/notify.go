@@ -1,0 +1,112 @@
+package task
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/google/uuid"
+	"go.uber.org/zap"
+
+	"github.com/taskmill/taskmill/notify"
+	"github.com/taskmill/taskmill/store"
+)
+
+// taskIDSpace is the namespace of TaskID's name-based UUIDs.
+var taskIDSpace = uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://github.com/taskmill/taskmill/task"))
+
+// TaskID returns the stable id of a task name sent in notifications
+// (taskId, rootTaskId): the name-based (version 5) UUID of the name, the
+// same in every process and every release.
+func TaskID(name string) string {
+	return uuid.NewSHA1(taskIDSpace, []byte(name)).String()
+}
+
+// Integrations returns the engine's notification hub: switch an
+// integration off and on (SetEnabled) and read its delivery counters
+// (Stats) through it.
+func (e *Engine) Integrations() *notify.Hub { return e.hub }
+
+// errorKind says what kind of failure err is, for notifications.
+func errorKind(state store.State, err error) notify.ErrorKind {
+	var pe *PanicError
+	switch {
+	case state == store.StateSucceeded:
+		return ""
+	case state == store.StateCancelled:
+		return notify.KindCancelled
+	case errors.As(err, &pe):
+		return notify.KindPanic
+	case errors.Is(err, ErrTimeout):
+		return notify.KindTimeout
+	}
+	return notify.KindUnexpectedError
+}
+
+// message maps an execution onto the notification payload; the package doc
+// of notify gives the mapping.
+func (e *Engine) message(t notify.MessageType, x *store.Execution, kind notify.ErrorKind) *notify.Message {
+	m := notify.NewMessage(t, e.clock.Now())
+	root := x.RootTask
+	if root == "" {
+		root = x.Task
+	}
+	runID := x.GraphRunID
+	if runID == uuid.Nil {
+		runID = x.ID
+	}
+	m.TenantID = e.cfg.tenant
+	m.TaskName, m.TaskID = x.Task, TaskID(x.Task)
+	m.RootTaskName, m.RootTaskID = root, TaskID(root)
+	m.Messages = []notify.Detail{{
+		RunID:          runID.String(),
+		ScheduledTime:  notify.Time{Time: x.ScheduledAt},
+		QueryStartTime: notify.Time{Time: x.StartedAt},
+		CompletedTime:  notify.Time{Time: x.EndedAt},
+		QueryID:        x.ID.String(),
+		ErrorKind:      kind,
+		ErrorCode:      strconv.Itoa(x.ExitCode),
+		ErrorMessage:   notify.TruncateError(firstLine(x.Error), notify.MaxErrorMessage),
+	}}
+	return m
+}
+
+// notifyEnd sends what a run's end calls for to the task's error
+// integration: TASK_FAILED for a failure, TASK_SUSPENDED when the failure
+// suspended the task, TASK_SUCCEEDED for a success if the task asked.
+// Sending never blocks; the hub counts and logs what it drops.
+func (e *Engine) notifyEnd(spec *Spec, x *store.Execution, kind notify.ErrorKind, suspended bool) {
+	name := spec.ErrorIntegration
+	if name == "" {
+		return
+	}
+	send := func(t notify.MessageType) {
+		m := e.message(t, x, kind)
+		if err := e.hub.Send(name, m); err != nil {
+			// The hub logged disabled and dropped messages itself.
+			if !errors.Is(err, notify.ErrDisabled) && !errors.Is(err, notify.ErrQueueFull) {
+				e.log.Warn("could not queue a notification", zap.String("task", x.Task), zap.Stringer("execution", x.ID),
+					zap.String("integration", name), zap.String("type", string(t)), zap.Error(err))
+			}
+		}
+	}
+	switch {
+	case x.State == store.StateFailed:
+		send(notify.TaskFailed)
+		if suspended {
+			send(notify.TaskSuspended)
+		}
+	case x.State == store.StateSucceeded && spec.NotifyOnSuccess:
+		send(notify.TaskSucceeded)
+	}
+}
+
+// checkIntegrations rejects a task naming an integration the engine does
+// not have; e.mu must be held.
+func (e *Engine) checkIntegration(spec *Spec) error {
+	if spec.ErrorIntegration != "" && !e.hub.Has(spec.ErrorIntegration) {
+		return fmt.Errorf("%w: task %q: error integration %q is not configured (task.WithIntegration)",
+			ErrInvalidSpec, spec.Name, spec.ErrorIntegration)
+	}
+	return nil
+}
