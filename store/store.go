@@ -171,6 +171,7 @@ type TaskState struct {
 type ExecutionFilter struct {
 	Task       string
 	States     []State   // any of these
+	Triggers   []Trigger // any of these
 	GraphRunID uuid.UUID // executions of one graph run
 	From       time.Time // StartedAt >= From
 	To         time.Time // StartedAt < To

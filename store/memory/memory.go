@@ -169,6 +169,7 @@ func (s *Store) ListExecutions(ctx context.Context, f store.ExecutionFilter) (*s
 			(f.From.IsZero() || !e.StartedAt.Before(f.From)) &&
 			(f.To.IsZero() || e.StartedAt.Before(f.To)) &&
 			(len(f.States) == 0 || slices.Contains(f.States, e.State)) &&
+			(len(f.Triggers) == 0 || slices.Contains(f.Triggers, e.Trigger)) &&
 			(!hasCursor || cur.After(e))
 	}
 

@@ -86,6 +86,12 @@ func testListFilters(t *testing.T, s store.Store) {
 	for i := range 60 {
 		e := newExecution([]string{"a", "b", "c"}[i%3], base.Add(time.Duration(i/2)*time.Minute))
 		e.State = states[i%len(states)]
+		switch i % 7 {
+		case 0:
+			e.Trigger = store.TriggerDependency
+		case 1:
+			e.Trigger = store.TriggerOneShot
+		}
 		switch i % 4 {
 		case 0:
 			e.GraphRunID = g1
@@ -110,6 +116,13 @@ func testListFilters(t *testing.T, s store.Store) {
 			return e.State == store.StateSucceeded || e.State == store.StatePending
 		}},
 		{"StateNotPresent", store.ExecutionFilter{States: []store.State{store.StateAbandoned}}, func(*store.Execution) bool { return false }},
+		{"Trigger", store.ExecutionFilter{Triggers: []store.Trigger{store.TriggerDependency}}, func(e *store.Execution) bool { return e.Trigger == store.TriggerDependency }},
+		{"Triggers", store.ExecutionFilter{Triggers: []store.Trigger{store.TriggerOneShot, store.TriggerManual}}, func(e *store.Execution) bool {
+			return e.Trigger == store.TriggerOneShot || e.Trigger == store.TriggerManual
+		}},
+		{"TriggerAndState", store.ExecutionFilter{Triggers: []store.Trigger{store.TriggerDependency}, States: []store.State{store.StateRunning}}, func(e *store.Execution) bool {
+			return e.Trigger == store.TriggerDependency && e.State == store.StateRunning
+		}},
 		{"GraphRun", store.ExecutionFilter{GraphRunID: g1}, func(e *store.Execution) bool { return e.GraphRunID == g1 }},
 		{"UnknownGraphRun", store.ExecutionFilter{GraphRunID: uuid.New()}, func(*store.Execution) bool { return false }},
 		// From and To fall on StartedAt values of stored records.

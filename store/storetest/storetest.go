@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Closed", testClosed},
 		{"ContextCanceled", testContextCanceled},
 		{"Concurrent", testConcurrent},
+		{"LargeAndUnicode", testLargeAndUnicode},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
