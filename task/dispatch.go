@@ -32,7 +32,7 @@ type group struct {
 const dispatchTolerance = 50 * time.Millisecond
 
 // maxSlotScan bounds how many missed slots one late fire walks through.
-const maxSlotScan = 1_000_000
+const maxSlotScan = 100_000
 
 // arm adds a task with a schedule to its group, creating the group's gocron
 // job when the schedule is new. e.sched must be set; e.mu must not be held.
@@ -52,7 +52,7 @@ func (e *Engine) arm(ent *entry) error {
 		return ErrEngineClosed
 	}
 	if g == nil {
-		g = &group{key: key, sched: s, cursor: e.clock.Now()}
+		g = &group{key: key, sched: s, cursor: ent.since}
 		job, err := sched.NewJob(
 			gocron.CronJob(key, true),
 			gocron.NewTask(e.dispatch, g),
@@ -140,16 +140,12 @@ func (e *Engine) dispatch(g *group) {
 	defer g.mu.Unlock()
 	now := e.clock.Now()
 	limit := now.Add(dispatchTolerance)
-	var due, firstMissed, lastMissed time.Time
-	missed := 0
+	var due time.Time
+	var missed []time.Time // slots passed over, oldest first
 	s := g.sched.Next(g.cursor)
 	for n := 0; !s.IsZero() && !s.After(limit) && n < maxSlotScan; n++ {
 		if !due.IsZero() {
-			if missed == 0 {
-				firstMissed = due
-			}
-			lastMissed = due
-			missed++
+			missed = append(missed, due)
 		}
 		due = s
 		s = g.sched.Next(s)
@@ -163,10 +159,30 @@ func (e *Engine) dispatch(g *group) {
 	tasks := slices.Clone(g.tasks)
 	e.mu.Unlock()
 	for _, ent := range tasks {
-		if missed > 0 {
-			e.recordMissed(ent, firstMissed, lastMissed, missed)
+		if len(missed) > 0 {
+			e.recordLate(ent, missed)
 		}
 		e.fire(ent, due, store.TriggerSchedule)
+	}
+}
+
+// recordLate records the slots a late fire passed over, those after the
+// task began to be dispatched (entry.since), as one skipped execution.
+func (e *Engine) recordLate(ent *entry, missed []time.Time) {
+	e.mu.Lock()
+	since, suspended := ent.since, ent.state.Suspended
+	e.mu.Unlock()
+	if suspended {
+		return
+	}
+	i, _ := slices.BinarySearchFunc(missed, since, func(a, b time.Time) int {
+		if !a.After(b) {
+			return -1
+		}
+		return 1
+	})
+	if mine := missed[i:]; len(mine) > 0 {
+		e.recordMissedSlots(ent, store.TriggerSchedule, mine[0], mine[len(mine)-1], len(mine), "passed before the timer fired")
 	}
 }
 
@@ -184,32 +200,6 @@ func (e *Engine) fire(ent *entry, slot time.Time, trig store.Trigger) {
 		e.log.Debug("slot already claimed", zap.String("task", exec.Task), zap.Time("slot", slot))
 	default:
 		e.log.Warn("could not record a fire", zap.String("task", exec.Task), zap.Time("slot", slot), zap.Error(err))
-	}
-}
-
-// recordMissed records the slots a late fire passed over as one skipped
-// execution claiming the first of them.
-func (e *Engine) recordMissed(ent *entry, first, last time.Time, n int) {
-	e.mu.Lock()
-	suspended := ent.state.Suspended
-	e.mu.Unlock()
-	if suspended {
-		return
-	}
-	now := e.now()
-	exec := &store.Execution{
-		ID: newID(), Task: ent.spec.Name, Trigger: store.TriggerSchedule, ScheduledAt: first,
-		StartedAt: now, EndedAt: now, State: store.StateSkipped, Node: e.cfg.node,
-		SkipReason: fmt.Sprintf("%s: %d slot(s) from %s to %s passed before the timer fired",
-			store.ReasonMissed, n, first.UTC().Format(time.RFC3339Nano), last.UTC().Format(time.RFC3339Nano)),
-	}
-	err := e.store.CreateExecution(e.storeCtx, exec)
-	switch {
-	case err == nil:
-		e.log.Warn("slots missed", zap.String("task", exec.Task), zap.Int("missed", n), zap.Time("first", first), zap.Time("last", last))
-	case errors.Is(err, store.ErrConflict):
-	default:
-		e.log.Warn("could not record missed slots", zap.String("task", exec.Task), zap.Int("missed", n), zap.Error(err))
 	}
 }
 

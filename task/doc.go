@@ -154,6 +154,33 @@
 // the execution record are documented in package notify; taskId is TaskID
 // of the name.
 //
+// # Restarts, catch-up and retention
+//
+// On a persistent store (store/sqlite, store/postgres) a task's state
+// survives the host: suspended (and why), its consecutive failures and its
+// last scheduled slot. At Start each scheduled task's slots that passed
+// while no engine ran are found from its last slot (the newest schedule or
+// catch-up execution, or the persisted state) and handled by its Misfire
+// policy: MisfireSkip (the default) records one skipped execution saying
+// how many slots were missed and from when to when; MisfireRunOnce runs the
+// newest missed slot now; MisfireRunAll runs every missed slot within
+// CatchUpWindow, oldest first, one after another, each with its own nominal
+// time and trigger catch-up. A task with no history has nothing to catch
+// up; a suspended one's slots were not fires. Slots younger than
+// MisfireGrace at Start are left to the dispatcher, in case another engine
+// is firing them; its first fire records them as missed if nobody did.
+// Missed slots are claimed like fires, so engines starting together catch
+// each slot up once.
+//
+// A store error while recording a run's end is retried with a doubling
+// backoff on the engine's clock for as long as the engine runs, so a
+// passing fault loses no record; Shutdown's deadline ends the retries.
+//
+// WithRetention registers RetentionTaskName, an ordinary recorded task
+// that deletes old records in batches on a schedule (hourly by default):
+// older than MaxAge, and beyond the KeepPerTask newest of each task.
+// Pending and running executions are never deleted.
+//
 // # Registration at startup
 //
 // Modules register their tasks the way Metabase modules implement init!:

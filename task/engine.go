@@ -59,6 +59,8 @@ type Engine struct {
 	graphRuns map[uuid.UUID]*graphRun
 	sched     gocron.Scheduler
 	wg        sync.WaitGroup // one per run (pending or running)
+	bg        sync.WaitGroup // background work: catch-up sequences
+	forced    chan struct{}  // closed when Shutdown's context ended: stop retrying
 
 	dispatches atomic.Int64 // fires handled, for tests and diagnostics
 }
@@ -72,8 +74,12 @@ type entry struct {
 	// graphRuns counts the graph runs in progress that this task is the
 	// root of; the root is busy until they end.
 	graphRuns int
-	state     store.TaskState
-	last      *store.Execution
+	// since is where the task's dispatching starts: slots after it that a
+	// late fire passes over are recorded missed; older ones are the
+	// misfire policy's.
+	since time.Time
+	state store.TaskState
+	last  *store.Execution
 }
 
 // New returns an engine configured by opts. It starts nothing.
@@ -104,17 +110,8 @@ func New(opts ...Option) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("task: %w", err)
 	}
-	for _, in := range cfg.integs {
-		if err := hub.Add(in.name, in.n); err != nil {
-			if cerr := hub.Close(context.Background()); cerr != nil {
-				cfg.logger.Warn("closing the notification hub", zap.Error(cerr))
-			}
-			return nil, fmt.Errorf("%w: WithIntegration(%q): %w", ErrInvalidOption, in.name, err)
-		}
-	}
-	return &Engine{
+	e := &Engine{
 		cfg:      cfg,
-		hub:      hub,
 		log:      cfg.logger.Named("taskmill"),
 		clock:    cfg.clock,
 		store:    cfg.store,
@@ -124,7 +121,25 @@ func New(opts ...Option) (*Engine, error) {
 		runs:     make(map[uuid.UUID]*run),
 
 		graphRuns: make(map[uuid.UUID]*graphRun),
-	}, nil
+		forced:    make(chan struct{}),
+	}
+	if cfg.retention != nil {
+		spec := e.retentionSpec(*cfg.retention)
+		if err := spec.prepare(); err != nil {
+			return nil, fmt.Errorf("%w: WithRetention: %w", ErrInvalidOption, err)
+		}
+		e.tasks[spec.Name] = &entry{spec: spec, state: store.TaskState{Task: spec.Name}}
+	}
+	for _, in := range cfg.integs {
+		if err := hub.Add(in.name, in.n); err != nil {
+			if cerr := hub.Close(context.Background()); cerr != nil {
+				cfg.logger.Warn("closing the notification hub", zap.Error(cerr))
+			}
+			return nil, fmt.Errorf("%w: WithIntegration(%q): %w", ErrInvalidOption, in.name, err)
+		}
+	}
+	e.hub = hub
+	return e, nil
 }
 
 // Store returns the store the engine records into.
@@ -166,6 +181,10 @@ func (e *Engine) Register(spec Spec) error {
 	if err := e.loadState(ent); err != nil {
 		return err
 	}
+	plan, err := e.planCatchUp(e.storeCtx, ent, e.clock.Now())
+	if err != nil {
+		return err
+	}
 	e.mu.Lock()
 	g, err := e.buildGraph(&spec)
 	if err != nil {
@@ -182,6 +201,9 @@ func (e *Engine) Register(spec Spec) error {
 		}
 		e.mu.Unlock()
 		return err
+	}
+	if plan != nil {
+		e.applyCatchUp(plan)
 	}
 	return nil
 }
@@ -315,12 +337,21 @@ func (e *Engine) start(ctx context.Context) error {
 		ents = append(ents, ent)
 	}
 	e.mu.Unlock()
+	startNow := e.clock.Now()
+	var plans []*catchUp
 	for _, ent := range ents {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		if err := e.loadState(ent); err != nil {
 			return err
+		}
+		plan, err := e.planCatchUp(ctx, ent, startNow)
+		if err != nil {
+			return err
+		}
+		if plan != nil {
+			plans = append(plans, plan)
 		}
 	}
 
@@ -364,14 +395,18 @@ func (e *Engine) start(ctx context.Context) error {
 		}
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if e.status != statusStarting {
+		e.mu.Unlock()
 		e.stopScheduler(sched)
 		return ErrEngineClosed
 	}
 	sched.Start()
 	e.status = statusStarted
 	e.log.Info("engine started", zap.Int("tasks", len(e.tasks)), zap.Int("timers", len(e.groups)), zap.String("node", e.cfg.node))
+	e.mu.Unlock()
+	for _, p := range plans {
+		e.applyCatchUp(p)
+	}
 	return nil
 }
 
@@ -447,6 +482,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 
 	done := make(chan struct{})
 	go func() {
+		e.bg.Wait()
 		e.wg.Wait()
 		close(done)
 	}()
@@ -455,6 +491,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 		err = ctx.Err()
+		close(e.forced)
 		e.mu.Lock()
 		runs := make([]*run, 0, len(e.runs))
 		for _, r := range e.runs {

@@ -3,6 +3,7 @@ package task
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -111,8 +112,55 @@ func TestShutdownWhileARecordIsBeingCreated(t *testing.T) {
 	}
 }
 
-// When the final write fails, Wait still returns the final record.
+// When the store refuses the final write for good, Wait still returns the
+// final record.
 func TestWaitWhenTheFinalWriteFails(t *testing.T) {
+	t.Parallel()
+	b, fs := setupFaulty(t)
+	b.register(t, Spec{Name: "t", Job: JobFunc(ok)})
+	b.start(t)
+	fs.mu.Lock()
+	fs.onUpdate = func(*store.Execution) error { return fmt.Errorf("%w: rejected", store.ErrInvalid) }
+	fs.mu.Unlock()
+	x := b.wait(t, b.runNow(t, "t"))
+	if x.State != store.StateSucceeded {
+		t.Fatalf("Wait = %s, want the engine's final record (succeeded)", x.State)
+	}
+}
+
+// A store that fails the end-of-run write a few times: the engine retries
+// with backoff on its clock and the record lands.
+func TestEndOfRunWriteIsRetried(t *testing.T) {
+	t.Parallel()
+	b, fs := setupFaulty(t)
+	b.register(t, Spec{Name: "t", Job: JobFunc(ok)})
+	b.start(t)
+	var failures atomic.Int32
+	fs.mu.Lock()
+	fs.onUpdate = func(*store.Execution) error {
+		if failures.Add(1) <= 4 {
+			return errStoreDown
+		}
+		return nil
+	}
+	fs.mu.Unlock()
+	id := b.runNow(t, "t")
+	for i := 0; i < 4; i++ {
+		b.timers(t, 1) // the backoff's timer
+		b.clock.Advance(endWriteBackoffMax)
+	}
+	x := b.wait(t, id)
+	stored, err := b.store.GetExecution(context.Background(), id)
+	if err != nil || stored.State != store.StateSucceeded || x.State != store.StateSucceeded {
+		t.Fatalf("stored %v (%v), Wait %s; want the succeeded record in the store", stored, err, x.State)
+	}
+	if n := failures.Load(); n != 5 {
+		t.Fatalf("%d write attempts, want 5", n)
+	}
+}
+
+// While the store stays down, Shutdown's deadline ends the retries.
+func TestEndOfRunRetriesStopAtShutdown(t *testing.T) {
 	t.Parallel()
 	b, fs := setupFaulty(t)
 	b.register(t, Spec{Name: "t", Job: JobFunc(ok)})
@@ -120,10 +168,14 @@ func TestWaitWhenTheFinalWriteFails(t *testing.T) {
 	fs.mu.Lock()
 	fs.onUpdate = func(*store.Execution) error { return errStoreDown }
 	fs.mu.Unlock()
-	x := b.wait(t, b.runNow(t, "t"))
-	if x.State != store.StateSucceeded {
-		t.Fatalf("Wait = %s, want the engine's final record (succeeded)", x.State)
+	b.runNow(t, "t")
+	b.timers(t, 1) // retrying
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if err := b.eng.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown = %v, want DeadlineExceeded", err)
 	}
+	b.eng.wg.Wait() // the run's goroutine gave up and ended
 }
 
 func TestCancelDuringConditionRecordsCancelled(t *testing.T) {

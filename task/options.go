@@ -43,6 +43,7 @@ type config struct {
 	noHooks    bool
 	dagOpts    []dag.Option
 	tenant     string
+	retention  *Retention
 	integs     []integration
 	storeOwned bool // the engine made the store and closes it
 }

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -286,15 +287,52 @@ func (r *run) finish(o outcome) bool {
 	r.cancelFn(context.Canceled) // release the context's resources
 
 	r.writeMu.Lock()
-	err := e.store.UpdateExecution(e.storeCtx, final)
+	err := e.recordEnd(final)
 	r.writeMu.Unlock()
 	if err != nil {
-		e.log.Warn("could not record the end of a run", zap.String("task", final.Task), zap.Stringer("execution", final.ID),
+		e.log.Error("the end of a run is not recorded", zap.String("task", final.Task), zap.Stringer("execution", final.ID),
 			zap.String("state", string(final.State)), zap.Error(err))
 	}
 	e.afterRun(r, final, errorKind(o.state, o.err))
 	close(r.done)
 	return true
+}
+
+// Backoff of the end-of-run write retries.
+const (
+	endWriteBackoff    = 100 * time.Millisecond
+	endWriteBackoffMax = 30 * time.Second
+)
+
+// recordEnd writes a run's final record. A store that fails is retried with
+// a doubling backoff (from endWriteBackoff up to endWriteBackoffMax, on the
+// engine's clock) for as long as the engine runs: the record is not lost
+// to a passing fault. It gives up on errors that cannot pass (the record
+// is gone or invalid, the store is closed) and when Shutdown's context has
+// ended.
+func (e *Engine) recordEnd(x *store.Execution) error {
+	d := endWriteBackoff
+	for attempt := 1; ; attempt++ {
+		err := e.store.UpdateExecution(e.storeCtx, x)
+		if err == nil {
+			if attempt > 1 {
+				e.log.Info("recorded the end of a run after retrying", zap.String("task", x.Task),
+					zap.Stringer("execution", x.ID), zap.Int("attempts", attempt))
+			}
+			return nil
+		}
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrClosed) {
+			return err
+		}
+		e.log.Warn("could not record the end of a run; retrying", zap.String("task", x.Task), zap.Stringer("execution", x.ID),
+			zap.Int("attempt", attempt), zap.Duration("backoff", d), zap.Error(err))
+		select {
+		case <-e.clock.After(d):
+		case <-e.forced:
+			return fmt.Errorf("gave up after %d attempts when the shutdown deadline passed: %w", attempt, err)
+		}
+		d = min(2*d, endWriteBackoffMax)
+	}
 }
 
 // afterRun updates the task's counters and persisted state after a run
@@ -341,6 +379,9 @@ func (e *Engine) afterRun(r *run, x *store.Execution, kind notify.ErrorKind) {
 	next := e.promoteLocked(ent)
 	closing := e.status != statusStarted
 	if changed {
+		if x.Trigger.Claims() && x.ScheduledAt.After(st.LastScheduledAt) {
+			st.LastScheduledAt = x.ScheduledAt
+		}
 		st.Task, st.UpdatedAt = x.Task, e.now()
 		ent.state = st
 	}

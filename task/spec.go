@@ -100,6 +100,12 @@ type Spec struct {
 	// A success or a Resume resets the count. Zero means never; negative
 	// is rejected.
 	SuspendAfterFailures int
+	// Misfire says what Start does with slots that passed while no engine
+	// ran. Default MisfireSkip.
+	Misfire MisfirePolicy
+	// CatchUpWindow is how far back MisfireRunAll runs missed slots.
+	// Default DefaultCatchUpWindow; negative is rejected.
+	CatchUpWindow time.Duration
 	// StartSuspended registers the task suspended unless the store already
 	// holds a state for it (a persisted state always wins).
 	StartSuspended bool
@@ -137,6 +143,12 @@ func (s *Spec) validate() error {
 	}
 	if s.SuspendAfterFailures < 0 {
 		return bad("SuspendAfterFailures %d is negative", s.SuspendAfterFailures)
+	}
+	if s.Misfire < MisfireSkip || s.Misfire > MisfireRunAll {
+		return bad("unknown misfire policy %d", int(s.Misfire))
+	}
+	if s.CatchUpWindow < 0 {
+		return bad("CatchUpWindow %v is negative", s.CatchUpWindow)
 	}
 	if s.Overlap < OverlapSkip || s.Overlap > OverlapQueueOne {
 		return bad("unknown overlap policy %d", int(s.Overlap))

@@ -1,0 +1,210 @@
+package task
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/taskmill/taskmill/store"
+)
+
+// MisfirePolicy says what Start does with the slots of a task that passed
+// while no engine ran (Quartz's misfire instructions, Temporal's catch-up
+// window). Whatever the policy, every missed slot is on record.
+type MisfirePolicy int
+
+// Misfire policies.
+const (
+	// MisfireSkip runs none of the missed slots and records one skipped
+	// execution (reason "missed") saying how many slots were missed and
+	// from when to when. The default.
+	MisfireSkip MisfirePolicy = iota
+	// MisfireRunOnce runs the task once now for the newest missed slot
+	// (trigger catch-up, nominal time that slot); older missed slots are
+	// recorded as one skipped execution.
+	MisfireRunOnce
+	// MisfireRunAll runs every missed slot within Spec.CatchUpWindow,
+	// oldest first, one after another, each recorded with its own nominal
+	// time and trigger catch-up; older slots (and any beyond
+	// MaxCatchUpRuns) are recorded as one skipped execution.
+	MisfireRunAll
+)
+
+// String returns "skip", "run-once" or "run-all".
+func (p MisfirePolicy) String() string {
+	switch p {
+	case MisfireSkip:
+		return "skip"
+	case MisfireRunOnce:
+		return "run-once"
+	case MisfireRunAll:
+		return "run-all"
+	}
+	return fmt.Sprintf("MisfirePolicy(%d)", int(p))
+}
+
+// Catch-up limits.
+const (
+	// DefaultCatchUpWindow is Spec.CatchUpWindow's default: how far back
+	// MisfireRunAll runs missed slots.
+	DefaultCatchUpWindow = time.Hour
+	// MaxCatchUpRuns bounds how many missed slots MisfireRunAll runs for
+	// one task at one Start; the oldest beyond it are recorded skipped.
+	MaxCatchUpRuns = 1000
+	// MisfireGrace is how old a slot must be at Start to count as missed.
+	// A younger slot may still be fired by another engine sharing the
+	// store (their clocks may differ by up to a second); this engine's
+	// dispatcher takes it over instead: if nobody claimed it, its first
+	// fire records it as missed.
+	MisfireGrace = time.Second
+	// maxSlotWalk bounds the walk through a long downtime's slots.
+	maxSlotWalk = 10_000_000
+)
+
+// catchUp is the plan for one task's missed slots at Start.
+type catchUp struct {
+	ent         *entry
+	first, last time.Time   // every missed slot, oldest and newest
+	count       int         // how many
+	run         []time.Time // the slots to run, oldest first
+}
+
+// lastSlot is the newest slot the task is known to have claimed: from its
+// persisted state and its newest claiming execution. Zero if none (a task
+// that never fired, or whose history retention removed).
+func (e *Engine) lastSlot(ctx context.Context, ent *entry) (time.Time, error) {
+	last := ent.state.LastScheduledAt
+	page, err := e.store.ListExecutions(ctx, store.ExecutionFilter{
+		Task: ent.spec.Name, Triggers: []store.Trigger{store.TriggerSchedule, store.TriggerCatchUp}, Limit: 1,
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("task: task %q: finding its last slot: %w", ent.spec.Name, err)
+	}
+	if len(page.Executions) > 0 && page.Executions[0].ScheduledAt.After(last) {
+		last = page.Executions[0].ScheduledAt
+	}
+	return last, nil
+}
+
+// planCatchUp works out the slots a task missed while no engine ran, and
+// sets where the task's own dispatching starts (entry.since). It returns nil
+// when nothing was missed.
+func (e *Engine) planCatchUp(ctx context.Context, ent *entry, now time.Time) (*catchUp, error) {
+	ent.since = now
+	if ent.spec.Schedule == nil {
+		return nil, nil
+	}
+	last, err := e.lastSlot(ctx, ent)
+	if err != nil || last.IsZero() {
+		return nil, err
+	}
+	// Slots after until are left to the dispatcher (see MisfireGrace).
+	until := now.Add(-MisfireGrace)
+	ent.since = until
+	if ent.state.Suspended {
+		return nil, nil // a suspended task's slots are not fires
+	}
+	window := ent.spec.CatchUpWindow
+	if window <= 0 {
+		window = DefaultCatchUpWindow
+	}
+	c := &catchUp{ent: ent}
+	s := ent.spec.Schedule.Next(last)
+	for n := 0; !s.IsZero() && !s.After(until) && n < maxSlotWalk; n++ {
+		if c.count == 0 {
+			c.first = s
+		}
+		c.last = s
+		c.count++
+		if ent.spec.Misfire == MisfireRunAll && !s.Before(now.Add(-window)) {
+			c.run = append(c.run, s)
+			if len(c.run) > MaxCatchUpRuns {
+				c.run = c.run[1:]
+			}
+		}
+		s = ent.spec.Schedule.Next(s)
+	}
+	if c.count == 0 {
+		return nil, nil
+	}
+	if ent.spec.Misfire == MisfireRunOnce {
+		c.run = []time.Time{c.last}
+	}
+	return c, nil
+}
+
+// applyCatchUp records the skipped part of a plan and runs the rest, one
+// slot after another, in the background.
+func (e *Engine) applyCatchUp(c *catchUp) {
+	ent := c.ent
+	skipped := c.count - len(c.run)
+	if skipped > 0 {
+		lastSkipped := c.last
+		if len(c.run) > 0 {
+			// The skipped slots are the older ones, up to the first run.
+			for s := c.first; !s.IsZero() && s.Before(c.run[0]); s = ent.spec.Schedule.Next(s) {
+				lastSkipped = s
+			}
+		}
+		e.recordMissedSlots(ent, store.TriggerCatchUp, c.first, lastSkipped, skipped,
+			fmt.Sprintf("while no engine ran (misfire policy %s)", ent.spec.Misfire))
+	}
+	if len(c.run) == 0 {
+		return
+	}
+	e.mu.Lock()
+	if e.status != statusStarted {
+		e.mu.Unlock()
+		return
+	}
+	e.bg.Add(1)
+	e.mu.Unlock()
+	go func() {
+		defer e.bg.Done()
+		for _, slot := range c.run {
+			exec := &store.Execution{ID: newID(), Task: ent.spec.Name, Trigger: store.TriggerCatchUp, ScheduledAt: slot}
+			r, err := e.admit(ent, exec, false)
+			switch {
+			case errors.Is(err, ErrEngineClosed):
+				return
+			case errors.Is(err, store.ErrConflict):
+				continue // another engine caught it up
+			case err != nil && !errors.Is(err, errSuspended):
+				e.log.Warn("could not record a catch-up run", zap.String("task", exec.Task), zap.Time("slot", slot), zap.Error(err))
+				continue
+			case r != nil:
+				<-r.done // one after another
+			}
+		}
+	}()
+}
+
+// recordMissedSlots records n missed slots of a task, from first to last, as
+// one skipped execution claiming the first of them.
+func (e *Engine) recordMissedSlots(ent *entry, trig store.Trigger, first, last time.Time, n int, why string) {
+	now := e.now()
+	exec := &store.Execution{
+		ID: newID(), Task: ent.spec.Name, Trigger: trig, ScheduledAt: first,
+		StartedAt: now, EndedAt: now, State: store.StateSkipped, Node: e.cfg.node,
+		SkipReason: fmt.Sprintf("%s: %d slot(s) from %s to %s %s", store.ReasonMissed, n,
+			first.UTC().Format(time.RFC3339Nano), last.UTC().Format(time.RFC3339Nano), why),
+	}
+	err := e.store.CreateExecution(e.storeCtx, exec)
+	switch {
+	case err == nil:
+		e.mu.Lock()
+		if ent.last == nil || !exec.StartedAt.Before(ent.last.StartedAt) {
+			ent.last = exec
+		}
+		e.mu.Unlock()
+		e.log.Warn("slots missed", zap.String("task", exec.Task), zap.Int("missed", n), zap.Time("first", first),
+			zap.Time("last", last), zap.String("why", why))
+	case errors.Is(err, store.ErrConflict):
+		// Another engine recorded or ran the first of them.
+	default:
+		e.log.Warn("could not record missed slots", zap.String("task", exec.Task), zap.Int("missed", n), zap.Error(err))
+	}
+}
