@@ -1,0 +1,74 @@
+package postgres
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// DefaultTablePrefix is the table prefix used without WithTablePrefix.
+const DefaultTablePrefix = "taskmill_"
+
+// Option configures New and Open.
+type Option func(*options) error
+
+type options struct {
+	prefix     string // lower case, validated
+	schema     string // lower case, validated; "" for the search_path
+	migrations bool
+}
+
+func defaultOptions() options {
+	return options{prefix: DefaultTablePrefix, migrations: true}
+}
+
+// identifier is what a prefix or a schema name may be: it is spliced into
+// SQL as an unquoted identifier, so nothing else gets in.
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,40}$`)
+
+// WithTablePrefix sets the prefix of every table and index name (the tables
+// are prefix+"executions", prefix+"task_state" and prefix+"schema_version"),
+// so that several stores, or taskmill and the host's own tables, share one
+// database. The prefix is a letter or underscore followed by at most 40
+// letters, digits and underscores; anything else, a quote included, is an
+// error wrapping ErrInvalidPrefix. It is lower-cased, because PostgreSQL
+// folds unquoted names to lower case: "App_" and "app_" name the same
+// tables. Default: DefaultTablePrefix ("taskmill_").
+func WithTablePrefix(prefix string) Option {
+	return func(o *options) error {
+		if !identifier.MatchString(prefix) {
+			return fmt.Errorf("%w %q: want a letter or underscore, then at most 40 letters, digits or underscores", ErrInvalidPrefix, prefix)
+		}
+		o.prefix = strings.ToLower(prefix)
+		return nil
+	}
+}
+
+// WithSchema puts the tables in the named PostgreSQL schema, created at open
+// if it does not exist (unless WithoutMigrations is given): every query
+// names the schema, so the connections' search_path does not matter. The
+// name follows the rule of WithTablePrefix (else an error wrapping
+// ErrInvalidSchema) and is lower-cased. Default: no schema, so tables are
+// created in and found through the connection's search_path (usually
+// "public").
+func WithSchema(name string) Option {
+	return func(o *options) error {
+		if !identifier.MatchString(name) {
+			return fmt.Errorf("%w %q: want a letter or underscore, then at most 40 letters, digits or underscores", ErrInvalidSchema, name)
+		}
+		o.schema = strings.ToLower(name)
+		return nil
+	}
+}
+
+// WithoutMigrations is for hosts that manage the schema themselves (see
+// Migrations): the store creates nothing and checks that the recorded
+// schema version is SchemaVersion, failing with ErrSchemaMissing,
+// ErrSchemaOutdated or ErrSchemaTooNew otherwise. Default: the store applies
+// the migrations it lacks when it opens.
+func WithoutMigrations() Option {
+	return func(o *options) error {
+		o.migrations = false
+		return nil
+	}
+}

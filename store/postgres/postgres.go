@@ -1,0 +1,658 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/taskmill/taskmill/store"
+)
+
+// Store is the PostgreSQL store. Create one with New or Open; it is safe for
+// concurrent use.
+type Store struct {
+	pool    *pgxpool.Pool
+	ownPool bool // Open made the pool, so Close closes it
+	closed  atomic.Bool
+	t       tables
+	sql     statements
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns a store on the host's pool, after applying the migrations the
+// database lacks (or, with WithoutMigrations, checking its schema version).
+// Close does not close the pool: the host does, after closing the store.
+// The pool's connections must resolve the tables through their search_path
+// unless WithSchema names the schema.
+func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
+	if pool == nil {
+		return nil, ErrNilPool
+	}
+	o, err := applyOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	return newStore(ctx, pool, false, o)
+}
+
+// Open connects to the database at dsn (a URL or keyword/value connection
+// string, as pgxpool.ParseConfig reads it, pool_max_conns and the other
+// pool_ settings included) and returns a store on a pool of its own, which
+// Close closes. A DSN that does not parse is an error wrapping ErrInvalidDSN
+// that says why without repeating the DSN, so no password ends up in a log.
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	o, err := applyOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, dsnError(dsn, err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	s, err := newStore(ctx, pool, true, o)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func applyOptions(opts []Option) (options, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&o); err != nil {
+			return options{}, err
+		}
+	}
+	return o, nil
+}
+
+func newStore(ctx context.Context, pool *pgxpool.Pool, own bool, o options) (*Store, error) {
+	t := newTables(o)
+	var err error
+	if o.migrations {
+		err = migrate(ctx, pool, o, t)
+	} else {
+		err = checkVersion(ctx, pool, t)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Store{pool: pool, ownPool: own, t: t, sql: newStatements(t)}, nil
+}
+
+// dsnError reports why a DSN does not parse. pgx's message quotes the DSN
+// with the password masked, but only where it recognizes one: the text
+// before the reason is dropped.
+func dsnError(dsn string, err error) error {
+	why := err.Error()
+	var pe *pgconn.ParseConfigError
+	if errors.As(err, &pe) {
+		// "cannot parse `<dsn>`: <why>"
+		if i := strings.LastIndex(why, "`: "); i >= 0 {
+			why = why[i+len("`: "):]
+		}
+	}
+	if dsn != "" && strings.Contains(why, dsn) {
+		why = "cannot parse it"
+	}
+	return fmt.Errorf("%w: %s", ErrInvalidDSN, why)
+}
+
+// tables holds the names of the store's tables, qualified by the schema when
+// WithSchema set one. They are made of validated identifiers only.
+type tables struct {
+	executions, taskState, version string
+	claimIndex                     string // the unique index of slot claims, unqualified
+}
+
+func newTables(o options) tables {
+	q := o.prefix
+	if o.schema != "" {
+		q = o.schema + "." + o.prefix
+	}
+	return tables{
+		executions: q + "executions",
+		taskState:  q + "task_state",
+		version:    q + "schema_version",
+		claimIndex: o.prefix + "exec_claim",
+	}
+}
+
+// statements is the fixed SQL of the store, built once from the table names.
+type statements struct {
+	insert, update, get, exists string
+	list                        string // without WHERE, ORDER BY and LIMIT
+	deleteAll, deleteBatch      string // with a %s for the task condition
+	getState, putState          string
+}
+
+const executionColumns = `id, task, trigger, scheduled_at, started_at, ended_at, state, exit_code,
+	exit_message, error, args, external_id, parent_id, graph_run_id, root_task, node, skip_reason`
+
+// finalState is the SQL condition of a final state (store.State.Final).
+var finalState = "state NOT IN ('" + string(store.StatePending) + "', '" + string(store.StateRunning) + "')"
+
+func newStatements(t tables) statements {
+	return statements{
+		insert: `INSERT INTO ` + t.executions + ` (` + executionColumns + `)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		// Task, trigger and scheduled_at never change, so the claim stays.
+		update: `UPDATE ` + t.executions + ` SET started_at = $2, ended_at = $3, state = $4,
+			exit_code = $5, exit_message = $6, error = $7, args = $8, external_id = $9,
+			parent_id = $10, graph_run_id = $11, root_task = $12, node = $13, skip_reason = $14
+			WHERE id = $1`,
+		get:       `SELECT ` + executionColumns + ` FROM ` + t.executions + ` WHERE id = $1`,
+		exists:    `SELECT EXISTS (SELECT 1 FROM ` + t.executions + ` WHERE id = $1)`,
+		list:      `SELECT ` + executionColumns + ` FROM ` + t.executions,
+		deleteAll: `DELETE FROM ` + t.executions + ` WHERE ` + finalState + ` AND started_at < $1%s`,
+		// Oldest first; rows another deleter has locked are skipped, so
+		// that concurrent batches delete different rows.
+		deleteBatch: `DELETE FROM ` + t.executions + ` WHERE id IN (
+			SELECT id FROM ` + t.executions + ` WHERE ` + finalState + ` AND started_at < $1%s
+			ORDER BY started_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+		getState: `SELECT task, suspended, suspended_reason, suspended_at, consecutive_failures,
+			last_scheduled_at, updated_at FROM ` + t.taskState + ` WHERE task = $1`,
+		putState: `INSERT INTO ` + t.taskState + ` (task, suspended, suspended_reason, suspended_at,
+			consecutive_failures, last_scheduled_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (task) DO UPDATE SET suspended = EXCLUDED.suspended,
+			suspended_reason = EXCLUDED.suspended_reason, suspended_at = EXCLUDED.suspended_at,
+			consecutive_failures = EXCLUDED.consecutive_failures,
+			last_scheduled_at = EXCLUDED.last_scheduled_at, updated_at = EXCLUDED.updated_at`,
+	}
+}
+
+// begin is the check at the start of every method: not closed, context live.
+func (s *Store) begin(ctx context.Context, op string) error {
+	if s.closed.Load() {
+		return fmt.Errorf("postgres: %s: %w", op, store.ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("postgres: %s: %w", op, err)
+	}
+	return nil
+}
+
+// fail maps an error of pgx to what the store returns: ErrClosed when the
+// store was closed meanwhile, the context's error when it ended, ErrInvalid
+// for a value PostgreSQL rejects (SQLSTATE class 22, data exception, such as
+// a time out of range), else the error wrapped.
+func (s *Store) fail(ctx context.Context, op string, err error) error {
+	if s.closed.Load() {
+		return fmt.Errorf("postgres: %s: %w", op, store.ErrClosed)
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+		return fmt.Errorf("postgres: %s: %w (%v)", op, ctxErr, err)
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && strings.HasPrefix(pe.Code, "22") {
+		return fmt.Errorf("postgres: %s: %w: %s (SQLSTATE %s)", op, store.ErrInvalid, pe.Message, pe.Code)
+	}
+	return fmt.Errorf("postgres: %s: %w", op, err)
+}
+
+// CreateExecution inserts e. A unique violation, of the primary key or of
+// the slot-claim index, is store.ErrConflict. See store.Store.
+func (s *Store) CreateExecution(ctx context.Context, e *store.Execution) error {
+	const op = "create execution"
+	if err := s.begin(ctx, op); err != nil {
+		return err
+	}
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	if err := checkRecord(e); err != nil {
+		return err
+	}
+	_, err := s.pool.Exec(ctx, s.sql.insert,
+		pgUUID(e.ID), e.Task, string(e.Trigger), pgTime(e.ScheduledAt), pgTime(e.StartedAt), pgTime(e.EndedAt),
+		string(e.State), int64(e.ExitCode), e.ExitMessage, e.Error, pgArgs(e.Args), e.ExternalID,
+		pgUUID(e.ParentID), pgUUID(e.GraphRunID), e.RootTask, e.Node, e.SkipReason)
+	if err == nil {
+		return nil
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" { // unique_violation
+		if pe.ConstraintName == s.t.claimIndex {
+			return fmt.Errorf("%w: task %q: slot %s is claimed", store.ErrConflict, e.Task, e.ScheduledAt)
+		}
+		return fmt.Errorf("%w: execution %s exists", store.ErrConflict, e.ID)
+	}
+	return s.fail(ctx, op, err)
+}
+
+// UpdateExecution overwrites the record with e's ID, keeping its stored
+// Task, Trigger and ScheduledAt: one UPDATE. See store.Store.
+func (s *Store) UpdateExecution(ctx context.Context, e *store.Execution) error {
+	const op = "update execution"
+	if err := s.begin(ctx, op); err != nil {
+		return err
+	}
+	if err := validateUpdate(e); err != nil {
+		// An unknown ID is ErrNotFound whatever else is wrong, as in the
+		// memory store; this costs a query only on the error path.
+		var exists bool
+		if qerr := s.pool.QueryRow(ctx, s.sql.exists, pgUUID(e.ID)).Scan(&exists); qerr != nil {
+			return s.fail(ctx, op, qerr)
+		}
+		if !exists {
+			return fmt.Errorf("%w: execution %s", store.ErrNotFound, e.ID)
+		}
+		return err
+	}
+	tag, err := s.pool.Exec(ctx, s.sql.update,
+		pgUUID(e.ID), pgTime(e.StartedAt), pgTime(e.EndedAt), string(e.State), int64(e.ExitCode),
+		e.ExitMessage, e.Error, pgArgs(e.Args), e.ExternalID, pgUUID(e.ParentID), pgUUID(e.GraphRunID),
+		e.RootTask, e.Node, e.SkipReason)
+	if err != nil {
+		return s.fail(ctx, op, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("%w: execution %s", store.ErrNotFound, e.ID)
+	}
+	return nil
+}
+
+// validateUpdate validates the record UpdateExecution would store: e merged
+// with the stored Task, Trigger and ScheduledAt. Those were valid when they
+// were created, so valid stand-ins take their place here.
+func validateUpdate(e *store.Execution) error {
+	m := *e
+	m.Task, m.Trigger, m.ScheduledAt = "-", store.TriggerManual, time.Time{}
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	return checkRecord(&m)
+}
+
+// GetExecution returns the record with the ID. See store.Store.
+func (s *Store) GetExecution(ctx context.Context, id uuid.UUID) (*store.Execution, error) {
+	const op = "get execution"
+	if err := s.begin(ctx, op); err != nil {
+		return nil, err
+	}
+	e, err := scanExecution(s.pool.QueryRow(ctx, s.sql.get, pgUUID(id)))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("%w: execution %s", store.ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, s.fail(ctx, op, err)
+	}
+	return e, nil
+}
+
+// ListExecutions returns one page of records, newest first: one query that
+// fetches Limit+1 rows after the cursor's position, (started_at, id) <
+// (position), over the index on (task, started_at DESC, id DESC) or on
+// (started_at DESC, id DESC). See store.Store.
+func (s *Store) ListExecutions(ctx context.Context, f store.ExecutionFilter) (*store.Page, error) {
+	const op = "list executions"
+	if err := s.begin(ctx, op); err != nil {
+		return nil, err
+	}
+	var (
+		b    strings.Builder
+		args []any
+	)
+	b.WriteString(s.sql.list)
+	cond := func(sql string, vals ...any) {
+		if len(args) == 0 {
+			b.WriteString(" WHERE ")
+		} else {
+			b.WriteString(" AND ")
+		}
+		// sql has one "$" per value; number them.
+		for _, part := range strings.SplitAfter(sql, "$") {
+			b.WriteString(part)
+			if strings.HasSuffix(part, "$") {
+				args = append(args, vals[0])
+				vals = vals[1:]
+				b.WriteString(strconv.Itoa(len(args)))
+			}
+		}
+	}
+	if f.Task != "" {
+		if err := text("list executions: task name", f.Task); err != nil {
+			return nil, err
+		}
+		cond("task = $", f.Task)
+	}
+	if len(f.States) > 0 {
+		states := make([]string, len(f.States))
+		for i, st := range f.States {
+			states[i] = string(st)
+		}
+		cond("state = ANY($)", states)
+	}
+	if len(f.Triggers) > 0 {
+		triggers := make([]string, len(f.Triggers))
+		for i, tr := range f.Triggers {
+			triggers[i] = string(tr)
+		}
+		cond("trigger = ANY($)", triggers)
+	}
+	if f.GraphRunID != uuid.Nil {
+		cond("graph_run_id = $", pgUUID(f.GraphRunID))
+	}
+	if !f.From.IsZero() {
+		cond("started_at >= $", bound(f.From))
+	}
+	if !f.To.IsZero() {
+		cond("started_at < $", bound(f.To))
+	}
+	if f.Cursor != "" {
+		c, err := store.DecodeCursor(f.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		at, id := c.StartedAt, c.ID
+		if up := bound(at); !up.Equal(at) {
+			// A position between two microseconds (or outside the
+			// range): every row before the bound follows it, whatever
+			// its ID.
+			at, id = up, uuid.Nil
+		}
+		// Not pgUUID: uuid.Nil is a position here, not NULL.
+		cond("(started_at, id) < ($, $)", at, pgtype.UUID{Bytes: id, Valid: true})
+	}
+	limit := store.PageLimit(f.Limit)
+	args = append(args, limit+1)
+	b.WriteString(" ORDER BY started_at DESC, id DESC LIMIT $" + strconv.Itoa(len(args)))
+
+	rows, err := s.pool.Query(ctx, b.String(), args...)
+	if err != nil {
+		return nil, s.fail(ctx, op, err)
+	}
+	es, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*store.Execution, error) {
+		return scanExecution(row)
+	})
+	if err != nil {
+		return nil, s.fail(ctx, op, err)
+	}
+	page := &store.Page{Executions: es}
+	if len(es) > limit {
+		page.Executions = es[:limit]
+		page.NextCursor = store.EncodeCursor(es[limit-1])
+	}
+	return page, nil
+}
+
+// DeleteExecutions deletes final records; with a Limit, the oldest first in
+// one statement (DELETE ... WHERE id IN (SELECT ... ORDER BY started_at, id
+// LIMIT n FOR UPDATE SKIP LOCKED)), so concurrent batches take different
+// rows. Deleting a row frees its slot claim. See store.Store.
+func (s *Store) DeleteExecutions(ctx context.Context, p store.DeleteParams) (int, error) {
+	const op = "delete executions"
+	if err := s.begin(ctx, op); err != nil {
+		return 0, err
+	}
+	switch {
+	case p.Before.IsZero():
+		return 0, fmt.Errorf("%w: delete executions: Before is zero", store.ErrInvalid)
+	case p.Limit < 0:
+		return 0, fmt.Errorf("%w: delete executions: Limit %d is negative", store.ErrInvalid, p.Limit)
+	}
+	args := []any{bound(p.Before)}
+	sql := s.sql.deleteAll
+	if p.Limit > 0 {
+		sql = s.sql.deleteBatch
+		args = append(args, p.Limit)
+	}
+	taskCond := ""
+	if p.Task != "" {
+		if err := text("delete executions: task name", p.Task); err != nil {
+			return 0, err
+		}
+		args = append(args, p.Task)
+		taskCond = " AND task = $" + strconv.Itoa(len(args))
+	}
+	tag, err := s.pool.Exec(ctx, fmt.Sprintf(sql, taskCond), args...)
+	if err != nil {
+		return 0, s.fail(ctx, op, err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// GetTaskState returns the persisted state of task. See store.Store.
+func (s *Store) GetTaskState(ctx context.Context, task string) (*store.TaskState, error) {
+	const op = "get task state"
+	if err := s.begin(ctx, op); err != nil {
+		return nil, err
+	}
+	notFound := fmt.Errorf("%w: task state %q", store.ErrNotFound, task)
+	if text("task", task) != nil {
+		return nil, notFound // no such name can be stored
+	}
+	var (
+		ts                                      store.TaskState
+		suspendedAt, lastScheduledAt, updatedAt pgtype.Timestamptz
+		failures                                int64
+	)
+	err := s.pool.QueryRow(ctx, s.sql.getState, task).Scan(&ts.Task, &ts.Suspended, &ts.SuspendedReason,
+		&suspendedAt, &failures, &lastScheduledAt, &updatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound
+	}
+	if err != nil {
+		return nil, s.fail(ctx, op, err)
+	}
+	ts.SuspendedAt = goTime(suspendedAt)
+	ts.ConsecutiveFailures = int(failures)
+	ts.LastScheduledAt = goTime(lastScheduledAt)
+	ts.UpdatedAt = goTime(updatedAt)
+	return &ts, nil
+}
+
+// PutTaskState inserts or replaces the state of ts.Task (INSERT ... ON
+// CONFLICT DO UPDATE). See store.Store.
+func (s *Store) PutTaskState(ctx context.Context, ts *store.TaskState) error {
+	const op = "put task state"
+	if err := s.begin(ctx, op); err != nil {
+		return err
+	}
+	if ts.Task == "" {
+		return fmt.Errorf("%w: task state: task name is empty", store.ErrInvalid)
+	}
+	if err := text("task state: task name", ts.Task); err != nil {
+		return err
+	}
+	if err := text("task state: SuspendedReason", ts.SuspendedReason); err != nil {
+		return err
+	}
+	for _, f := range [...]struct {
+		name string
+		t    time.Time
+	}{{"SuspendedAt", ts.SuspendedAt}, {"LastScheduledAt", ts.LastScheduledAt}, {"UpdatedAt", ts.UpdatedAt}} {
+		if err := checkTime(f.name, f.t); err != nil {
+			return fmt.Errorf("%w: task state %q: %w", store.ErrInvalid, ts.Task, err)
+		}
+	}
+	_, err := s.pool.Exec(ctx, s.sql.putState, ts.Task, ts.Suspended, ts.SuspendedReason,
+		pgTime(ts.SuspendedAt), int64(ts.ConsecutiveFailures), pgTime(ts.LastScheduledAt), pgTime(ts.UpdatedAt))
+	if err != nil {
+		return s.fail(ctx, op, err)
+	}
+	return nil
+}
+
+// Close marks the store closed: later calls return errors wrapping
+// store.ErrClosed, and a second Close returns nil. If Open made the pool,
+// Close closes it, waiting for calls in flight to give back their
+// connections; a pool passed to New stays open for the host to close.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	if s.ownPool {
+		s.pool.Close()
+	}
+	return nil
+}
+
+// scanExecution reads a row of executionColumns.
+func scanExecution(row pgx.Row) (*store.Execution, error) {
+	var (
+		e                         store.Execution
+		id, parent, graph         pgtype.UUID
+		trigger, state            string
+		scheduled, started, ended pgtype.Timestamptz
+		exitCode                  int64
+	)
+	err := row.Scan(&id, &e.Task, &trigger, &scheduled, &started, &ended, &state, &exitCode,
+		&e.ExitMessage, &e.Error, &e.Args, &e.ExternalID, &parent, &graph, &e.RootTask, &e.Node, &e.SkipReason)
+	if err != nil {
+		return nil, err
+	}
+	e.ID = id.Bytes
+	e.Trigger = store.Trigger(trigger)
+	e.ScheduledAt = goTime(scheduled)
+	e.StartedAt = goTime(started)
+	e.EndedAt = goTime(ended)
+	e.State = store.State(state)
+	e.ExitCode = int(exitCode)
+	if parent.Valid {
+		e.ParentID = parent.Bytes
+	}
+	if graph.Valid {
+		e.GraphRunID = graph.Bytes
+	}
+	return &e, nil
+}
+
+// pgUUID is id as a uuid parameter: NULL for uuid.Nil.
+func pgUUID(id uuid.UUID) pgtype.UUID {
+	return pgtype.UUID{Bytes: id, Valid: id != uuid.Nil}
+}
+
+// pgTime is t as a timestamptz parameter: NULL for the zero time, else
+// truncated to the microsecond (PostgreSQL's precision) here rather than by
+// whichever protocol the pool uses.
+func pgTime(t time.Time) pgtype.Timestamptz {
+	if t.IsZero() {
+		return pgtype.Timestamptz{}
+	}
+	return pgtype.Timestamptz{Time: t.Truncate(time.Microsecond), Valid: true}
+}
+
+// goTime is a scanned timestamptz: the zero time for NULL, else in UTC.
+func goTime(t pgtype.Timestamptz) time.Time {
+	if !t.Valid {
+		return time.Time{}
+	}
+	return t.Time.UTC()
+}
+
+// ceilMicro rounds t up to the microsecond. A bound or a position given in
+// nanoseconds compares with microsecond rows as its ceiling does: a row at
+// microsecond r is before t exactly when r < ceilMicro(t).
+func ceilMicro(t time.Time) time.Time {
+	d := t.Truncate(time.Microsecond)
+	if d.Equal(t) {
+		return d
+	}
+	return d.Add(time.Microsecond)
+}
+
+// pgArgs is the jsonb array of args; nil is stored as [].
+func pgArgs(args []string) []string {
+	if args == nil {
+		return []string{}
+	}
+	return args
+}
+
+// checkRecord checks that e's fields fit PostgreSQL's types: text holds
+// valid UTF-8 without NUL, timestamptz a limited range of years.
+func checkRecord(e *store.Execution) error {
+	for _, f := range [...]struct {
+		name string
+		t    time.Time
+	}{{"ScheduledAt", e.ScheduledAt}, {"StartedAt", e.StartedAt}, {"EndedAt", e.EndedAt}} {
+		if err := checkTime(f.name, f.t); err != nil {
+			return fmt.Errorf("%w: execution %s: %w", store.ErrInvalid, e.ID, err)
+		}
+	}
+	for _, f := range [...]struct{ name, v string }{
+		{"task name", e.Task}, {"ExitMessage", e.ExitMessage}, {"Error", e.Error}, {"ExternalID", e.ExternalID},
+		{"RootTask", e.RootTask}, {"Node", e.Node}, {"SkipReason", e.SkipReason},
+	} {
+		if p := textProblem(f.v); p != "" {
+			return fmt.Errorf("%w: execution %s: %s %s", store.ErrInvalid, e.ID, f.name, p)
+		}
+	}
+	for i, a := range e.Args {
+		if p := textProblem(a); p != "" {
+			return fmt.Errorf("%w: execution %s: Args[%d] %s", store.ErrInvalid, e.ID, i, p)
+		}
+	}
+	return nil
+}
+
+// text checks that v can be stored as text (see textProblem); the error
+// names what v is.
+func text(what, v string) error {
+	if p := textProblem(v); p != "" {
+		return fmt.Errorf("%w: %s %s", store.ErrInvalid, what, p)
+	}
+	return nil
+}
+
+// The instants a timestamptz holds here. PostgreSQL's own range is 4713 BC
+// to 294276 AD; pgx computes microseconds since 1970 in an int64, which ends
+// in 294247 AD. Stored times must lie within; bounds of filters are clamped
+// to it, which changes no result.
+var (
+	minTime = time.Date(-4712, time.January, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(294000, time.January, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// checkTime checks that a time to store is zero (stored as NULL) or within
+// minTime and maxTime.
+func checkTime(name string, t time.Time) error {
+	if !t.IsZero() && (t.Before(minTime) || t.After(maxTime)) {
+		return fmt.Errorf("%s %s is outside the years PostgreSQL stores", name, t.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// bound is a time a filter compares stored times with: rounded up to the
+// microsecond (see ceilMicro) and clamped to the range stored times lie in.
+func bound(t time.Time) time.Time {
+	switch {
+	case t.Before(minTime):
+		return minTime
+	case t.After(maxTime):
+		return maxTime.Add(time.Microsecond)
+	}
+	return ceilMicro(t)
+}
+
+// textProblem says why PostgreSQL text cannot hold v, or returns "".
+func textProblem(v string) string {
+	switch {
+	case !utf8.ValidString(v):
+		return "is not valid UTF-8"
+	case strings.IndexByte(v, 0) >= 0:
+		return "contains a NUL byte"
+	}
+	return ""
+}
