@@ -1,0 +1,91 @@
+// Package sqlite is a store.Store on SQLite, through modernc.org/sqlite (pure
+// Go, no cgo): execution history and task state that survive restarts,
+// in one file next to the host.
+//
+//	s, err := sqlite.Open(ctx, "taskmill.db")
+//	if err != nil { ... }
+//	defer s.Close()
+//	eng, err := task.New(task.WithStore(s))
+//
+// It passes storetest.Run and storetest.RunPersistent. Several processes may
+// share the file (see Concurrency); a cluster of hosts on several machines
+// needs store/postgres, since SQLite's locks do not work over network file
+// systems.
+//
+// # Opening
+//
+// Open opens or creates a database file and owns it: Close closes it. It
+// sets, on every connection, WAL mode (readers do not block the writer),
+// a busy timeout (WithBusyTimeout; default 5s), foreign_keys=ON and
+// synchronous=NORMAL (in WAL mode a commit is durable once the WAL is
+// checkpointed; a power loss may lose the last commits, never corrupt the
+// file). A path that is a directory, or a file that is not a SQLite
+// database, fails with an error naming the path.
+//
+// New uses a *sql.DB the host opened with modernc.org/sqlite, for a host
+// that keeps its own tables in the same file. Close leaves that database
+// open, and New leaves its connections as the host configured them: the
+// host's DSN should set WAL mode and a busy timeout
+// ("file:app.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)").
+//
+// # Schema and migrations
+//
+// The schema is SQL files under migrations/ (0001_init.sql, ...), embedded
+// in the package. They write {prefix} for the table prefix (WithTablePrefix;
+// default "taskmill_"), which Open and New replace with the prefix after
+// checking it is letters, digits and underscores, so it is never written
+// into SQL unchecked. The tables are {prefix}executions, {prefix}task_state
+// and {prefix}schema_version, which has a row per applied file.
+//
+// Open and New apply the missing files in one BEGIN IMMEDIATE transaction
+// (SQLite's write lock), so of several processes that open a new file at
+// once one creates the tables and the others find them; opening again
+// changes nothing. A database whose recorded version is newer than
+// SchemaVersion fails with a *SchemaError wrapping ErrSchemaTooNew, so an
+// old binary never writes to a schema it does not know.
+//
+// WithoutMigrations is for hosts that manage their schema (Spring Cloud
+// Task's initialize-enabled=false): they apply the files themselves, in
+// order, with {prefix} replaced by their prefix; each file records its own
+// version. The store then creates nothing and only checks the version: a
+// missing or different schema fails with a *SchemaError (ErrSchemaMissing,
+// ErrSchemaOutdated, ErrSchemaTooNew).
+//
+// # Concurrency
+//
+// A Store is safe for concurrent use. Each store method is one SQL
+// statement, atomic on its own: a slot claim is the INSERT itself, which
+// the unique partial index on (task, scheduled_at) of the claiming
+// triggers lets through once; the second fails with store.ErrConflict.
+// Reads run in parallel on up to 8 connections (Open) beside a write, as
+// WAL allows.
+//
+// The writes of one Store queue in Go (honouring their contexts) rather
+// than poll SQLite's lock, and are committed in groups: the writes that
+// queued while one transaction ran go together in the next, one statement
+// each, with one commit — most of what a small write costs. A claim that
+// conflicts fails alone inside its group; any other failure rolls the group
+// back and its writes run again one by one, each with its own answer. A
+// write that finds none waiting runs alone, in autocommit mode. A write
+// whose context ends while it is queued returns the context's error and
+// never runs; once its group has begun, it runs and its caller gets the
+// result.
+//
+// Other Stores and processes on the same file serialise with this one
+// through SQLite's lock: a write waits for it up to the busy timeout, then
+// fails with "database is locked". Write transactions begin IMMEDIATE
+// (Open), so they wait for the lock at BEGIN instead of failing on an
+// upgrade from a read. Close waits for the calls in progress.
+//
+// # Precision
+//
+// Times are stored as INTEGER microseconds since the Unix epoch (NULL for a
+// zero time) and come back in UTC, rounded down to the microsecond: the
+// precision storetest requires and PostgreSQL keeps. Filters and cursors
+// with finer times compare exactly against the stored microseconds. IDs are
+// 16-byte BLOBs, which SQLite compares with memcmp, the byte order of
+// store.CompareIDs, so listings go by StartedAt then ID, newest first, as
+// store.Newer does. Args is a JSON array; nil and empty Args both come back
+// nil. Strings are stored as given; those in Args must be valid UTF-8, as
+// JSON text is.
+package sqlite

@@ -1,0 +1,360 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/taskmill/taskmill/store"
+)
+
+// CreateExecution inserts e. The slot claim is the unique partial index on
+// (task, scheduled_at) of the claiming triggers: a second claim, like a
+// duplicate ID, fails the INSERT and returns an error wrapping
+// store.ErrConflict. See store.Store.
+func (s *Store) CreateExecution(ctx context.Context, e *store.Execution) error {
+	const op = "create execution"
+	if err := e.Validate(); err != nil {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	args, err := encodeArgs(e.Args)
+	if err != nil {
+		return fmt.Errorf("sqlite: %s %s: %w", op, e.ID, err)
+	}
+	if err := s.enter(ctx, op); err != nil {
+		return err
+	}
+	defer s.leave()
+	id := e.ID // the arguments are read by whichever caller runs the group
+	_, err = s.w.exec(ctx, s.stmts.insert, "",
+		id[:], e.Task, string(e.Trigger), micros(e.ScheduledAt), e.StartedAt.UnixMicro(), micros(e.EndedAt),
+		string(e.State), int64(e.ExitCode), e.ExitMessage, e.Error, args, e.ExternalID,
+		nullID(e.ParentID), nullID(e.GraphRunID), e.RootTask, e.Node, e.SkipReason)
+	switch {
+	case err == nil:
+		return nil
+	case sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return fmt.Errorf("sqlite: %s %s: %w: the ID exists", op, e.ID, store.ErrConflict)
+	case sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE: // the claim index
+		return fmt.Errorf("sqlite: %s %s: %w: task %q: slot %s is claimed",
+			op, e.ID, store.ErrConflict, e.Task, e.ScheduledAt.Format(time.RFC3339Nano))
+	}
+	return fail(ctx, op+" "+e.ID.String(), err)
+}
+
+// UpdateExecution overwrites the record with e's ID, keeping its stored
+// Task, Trigger and ScheduledAt: one UPDATE that does not write them. See
+// store.Store.
+func (s *Store) UpdateExecution(ctx context.Context, e *store.Execution) error {
+	const op = "update execution"
+	// Validate the merged record. The kept fields passed Validate when
+	// the record was created and Validate checks them apart from the
+	// fields an update writes, so a stand-in for them that passes gives the
+	// same answer without reading the row.
+	merged := *e
+	merged.Task, merged.Trigger, merged.ScheduledAt = "stored", store.TriggerManual, time.Time{}
+	if err := merged.Validate(); err != nil {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	args, err := encodeArgs(e.Args)
+	if err != nil {
+		return fmt.Errorf("sqlite: %s %s: %w", op, e.ID, err)
+	}
+	if err := s.enter(ctx, op); err != nil {
+		return err
+	}
+	defer s.leave()
+	id := e.ID
+	n, err := s.w.exec(ctx, s.stmts.update, "",
+		e.StartedAt.UnixMicro(), micros(e.EndedAt), string(e.State), int64(e.ExitCode), e.ExitMessage, e.Error,
+		args, e.ExternalID, nullID(e.ParentID), nullID(e.GraphRunID), e.RootTask, e.Node, e.SkipReason,
+		id[:])
+	switch {
+	case err != nil:
+		return fail(ctx, op+" "+e.ID.String(), err)
+	case n == 0:
+		return fmt.Errorf("sqlite: %s %s: %w", op, e.ID, store.ErrNotFound)
+	}
+	return nil
+}
+
+// GetExecution returns the record with the ID. See store.Store.
+func (s *Store) GetExecution(ctx context.Context, id uuid.UUID) (*store.Execution, error) {
+	const op = "get execution"
+	if err := s.enter(ctx, op); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	e, err := scanExecution(s.stmts.get.QueryRowContext(ctx, id[:]))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, fmt.Errorf("sqlite: %s %s: %w", op, id, store.ErrNotFound)
+	case err != nil:
+		return nil, fail(ctx, op+" "+id.String(), err)
+	}
+	return e, nil
+}
+
+// ListExecutions returns one page of the records matching f, newest first,
+// with keyset pagination on (started_at, id). See store.Store.
+func (s *Store) ListExecutions(ctx context.Context, f store.ExecutionFilter) (*store.Page, error) {
+	const op = "list executions"
+	var (
+		where []string
+		args  []any
+	)
+	if f.Task != "" {
+		where = append(where, "task = ?")
+		args = append(args, f.Task)
+	}
+	if len(f.States) > 0 {
+		where = append(where, "state IN ("+placeholders(len(f.States))+")")
+		for _, st := range f.States {
+			args = append(args, string(st))
+		}
+	}
+	if len(f.Triggers) > 0 {
+		where = append(where, "trigger IN ("+placeholders(len(f.Triggers))+")")
+		for _, t := range f.Triggers {
+			args = append(args, string(t))
+		}
+	}
+	if f.GraphRunID != uuid.Nil {
+		where = append(where, "graph_run_id = ?")
+		args = append(args, f.GraphRunID[:])
+	}
+	if !f.From.IsZero() {
+		where = append(where, "started_at >= ?")
+		args = append(args, ceilMicros(f.From))
+	}
+	if !f.To.IsZero() {
+		where = append(where, "started_at < ?")
+		args = append(args, ceilMicros(f.To))
+	}
+	if f.Cursor != "" {
+		c, err := store.DecodeCursor(f.Cursor)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: %s: %w", op, err)
+		}
+		// (started_at, id) < (c.StartedAt, c.ID), written out; the
+		// first term gives the planner a range on the index. A cursor
+		// time between two microseconds (from a record that was not
+		// stored here) has no ties among stored times.
+		at := c.StartedAt.UnixMicro()
+		if c.StartedAt.Nanosecond()%1000 != 0 {
+			where = append(where, "started_at <= ?")
+			args = append(args, at)
+		} else {
+			where = append(where, "started_at <= ? AND (started_at < ? OR id < ?)")
+			args = append(args, at, at, c.ID[:])
+		}
+	}
+	limit := store.PageLimit(f.Limit)
+	var q strings.Builder
+	q.WriteString("SELECT " + execCols + " FROM " + s.q.executions)
+	if len(where) > 0 {
+		q.WriteString(" WHERE " + strings.Join(where, " AND "))
+	}
+	// One more than the page tells whether more rows follow.
+	q.WriteString(" ORDER BY started_at DESC, id DESC LIMIT ?")
+	args = append(args, limit+1)
+
+	if err := s.enter(ctx, op); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	rows, err := s.db.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return nil, fail(ctx, op, err)
+	}
+	defer rows.Close()
+	page := &store.Page{Executions: make([]*store.Execution, 0, min(limit+1, 128))}
+	for rows.Next() {
+		e, err := scanExecution(rows)
+		if err != nil {
+			return nil, fail(ctx, op, err)
+		}
+		page.Executions = append(page.Executions, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fail(ctx, op, err)
+	}
+	if len(page.Executions) > limit {
+		page.Executions = page.Executions[:limit]
+		page.NextCursor = store.EncodeCursor(page.Executions[limit-1])
+	}
+	return page, nil
+}
+
+// finalStates are the states DeleteExecutions deletes.
+var finalStates = func() []any {
+	var out []any
+	for _, st := range []store.State{
+		store.StatePending, store.StateRunning, store.StateSucceeded, store.StateFailed,
+		store.StateSkipped, store.StateCancelled, store.StateAbandoned,
+	} {
+		if st.Final() {
+			out = append(out, string(st))
+		}
+	}
+	return out
+}()
+
+// DeleteExecutions deletes final records that started before p.Before,
+// oldest first when p.Limit caps them, in one statement. Deleting a row
+// removes it from the claim index, which frees its slot. See store.Store.
+func (s *Store) DeleteExecutions(ctx context.Context, p store.DeleteParams) (int, error) {
+	const op = "delete executions"
+	switch {
+	case p.Before.IsZero():
+		return 0, fmt.Errorf("sqlite: %s: %w: Before is zero", op, store.ErrInvalid)
+	case p.Limit < 0:
+		return 0, fmt.Errorf("sqlite: %s: %w: Limit %d is negative", op, store.ErrInvalid, p.Limit)
+	}
+	// "+state" keeps the planner off the state index, which most rows
+	// match (every final state): a batch walks (task,) started_at from the
+	// oldest and stops at Limit, instead of sorting every final row.
+	cond := "+state IN (" + placeholders(len(finalStates)) + ") AND started_at < ?"
+	args := append(append([]any(nil), finalStates...), ceilMicros(p.Before))
+	if p.Task != "" {
+		cond += " AND task = ?"
+		args = append(args, p.Task)
+	}
+	var q string
+	if p.Limit == 0 {
+		q = "DELETE FROM " + s.q.executions + " WHERE " + cond
+	} else {
+		q = "DELETE FROM " + s.q.executions + " WHERE rowid IN (SELECT rowid FROM " + s.q.executions +
+			" WHERE " + cond + " ORDER BY started_at, id LIMIT ?)"
+		args = append(args, p.Limit)
+	}
+
+	if err := s.enter(ctx, op); err != nil {
+		return 0, err
+	}
+	defer s.leave()
+	n, err := s.w.exec(ctx, nil, q, args...)
+	if err != nil {
+		return 0, fail(ctx, op, err)
+	}
+	return int(n), nil
+}
+
+// scanner is *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+func scanExecution(sc scanner) (*store.Execution, error) {
+	var (
+		e                    store.Execution
+		id, parent, graph    []byte
+		trigger, state, args string
+		scheduled, ended     sql.NullInt64
+		started, exitCode    int64
+	)
+	err := sc.Scan(&id, &e.Task, &trigger, &scheduled, &started, &ended, &state, &exitCode, &e.ExitMessage,
+		&e.Error, &args, &e.ExternalID, &parent, &graph, &e.RootTask, &e.Node, &e.SkipReason)
+	if err != nil {
+		return nil, err
+	}
+	if e.ID, err = toID(id); err != nil {
+		return nil, fmt.Errorf("id: %w", err)
+	}
+	if e.ParentID, err = toID(parent); err != nil {
+		return nil, fmt.Errorf("execution %s: parent_id: %w", e.ID, err)
+	}
+	if e.GraphRunID, err = toID(graph); err != nil {
+		return nil, fmt.Errorf("execution %s: graph_run_id: %w", e.ID, err)
+	}
+	if e.Args, err = decodeArgs(args); err != nil {
+		return nil, fmt.Errorf("execution %s: args: %w", e.ID, err)
+	}
+	e.Trigger, e.State = store.Trigger(trigger), store.State(state)
+	e.ScheduledAt, e.StartedAt, e.EndedAt = fromMicros(scheduled), time.UnixMicro(started).UTC(), fromMicros(ended)
+	e.ExitCode = int(exitCode)
+	return &e, nil
+}
+
+// micros returns t as microseconds since the Unix epoch (rounded down), or
+// NULL for the zero time.
+func micros(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+// ceilMicros returns the smallest microsecond count m with m µs >= t: a
+// bound that compares stored (whole-microsecond) times with t exactly.
+func ceilMicros(t time.Time) int64 {
+	m := t.UnixMicro()
+	if t.Nanosecond()%1000 != 0 {
+		m++
+	}
+	return m
+}
+
+// fromMicros is the inverse of micros, in UTC.
+func fromMicros(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return time.UnixMicro(v.Int64).UTC()
+}
+
+// nullID returns the bytes of id, or NULL for uuid.Nil.
+func nullID(id uuid.UUID) any {
+	if id == uuid.Nil {
+		return nil
+	}
+	return id[:]
+}
+
+// toID is the inverse of nullID.
+func toID(b []byte) (uuid.UUID, error) {
+	if b == nil {
+		return uuid.Nil, nil
+	}
+	return uuid.FromBytes(b)
+}
+
+// encodeArgs returns args as a JSON array, "[]" for nil or empty. It does
+// not escape <, > and & as HTML, so the column reads as written.
+func encodeArgs(args []string) (string, error) {
+	if len(args) == 0 {
+		return "[]", nil
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(args); err != nil {
+		return "", fmt.Errorf("args: %w", err)
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+// decodeArgs is the inverse of encodeArgs; "[]" gives nil.
+func decodeArgs(s string) ([]string, error) {
+	if s == "[]" || s == "" {
+		return nil, nil
+	}
+	var args []string
+	if err := json.Unmarshal([]byte(s), &args); err != nil {
+		return nil, err
+	}
+	return args, nil
+}
+
+// placeholders returns n question marks separated by commas.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}

@@ -1,0 +1,194 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// SchemaVersion is the schema version this code creates and expects: the
+// number of the last file under migrations/.
+const SchemaVersion = 1
+
+// prefixPlaceholder is what the migration files write for the table prefix.
+const prefixPlaceholder = "{prefix}"
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+type migration struct {
+	version int
+	name    string // the file name without .sql
+	sql     string // with {prefix} in it
+}
+
+// migrations returns the embedded migrations in order. The files are named
+// NNNN_name.sql and numbered 1, 2, ... up to SchemaVersion.
+var migrations = sync.OnceValues(func() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries { // sorted by name
+		name := strings.TrimSuffix(e.Name(), ".sql")
+		num, _, ok := strings.Cut(name, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("sqlite: migration file %s: want NNNN_name.sql", e.Name())
+		}
+		if v != len(ms)+1 {
+			return nil, fmt.Errorf("sqlite: migration file %s: version %d, want %d", e.Name(), v, len(ms)+1)
+		}
+		b, err := migrationFiles.ReadFile(path.Join("migrations", e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: name, sql: string(b)})
+	}
+	if len(ms) != SchemaVersion {
+		return nil, fmt.Errorf("sqlite: %d migration files, SchemaVersion is %d", len(ms), SchemaVersion)
+	}
+	return ms, nil
+})
+
+// querier is what *sql.DB and *sql.Conn have in common here.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// schemaVersion returns the version recorded under prefix, or 0 if there is
+// no version table or no row in it.
+func schemaVersion(ctx context.Context, q querier, prefix string) (int, error) {
+	table := prefix + "schema_version"
+	var n int
+	err := q.QueryRowContext(ctx,
+		`SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ? COLLATE NOCASE`, table).Scan(&n)
+	if err != nil || n == 0 {
+		return 0, err
+	}
+	var v int
+	err = q.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM `+table).Scan(&v)
+	return v, err
+}
+
+// checkSchema is what WithoutMigrations leaves of migrate: the recorded
+// version must be SchemaVersion.
+func checkSchema(ctx context.Context, db *sql.DB, prefix string) error {
+	v, err := schemaVersion(ctx, db, prefix)
+	if err != nil {
+		return fail(ctx, "read schema version", err)
+	}
+	var cause error
+	switch {
+	case v == 0:
+		cause = ErrSchemaMissing
+	case v < SchemaVersion:
+		cause = ErrSchemaOutdated
+	case v > SchemaVersion:
+		cause = ErrSchemaTooNew
+	default:
+		return nil
+	}
+	return &SchemaError{Prefix: prefix, Version: v, Want: SchemaVersion, Err: cause}
+}
+
+// migrate brings the tables under cfg.prefix to SchemaVersion. It applies
+// the missing migrations and their version rows in one BEGIN IMMEDIATE
+// transaction, which holds SQLite's write lock: of several processes
+// opening the file at once, one migrates and the others wait (up to the
+// busy timeout), then find the work done.
+func migrate(ctx context.Context, db *sql.DB, cfg config) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	// Most opens find the schema current: check without the write lock.
+	v, err := schemaVersion(ctx, db, cfg.prefix)
+	switch {
+	case err != nil:
+		return fail(ctx, "read schema version", err)
+	case v == SchemaVersion:
+		return nil
+	case v > SchemaVersion:
+		return &SchemaError{Prefix: cfg.prefix, Version: v, Want: SchemaVersion, Err: ErrSchemaTooNew}
+	}
+
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fail(ctx, "migrate", err)
+	}
+	defer conn.Close()
+	// Lend the connection the store's busy timeout while it waits for the
+	// lock, and give it back as it was (New's connections are the host's).
+	var prev int64
+	if err := conn.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&prev); err != nil {
+		return fail(ctx, "migrate: read busy_timeout", err)
+	}
+	if want := cfg.busyMillis(); prev != want {
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", want)); err != nil {
+			return fail(ctx, "migrate: set busy_timeout", err)
+		}
+		defer func() {
+			if _, err := conn.ExecContext(context.Background(), fmt.Sprintf("PRAGMA busy_timeout = %d", prev)); err != nil {
+				discard(conn)
+			}
+		}()
+	}
+
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return fail(ctx, "migrate: begin", err)
+	}
+	done := false
+	defer func() {
+		if done {
+			return
+		}
+		if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+			// The transaction may be gone already (an interrupted
+			// statement ends it); a connection in doubt is not
+			// returned to the pool.
+			discard(conn)
+		}
+	}()
+	// Another process may have migrated while this one waited for the lock.
+	if v, err = schemaVersion(ctx, conn, cfg.prefix); err != nil {
+		return fail(ctx, "read schema version", err)
+	}
+	if v > SchemaVersion {
+		return &SchemaError{Prefix: cfg.prefix, Version: v, Want: SchemaVersion, Err: ErrSchemaTooNew}
+	}
+	for _, m := range ms[v:] {
+		ddl := strings.ReplaceAll(m.sql, prefixPlaceholder, cfg.prefix)
+		if _, err := conn.ExecContext(ctx, ddl); err != nil {
+			return fail(ctx, "migration "+m.name, err)
+		}
+		got, err := schemaVersion(ctx, conn, cfg.prefix)
+		if err != nil {
+			return fail(ctx, "read schema version", err)
+		}
+		if got != m.version {
+			return fmt.Errorf("sqlite: migration %s recorded version %d, want %d", m.name, got, m.version)
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return fail(ctx, "migrate: commit", err)
+	}
+	done = true
+	return nil
+}
+
+// discard closes conn's driver connection instead of returning it to the
+// pool: database/sql does so when a Raw function reports ErrBadConn.
+func discard(conn *sql.Conn) {
+	// Raw returns the function's error, ErrBadConn, by design (or
+	// sql.ErrConnDone if conn is closed already): nothing to handle.
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+}

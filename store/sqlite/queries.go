@@ -1,0 +1,80 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+)
+
+// execCols are the columns of an execution, in the order scanExecution
+// reads them.
+const execCols = `id, task, trigger, scheduled_at, started_at, ended_at, state, exit_code, exit_message, ` +
+	`error, args, external_id, parent_id, graph_run_id, root_task, node, skip_reason`
+
+// queries holds the SQL of a Store with its table prefix written in. The
+// prefix passed WithTablePrefix's check, so writing it into SQL is safe.
+type queries struct {
+	executions string // table names
+	taskState  string
+
+	insert, update, get, putState, getState string
+}
+
+func newQueries(prefix string) queries {
+	ex, ts := prefix+"executions", prefix+"task_state"
+	return queries{
+		executions: ex,
+		taskState:  ts,
+		insert: `INSERT INTO ` + ex + ` (` + execCols + `)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		update: `UPDATE ` + ex + ` SET started_at = ?, ended_at = ?, state = ?, exit_code = ?,
+			exit_message = ?, error = ?, args = ?, external_id = ?, parent_id = ?, graph_run_id = ?,
+			root_task = ?, node = ?, skip_reason = ?
+			WHERE id = ?`,
+		get: `SELECT ` + execCols + ` FROM ` + ex + ` WHERE id = ?`,
+		putState: `INSERT INTO ` + ts + ` (task, suspended, suspended_reason, suspended_at,
+			consecutive_failures, last_scheduled_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (task) DO UPDATE SET suspended = excluded.suspended,
+			suspended_reason = excluded.suspended_reason, suspended_at = excluded.suspended_at,
+			consecutive_failures = excluded.consecutive_failures,
+			last_scheduled_at = excluded.last_scheduled_at, updated_at = excluded.updated_at`,
+		getState: `SELECT task, suspended, suspended_reason, suspended_at, consecutive_failures,
+			last_scheduled_at, updated_at FROM ` + ts + ` WHERE task = ?`,
+	}
+}
+
+// statements are the prepared forms of the queries run on every record.
+type statements struct {
+	insert, update, get, putState, getState *sql.Stmt
+}
+
+func (st *statements) prepare(ctx context.Context, db *sql.DB, q *queries) error {
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		sql  string
+	}{
+		{&st.insert, q.insert},
+		{&st.update, q.update},
+		{&st.get, q.get},
+		{&st.putState, q.putState},
+		{&st.getState, q.getState},
+	} {
+		s, err := db.PrepareContext(ctx, p.sql)
+		if err != nil {
+			return errors.Join(fail(ctx, "prepare", err), st.close())
+		}
+		*p.stmt = s
+	}
+	return nil
+}
+
+func (st *statements) close() error {
+	var errs []error
+	for _, s := range []*sql.Stmt{st.insert, st.update, st.get, st.putState, st.getState} {
+		if s != nil {
+			errs = append(errs, s.Close())
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,59 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/taskmill/taskmill/store"
+)
+
+// GetTaskState returns the persisted state of task. See store.Store.
+func (s *Store) GetTaskState(ctx context.Context, task string) (*store.TaskState, error) {
+	const op = "get task state"
+	if err := s.enter(ctx, op); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	var (
+		ts                                  store.TaskState
+		suspended, failures                 int64
+		suspendedAt, lastScheduled, updated sql.NullInt64
+	)
+	err := s.stmts.getState.QueryRowContext(ctx, task).Scan(&ts.Task, &suspended, &ts.SuspendedReason,
+		&suspendedAt, &failures, &lastScheduled, &updated)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, fmt.Errorf("sqlite: %s %q: %w", op, task, store.ErrNotFound)
+	case err != nil:
+		return nil, fail(ctx, fmt.Sprintf("%s %q", op, task), err)
+	}
+	ts.Suspended = suspended != 0
+	ts.ConsecutiveFailures = int(failures)
+	ts.SuspendedAt, ts.LastScheduledAt, ts.UpdatedAt = fromMicros(suspendedAt), fromMicros(lastScheduled), fromMicros(updated)
+	return &ts, nil
+}
+
+// PutTaskState inserts or replaces the state of ts.Task in one upsert. See
+// store.Store.
+func (s *Store) PutTaskState(ctx context.Context, ts *store.TaskState) error {
+	const op = "put task state"
+	if ts.Task == "" {
+		return fmt.Errorf("sqlite: %s: %w: task name is empty", op, store.ErrInvalid)
+	}
+	suspended := 0
+	if ts.Suspended {
+		suspended = 1
+	}
+	if err := s.enter(ctx, op); err != nil {
+		return err
+	}
+	defer s.leave()
+	_, err := s.w.exec(ctx, s.stmts.putState, "", ts.Task, suspended, ts.SuspendedReason, micros(ts.SuspendedAt),
+		int64(ts.ConsecutiveFailures), micros(ts.LastScheduledAt), micros(ts.UpdatedAt))
+	if err != nil {
+		return fail(ctx, fmt.Sprintf("%s %q", op, ts.Task), err)
+	}
+	return nil
+}
