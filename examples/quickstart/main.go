@@ -15,12 +15,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/taskmill/taskmill/cron"
+	"github.com/taskmill/taskmill/examples/internal/show"
 	"github.com/taskmill/taskmill/store"
 	"github.com/taskmill/taskmill/task"
 )
@@ -100,7 +99,7 @@ func run(runFor time.Duration, out io.Writer) error {
 
 	// Read the history before Shutdown: the default store lives and dies
 	// with the engine.
-	history, err := collect(context.WithoutCancel(ctx), eng.Store())
+	history, err := show.History(context.WithoutCancel(ctx), eng.Store(), store.ExecutionFilter{})
 	if err != nil {
 		return err
 	}
@@ -109,7 +108,7 @@ func run(runFor time.Duration, out io.Writer) error {
 	if err := eng.Shutdown(sctx); err != nil {
 		return err
 	}
-	printHistory(out, history)
+	show.Table(out, history)
 	fmt.Fprintln(out)
 	for _, info := range eng.Tasks() {
 		if info.Suspended {
@@ -117,40 +116,4 @@ func run(runFor time.Duration, out io.Writer) error {
 		}
 	}
 	return nil
-}
-
-// collect pages through every execution, oldest first.
-func collect(ctx context.Context, st store.Store) ([]*store.Execution, error) {
-	all, err := store.ListAll(ctx, st, store.ExecutionFilter{Limit: 500})
-	if err != nil {
-		return nil, err
-	}
-	slices.Reverse(all)
-	return all, nil
-}
-
-func printHistory(out io.Writer, xs []*store.Execution) {
-	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "TASK\tTRIGGER\tSTATE\tSCHEDULED\tSTART\tDURATION\tEXIT\tMESSAGE")
-	for _, x := range xs {
-		scheduled := "-"
-		if !x.ScheduledAt.IsZero() {
-			scheduled = x.ScheduledAt.Local().Format("15:04:05")
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n",
-			x.Task, x.Trigger, x.State, scheduled, x.StartedAt.Local().Format("15:04:05.000"),
-			x.Duration().Round(time.Microsecond), x.ExitCode, message(x))
-	}
-	w.Flush()
-}
-
-func message(x *store.Execution) string {
-	switch {
-	case x.SkipReason != "":
-		return "skipped: " + x.SkipReason
-	case x.Error != "":
-		line, _, _ := strings.Cut(x.Error, "\n")
-		return "error: " + line
-	}
-	return x.ExitMessage
 }

@@ -1,0 +1,45 @@
+// Package store owns what taskmill persists: the Execution record of every
+// run, each task's TaskState, the Store interface the engine records
+// through, its filters and cursors, and its sentinel errors. It imports no
+// other taskmill package.
+//
+// # Records
+//
+// An Execution is created before a job runs and updated when it ends: id,
+// task, trigger, nominal time, start, end, state, exit code and message,
+// error, arguments, external and parent ids, graph run and root task, the
+// node that ran it and the reason it was skipped. A TaskState keeps what a
+// task must remember between runs and restarts: suspended and why, its
+// consecutive failures, its last scheduled slot.
+//
+// # The claim
+//
+// CreateExecution refuses (ErrConflict) a second execution of one task for
+// one nominal time among the triggers that claim a slot (schedule and
+// catch-up). Engines sharing a store create the record before they run the
+// job, so each slot runs once however many engines fire it. Backends make
+// the claim a unique constraint, never a read followed by a write.
+//
+// # Choosing a backend
+//
+//   - store/memory (memory.New()): the engine's default. Fast, nothing
+//     survives the process. For tests, examples, and hosts whose history
+//     may vanish with them.
+//   - store/sqlite (sqlite.Open(ctx, "taskmill.db")): one embedded file, no
+//     cgo, no server. For one host process (or a few on one machine) that
+//     must remember its history, suspensions and missed slots across
+//     restarts.
+//   - store/postgres (postgres.New(ctx, pool) or postgres.Open(ctx, dsn)):
+//     for many host processes sharing one database, each slot run once.
+//
+// Each backend passes the conformance suite in store/storetest, which pins
+// down the details they must agree on (microsecond times, ordering, cursors,
+// claims, deletion).
+//
+// # Listing
+//
+// ListExecutions returns pages newest first (StartedAt, then ID, both
+// descending) with an opaque positional cursor, so paging while runs are
+// recorded sees every older record exactly once; ListAll pages through a
+// whole filter.
+package store
