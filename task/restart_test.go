@@ -3,6 +3,7 @@ package task
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/taskmill/taskmill/cron"
 	"github.com/taskmill/taskmill/store"
 	"github.com/taskmill/taskmill/store/memory"
+	"github.com/taskmill/taskmill/store/sqlite"
 )
 
 // restart runs the host twice on one store: the first engine fires the
@@ -168,5 +170,77 @@ func TestFailureCountSurvivesRestart(t *testing.T) {
 	st, err := b.store.GetTaskState(context.Background(), "m")
 	if err != nil || !st.LastScheduledAt.Equal(minute(3)) {
 		t.Fatalf("persisted state %+v, %v; want the last slot 00:03", st, err)
+	}
+}
+
+// The same across a real reopen of a SQLite file: an operator's suspension
+// and the failure count outlive the process's store handle.
+func TestStateSurvivesReopeningSQLite(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state.db")
+	fail := JobFunc(func(context.Context) error { return errors.New("down") })
+	specs := []Spec{{Name: "paused", Job: JobFunc(ok)}, {Name: "flaky", SuspendAfterFailures: 5, Job: fail}}
+
+	st, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := New(WithStore(st), WithoutInitHooks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range specs {
+		if err := eng.Register(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := eng.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Suspend(ctx, "paused"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		id, err := eng.RunNow(ctx, "flaky")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := eng.Wait(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := eng.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	st2, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	eng2, err := New(WithStore(st2), WithoutInitHooks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range specs {
+		if err := eng2.Register(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := eng2.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer eng2.Shutdown(ctx)
+	infos := eng2.Tasks()
+	if infos[0].Name != "flaky" || infos[0].ConsecutiveFailures != 2 || infos[1].Name != "paused" || !infos[1].Suspended {
+		t.Fatalf("after reopening: %+v", infos)
+	}
+	page, err := st2.ListExecutions(ctx, store.ExecutionFilter{Task: "flaky"})
+	if err != nil || len(page.Executions) != 2 {
+		t.Fatalf("history after reopening: %v, %v", page, err)
 	}
 }
