@@ -254,7 +254,7 @@ func (e *Engine) admit(ent *entry, exec *store.Execution, explicit bool) (*run, 
 	if r == nil {
 		if err == nil {
 			e.mu.Lock()
-			ent.last = exec.Clone()
+			ent.last = exec // never changed again: no run owns it
 			e.mu.Unlock()
 			e.log.Debug("fire skipped", zap.String("task", exec.Task), zap.String("reason", exec.SkipReason))
 		}
@@ -294,11 +294,8 @@ func (e *Engine) admit(ent *entry, exec *store.Execution, explicit bool) (*run, 
 		return nil, err
 	}
 	close(r.created)
-	e.mu.Lock()
-	ent.last = exec.Clone()
-	e.mu.Unlock()
 	if exec.State == store.StateRunning {
-		go r.execute()
+		e.pool.submit(r)
 	}
 	return r, nil
 }

@@ -61,6 +61,7 @@ type Engine struct {
 	wg        sync.WaitGroup // one per run (pending or running)
 	bg        sync.WaitGroup // background work: catch-up sequences
 	forced    chan struct{}  // closed when Shutdown's context ended: stop retrying
+	pool      workers        // goroutines that execute runs
 
 	dispatches atomic.Int64 // fires handled, for tests and diagnostics
 }
@@ -512,6 +513,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 			}
 		}
 	}
+	e.pool.close()
 	if herr := e.hub.Close(ctx); herr != nil && err == nil {
 		err = herr // the notification queues did not drain in time
 	}
@@ -800,7 +802,7 @@ type TaskInfo struct {
 	ConsecutiveFailures int
 	Running             int              // runs in progress on this engine
 	Pending             bool             // a run is queued (OverlapQueueOne)
-	LastExecution       *store.Execution // newest run recorded by this engine, nil if none
+	LastExecution       *store.Execution // newest execution this engine ended or skipped, nil if none
 	Predecessors        []string         // tasks this one runs after (Spec.After)
 	Dependents          []string         // tasks that run after this one
 	GraphRuns           int              // graph runs in progress with this task as root

@@ -247,10 +247,7 @@ func (e *Engine) startMember(gr *graphRun, name string) (string, error) {
 		return "", err
 	}
 	close(r.created)
-	e.mu.Lock()
-	ent.last = exec.Clone()
-	e.mu.Unlock()
-	go r.execute()
+	e.pool.submit(r)
 	return "", nil
 }
 

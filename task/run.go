@@ -37,6 +37,7 @@ type run struct {
 	mu        sync.Mutex
 	exec      *store.Execution // working copy of the record
 	final     *store.Execution // the final record, once written
+	view      *store.Execution // the copy listeners get
 	finalized bool
 	jobMsg    string
 	jobMsgSet bool
@@ -59,7 +60,7 @@ func (e *Engine) newRunSpec(ent *entry, spec Spec, exec *store.Execution) *run {
 		cancelFn:  cancel,
 		created:   make(chan struct{}),
 		done:      make(chan struct{}),
-		exec:      exec.Clone(),
+		exec:      exec, // the caller hands it over
 	}
 	r.ctx = withRun(ctx, r)
 	return r
@@ -123,7 +124,10 @@ func (r *run) execute() {
 	}
 	// Listeners told about the end must be able to do their own I/O even
 	// when the run was cancelled.
-	endCtx := context.WithoutCancel(ctx)
+	endCtx := ctx
+	if len(r.listeners) > 0 {
+		endCtx = context.WithoutCancel(ctx)
+	}
 
 	var failure error // what failed the run before or instead of the job
 	if r.spec.When != nil && evaluatesCondition(r.exec.Trigger) {
@@ -150,7 +154,9 @@ func (r *run) execute() {
 	}
 	var jobErr error
 	if failure == nil {
-		e.log.Debug("run started", zap.String("task", r.spec.Name), zap.Stringer("execution", r.exec.ID))
+		if ce := e.log.Check(zap.DebugLevel, "run started"); ce != nil {
+			ce.Write(zap.String("task", r.spec.Name), zap.Stringer("execution", r.exec.ID))
+		}
 		jobErr = protect(func() error { return r.spec.Job.Run(ctx) })
 	}
 
@@ -238,8 +244,13 @@ func (r *run) notify(ctx context.Context, event string, state store.State, runEr
 	if len(r.listeners) == 0 {
 		return "", false, nil
 	}
+	// One copy serves every event of the run; listeners must not keep it.
 	r.mu.Lock()
-	x := r.exec.Clone()
+	if r.view == nil {
+		r.view = new(store.Execution)
+	}
+	x := r.view
+	*x = *r.exec
 	r.mu.Unlock()
 	x.State, x.ExitMessage = state, msg
 	if runErr != nil {
@@ -281,7 +292,7 @@ func (r *run) finish(o outcome) bool {
 	if o.hasMessage {
 		x.ExitMessage = o.message
 	}
-	final := x.Clone()
+	final := x // never changed again once finalized
 	r.final = final
 	r.mu.Unlock()
 	r.cancelFn(context.Canceled) // release the context's resources
@@ -339,14 +350,17 @@ func (e *Engine) recordEnd(x *store.Execution) error {
 // ended, and starts the queued run if there is one.
 func (e *Engine) afterRun(r *run, x *store.Execution, kind notify.ErrorKind) {
 	ent := r.ent
-	log := e.log.With(zap.String("task", x.Task), zap.Stringer("execution", x.ID))
 	switch x.State {
 	case store.StateFailed:
-		log.Warn("run failed", zap.Int("exit_code", x.ExitCode), zap.String("error", x.Error))
+		e.log.Warn("run failed", zap.String("task", x.Task), zap.Stringer("execution", x.ID),
+			zap.Int("exit_code", x.ExitCode), zap.String("error", x.Error))
 	case store.StateCancelled:
-		log.Info("run cancelled", zap.String("error", x.Error))
+		e.log.Info("run cancelled", zap.String("task", x.Task), zap.Stringer("execution", x.ID), zap.String("error", x.Error))
 	default:
-		log.Debug("run ended", zap.String("state", string(x.State)), zap.Duration("duration", x.Duration()))
+		if ce := e.log.Check(zap.DebugLevel, "run ended"); ce != nil {
+			ce.Write(zap.String("task", x.Task), zap.Stringer("execution", x.ID),
+				zap.String("state", string(x.State)), zap.Duration("duration", x.Duration()))
+		}
 	}
 
 	e.stateMu.Lock()
@@ -373,7 +387,7 @@ func (e *Engine) afterRun(r *run, x *store.Execution, kind notify.ErrorKind) {
 			st.Suspended, st.SuspendedAt, suspendedNow = true, x.EndedAt, true
 			st.SuspendedReason = fmt.Sprintf("suspended after %d consecutive failures; last: execution %s: %s",
 				st.ConsecutiveFailures, x.ID, firstLine(x.Error))
-			log.Warn("task suspended", zap.Int("consecutive_failures", st.ConsecutiveFailures))
+			e.log.Warn("task suspended", zap.String("task", x.Task), zap.Int("consecutive_failures", st.ConsecutiveFailures))
 		}
 	}
 	next := e.promoteLocked(ent)
@@ -389,7 +403,7 @@ func (e *Engine) afterRun(r *run, x *store.Execution, kind notify.ErrorKind) {
 
 	if changed {
 		if err := e.store.PutTaskState(e.storeCtx, &st); err != nil {
-			log.Warn("could not save task state", zap.Error(err))
+			e.log.Warn("could not save task state", zap.String("task", x.Task), zap.Error(err))
 		}
 	}
 	e.stateMu.Unlock()
