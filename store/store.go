@@ -245,6 +245,34 @@ type Store interface {
 	Close() error
 }
 
+// BatchCreator is implemented by stores that create many executions in one
+// call (one lock, one round trip): the engine creates the records of one
+// fire of a schedule shared by many tasks through it. An optional ability,
+// found by type assertion; CreateMany falls back to CreateExecution.
+type BatchCreator interface {
+	// CreateExecutions creates each execution as CreateExecution would,
+	// claims included (two executions in es claiming one slot: the second
+	// gets ErrConflict), and returns one error per execution, in order, nil
+	// for those created.
+	CreateExecutions(ctx context.Context, es []*Execution) []error
+}
+
+// CreateMany creates es in s, in one call if s is a BatchCreator, and
+// returns one error per execution, in order.
+func CreateMany(ctx context.Context, s Store, es []*Execution) []error {
+	if len(es) == 0 {
+		return nil
+	}
+	if b, ok := s.(BatchCreator); ok {
+		return b.CreateExecutions(ctx, es)
+	}
+	errs := make([]error, len(es))
+	for i, e := range es {
+		errs[i] = s.CreateExecution(ctx, e)
+	}
+	return errs
+}
+
 // Cursor is the position after which a listing continues: the StartedAt and
 // ID of the last execution of the previous page.
 type Cursor struct {

@@ -158,12 +158,12 @@ func (e *Engine) dispatch(g *group) {
 	e.mu.Lock()
 	tasks := slices.Clone(g.tasks)
 	e.mu.Unlock()
-	for _, ent := range tasks {
-		if len(missed) > 0 {
+	if len(missed) > 0 {
+		for _, ent := range tasks {
 			e.recordLate(ent, missed)
 		}
-		e.fire(ent, due, store.TriggerSchedule)
 	}
+	e.fireAll(tasks, due)
 }
 
 // recordLate records the slots a late fire passed over, those after the
@@ -189,39 +189,38 @@ func (e *Engine) recordLate(ent *entry, missed []time.Time) {
 // errSuspended tells fire's caller the task is suspended: no record.
 var errSuspended = errors.New("task: suspended")
 
-// fire admits one scheduled slot of a task and logs what it could not
-// record.
-func (e *Engine) fire(ent *entry, slot time.Time, trig store.Trigger) {
-	exec := &store.Execution{ID: newID(), Task: ent.spec.Name, Trigger: trig, ScheduledAt: slot}
-	_, err := e.admit(ent, exec, false)
-	switch {
-	case err == nil, errors.Is(err, errSuspended), errors.Is(err, ErrEngineClosed), errors.Is(err, ErrNotStarted):
-	case errors.Is(err, store.ErrConflict):
-		e.log.Debug("slot already claimed", zap.String("task", exec.Task), zap.Time("slot", slot))
-	default:
-		e.log.Warn("could not record a fire", zap.String("task", exec.Task), zap.Time("slot", slot), zap.Error(err))
-	}
-}
-
 // admit decides what a fire or a RunNow does given the task's state and
 // overlap policy, records it, and starts the run. It returns the run, or nil
 // when the fire was recorded as skipped — or, for an explicit request
 // (explicit true), refused, which records nothing.
 func (e *Engine) admit(ent *entry, exec *store.Execution, explicit bool) (*run, error) {
-	now := e.now()
-	exec.StartedAt, exec.Node = now, e.cfg.node
-
+	exec.StartedAt, exec.Node = e.now(), e.cfg.node
 	e.mu.Lock()
 	if e.status != statusStarted {
 		err := e.notStarted()
 		e.mu.Unlock()
 		return nil, err
 	}
-	if !explicit && ent.state.Suspended {
-		e.mu.Unlock()
+	r, ok := e.reserveLocked(ent, exec, explicit)
+	e.mu.Unlock()
+	if !ok {
+		if explicit {
+			return nil, nil
+		}
 		return nil, errSuspended
 	}
-	var r *run
+	return r, e.settle(ent, exec, r, e.store.CreateExecution(e.storeCtx, exec))
+}
+
+// reserveLocked decides what a fire (or an explicit request) of a started
+// engine does, given the task's state and overlap policy, and reserves the
+// run: exec's state is set and, unless the fire is recorded skipped, a run
+// is returned. ok is false when nothing is to be recorded (the task is
+// suspended, or an explicit request is refused). e.mu must be held.
+func (e *Engine) reserveLocked(ent *entry, exec *store.Execution, explicit bool) (r *run, ok bool) {
+	if !explicit && ent.state.Suspended {
+		return nil, false
+	}
 	busy := ent.running > 0 || ent.pending != nil || ent.graphRuns > 0
 	switch {
 	case !busy || ent.spec.Overlap == OverlapAllow:
@@ -239,26 +238,31 @@ func (e *Engine) admit(ent *entry, exec *store.Execution, explicit bool) (*run, 
 		r = e.newRun(ent, exec)
 		ent.pending = r
 	case explicit:
-		e.mu.Unlock()
-		return nil, nil
+		return nil, false
 	default:
-		exec.State, exec.EndedAt, exec.SkipReason = store.StateSkipped, now, store.ReasonOverlap
+		exec.State, exec.EndedAt, exec.SkipReason = store.StateSkipped, exec.StartedAt, store.ReasonOverlap
 	}
 	if r != nil {
 		e.runs[exec.ID] = r
 		e.wg.Add(1)
 	}
-	e.mu.Unlock()
+	return r, true
+}
 
-	err := e.store.CreateExecution(e.storeCtx, exec)
+// settle finishes an admission once the record's creation returned err:
+// a skipped record becomes the task's last; a run starts (or waits in the
+// queue); a failed creation undoes the reservation. It returns err.
+func (e *Engine) settle(ent *entry, exec *store.Execution, r *run, err error) error {
 	if r == nil {
 		if err == nil {
 			e.mu.Lock()
 			ent.last = exec // never changed again: no run owns it
 			e.mu.Unlock()
-			e.log.Debug("fire skipped", zap.String("task", exec.Task), zap.String("reason", exec.SkipReason))
+			if ce := e.log.Check(zap.DebugLevel, "fire skipped"); ce != nil {
+				ce.Write(zap.String("task", exec.Task), zap.String("reason", exec.SkipReason))
+			}
 		}
-		return nil, err
+		return err
 	}
 	if err != nil {
 		e.mu.Lock()
@@ -291,13 +295,51 @@ func (e *Engine) admit(ent *entry, exec *store.Execution, explicit bool) (*run, 
 			r.release()
 		}
 		e.startPromoted(next, closing)
-		return nil, err
+		return err
 	}
 	close(r.created)
 	if exec.State == store.StateRunning {
 		e.pool.submit(r)
 	}
-	return r, nil
+	return nil
+}
+
+// fireAll admits one slot of many tasks at once: one pass under the
+// engine's lock reserves every run, the records are created together (in
+// one call if the store is a store.BatchCreator), then the runs start.
+func (e *Engine) fireAll(ents []*entry, slot time.Time) {
+	now := e.now()
+	execs := make([]*store.Execution, 0, len(ents))
+	owners := make([]*entry, 0, len(ents))
+	runs := make([]*run, 0, len(ents))
+	e.mu.Lock()
+	if e.status != statusStarted {
+		e.mu.Unlock()
+		return
+	}
+	for _, ent := range ents {
+		exec := &store.Execution{ID: newID(), Task: ent.spec.Name, Trigger: store.TriggerSchedule,
+			ScheduledAt: slot, StartedAt: now, Node: e.cfg.node}
+		r, ok := e.reserveLocked(ent, exec, false)
+		if !ok {
+			continue
+		}
+		execs, owners, runs = append(execs, exec), append(owners, ent), append(runs, r)
+	}
+	e.mu.Unlock()
+	errs := store.CreateMany(e.storeCtx, e.store, execs)
+	for i, exec := range execs {
+		err := e.settle(owners[i], exec, runs[i], errs[i])
+		switch {
+		case err == nil:
+		case errors.Is(err, store.ErrConflict):
+			if ce := e.log.Check(zap.DebugLevel, "slot already claimed"); ce != nil {
+				ce.Write(zap.String("task", exec.Task), zap.Time("slot", slot))
+			}
+		default:
+			e.log.Warn("could not record a fire", zap.String("task", exec.Task), zap.Time("slot", slot), zap.Error(err))
+		}
+	}
 }
 
 // gocronLogger sends gocron's logs to zap.

@@ -60,27 +60,49 @@ func clone(e *store.Execution) *store.Execution {
 
 // CreateExecution stores a copy of e. See store.Store.
 func (s *Store) CreateExecution(ctx context.Context, e *store.Execution) error {
+	return s.CreateExecutions(ctx, []*store.Execution{e})[0]
+}
+
+var _ store.BatchCreator = (*Store)(nil)
+
+// CreateExecutions stores copies of es under one lock. See
+// store.BatchCreator.
+func (s *Store) CreateExecutions(ctx context.Context, es []*store.Execution) []error {
+	errs := make([]error, len(es))
 	if err := ctx.Err(); err != nil {
-		return err
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
 	}
-	if err := e.Validate(); err != nil {
-		return err
+	cs := make([]*store.Execution, len(es))
+	for i, e := range es {
+		if errs[i] = e.Validate(); errs[i] == nil {
+			cs[i] = clone(e)
+		}
 	}
-	c := clone(e)
 
 	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return store.ErrClosed
+	defer s.mu.Unlock()
+	for i, c := range cs {
+		switch {
+		case s.closed:
+			errs[i] = store.ErrClosed
+		case c != nil:
+			errs[i] = s.insertLocked(c)
+		}
 	}
+	return errs
+}
+
+// insertLocked adds a record, claiming its slot; s.mu must be held.
+func (s *Store) insertLocked(c *store.Execution) error {
 	if _, ok := s.execs[c.ID]; ok {
-		s.mu.Unlock()
 		return fmt.Errorf("%w: execution %s exists", store.ErrConflict, c.ID)
 	}
 	if c.Trigger.Claims() {
 		k := claimOf(c)
 		if holder, ok := s.claims[k]; ok {
-			s.mu.Unlock()
 			return fmt.Errorf("%w: task %q: slot %s is claimed by execution %s",
 				store.ErrConflict, c.Task, c.ScheduledAt, holder)
 		}
@@ -93,7 +115,6 @@ func (s *Store) CreateExecution(ctx context.Context, e *store.Execution) error {
 		s.byTask[c.Task] = tm
 	}
 	tm[c.ID] = c
-	s.mu.Unlock()
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -396,4 +397,45 @@ func testNoAliasing(t *testing.T, s store.Store) {
 		l.State = store.StateFailed
 	}
 	checkExecution(t, "GetExecution after changing listed records", get(t, s, want.ID), want)
+}
+
+// testCreateMany: store.CreateMany (a backend's batch path if it has one)
+// gives each execution its own answer, claims included.
+func testCreateMany(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	taken := scheduled("batch", base, store.TriggerSchedule)
+	create(t, s, taken)
+	invalid := newExecution("", base)
+	dupID := newExecution("batch", base)
+	dupID.ID = taken.ID
+	first := scheduled("batch", base.Add(time.Minute), store.TriggerSchedule)
+	sameSlot := scheduled("batch", base.Add(time.Minute), store.TriggerCatchUp)
+	others := []*store.Execution{
+		scheduled("batch", base.Add(2*time.Minute), store.TriggerSchedule),
+		scheduled("other", base.Add(time.Minute), store.TriggerSchedule),
+		newExecution("batch", base.Add(3*time.Minute)),
+	}
+	batch := append([]*store.Execution{scheduled("batch", base, store.TriggerSchedule), invalid, dupID, first, sameSlot}, others...)
+	errs := store.CreateMany(ctx, s, batch)
+	if len(errs) != len(batch) {
+		t.Fatalf("CreateMany returned %d errors for %d executions", len(errs), len(batch))
+	}
+	wantErr(t, "CreateMany: a slot claimed before", errs[0], store.ErrConflict)
+	wantErr(t, "CreateMany: an invalid record", errs[1], store.ErrInvalid)
+	wantErr(t, "CreateMany: an existing ID", errs[2], store.ErrConflict)
+	if errs[3] != nil {
+		t.Fatalf("CreateMany: first claim of a slot: %v", errs[3])
+	}
+	wantErr(t, "CreateMany: the same slot twice in one batch", errs[4], store.ErrConflict)
+	for i, e := range others {
+		if errs[5+i] != nil {
+			t.Fatalf("CreateMany: execution %d: %v", 5+i, errs[5+i])
+		}
+		checkExecution(t, "after CreateMany", get(t, s, e.ID), e)
+	}
+	checkExecution(t, "after CreateMany", get(t, s, first.ID), first)
+	wantGone(t, s, sameSlot.ID)
+	if errs := store.CreateMany(ctx, s, nil); len(errs) != 0 {
+		t.Fatalf("CreateMany(nil) = %v", errs)
+	}
 }

@@ -28,6 +28,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"NotFound", testNotFound},
 		{"DuplicateID", testDuplicateID},
 		{"Claim", testClaim},
+		{"CreateMany", testCreateMany},
 		{"ClaimRace", testClaimRace},
 		{"Invalid", testInvalid},
 		{"Update", testUpdate},
