@@ -63,7 +63,8 @@ type memberEnd struct {
 
 // buildGraph builds the task graph of the registered tasks, with spec
 // replacing (or adding) one of them when not nil, and checks what depends on
-// the whole engine (error integrations). e.mu must be held.
+// the whole engine (error integrations). It returns a nil graph when no task
+// has predecessors. e.mu must be held.
 func (e *Engine) buildGraph(spec *Spec) (*dag.Graph, error) {
 	nodes := make([]dag.Node, 0, len(e.tasks)+1)
 	for name, ent := range e.tasks {
@@ -80,6 +81,17 @@ func (e *Engine) buildGraph(spec *Spec) (*dag.Graph, error) {
 			return nil, err
 		}
 		nodes = append(nodes, dag.Node{Name: spec.Name, After: spec.After, Rule: spec.TriggerRule})
+	}
+	edges := false
+	for _, n := range nodes {
+		if len(n.After) > 0 {
+			edges = true
+			break
+		}
+	}
+	if !edges {
+		// No task runs after another: no graph to check or to run.
+		return nil, nil
 	}
 	sort.Slice(nodes, func(i, j int) bool { return nodes[i].Name < nodes[j].Name })
 	g, err := dag.Build(nodes, e.cfg.dagOpts...)
@@ -359,6 +371,18 @@ func (e *Engine) Graph(root string) (GraphInfo, error) {
 		if g, err = e.buildGraph(nil); err != nil {
 			return GraphInfo{}, err
 		}
+	}
+	if g == nil {
+		// No task has predecessors: every task is a graph of its own.
+		ent, ok := e.tasks[root]
+		if !ok {
+			return GraphInfo{}, fmt.Errorf("%w: %q", ErrUnknownTask, root)
+		}
+		n := GraphNode{Name: root, Suspended: ent.state.Suspended}
+		if ent.spec.Schedule != nil {
+			n.Schedule = ent.spec.Schedule.String()
+		}
+		return GraphInfo{Root: root, Nodes: []GraphNode{n}}, nil
 	}
 	if !g.Has(root) {
 		return GraphInfo{}, fmt.Errorf("%w: %q", ErrUnknownTask, root)

@@ -513,3 +513,21 @@ func TestGraphDiagnostics(t *testing.T) {
 		}
 	}
 }
+
+func TestGraphOfATaskWhenNoTaskHasPredecessors(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.register(t, Spec{Name: "solo", Schedule: cron.Every(time.Hour), Job: JobFunc(ok)})
+	b.start(t)
+	info, err := b.eng.Graph("solo")
+	if err != nil || info.Root != "solo" || len(info.Nodes) != 1 || len(info.Edges) != 0 || info.Nodes[0].Schedule == "" {
+		t.Fatalf("Graph(solo) = %+v, %v", info, err)
+	}
+	if _, err := b.eng.Graph("nope"); !errors.Is(err, ErrUnknownTask) {
+		t.Fatalf("Graph(unknown) = %v", err)
+	}
+	x := b.wait(t, b.runNow(t, "solo"))
+	if x.GraphRunID != uuid.Nil {
+		t.Fatalf("a task with no dependents ran in graph run %s", x.GraphRunID)
+	}
+}
