@@ -23,6 +23,7 @@ func cluster(t *testing.T, st store.Store) {
 	t.Helper()
 	clock := clockwork.NewFakeClockAt(testStart)
 	const engines, tasks, slots = 3, 5, 10
+	var all []*Engine
 	for i := 0; i < engines; i++ {
 		eng, err := New(WithClock(clock), WithStore(st), WithNodeID(fmt.Sprintf("node-%d", i)), WithoutInitHooks())
 		if err != nil {
@@ -36,6 +37,7 @@ func cluster(t *testing.T, st store.Store) {
 		if err := eng.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
+		all = append(all, eng)
 		t.Cleanup(func() {
 			if err := eng.Shutdown(context.Background()); err != nil {
 				t.Errorf("Shutdown: %v", err)
@@ -56,6 +58,13 @@ func cluster(t *testing.T, st store.Store) {
 			for j := 0; j < tasks; j++ {
 				xs := count(fmt.Sprintf("job-%d", j))
 				if len(xs) < s || !xs[0].State.Final() {
+					return false
+				}
+			}
+			// The runs' bookkeeping ends after their records: wait for it,
+			// or the next slot would find a task still running (overlap).
+			for _, eng := range all {
+				if !idle(eng) {
 					return false
 				}
 			}

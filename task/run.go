@@ -297,6 +297,15 @@ func (r *run) finish(o outcome) bool {
 	r.mu.Unlock()
 	r.cancelFn(context.Canceled) // release the context's resources
 
+	// The job is over: the task is free for its next fire as soon as the
+	// final record can be seen, so count it out before writing.
+	e.mu.Lock()
+	if r.counted {
+		r.ent.running--
+		r.counted = false
+	}
+	e.mu.Unlock()
+
 	r.writeMu.Lock()
 	err := e.recordEnd(final)
 	r.writeMu.Unlock()
