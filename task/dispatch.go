@@ -304,10 +304,24 @@ func (e *Engine) settle(ent *entry, exec *store.Execution, r *run, err error) er
 	return nil
 }
 
-// fireAll admits one slot of many tasks at once: one pass under the
-// engine's lock reserves every run, the records are created together (in
-// one call if the store is a store.BatchCreator), then the runs start.
+// fireChunk is how many tasks of one fire are admitted together: big
+// enough to share locks and store round trips, small enough that the first
+// jobs start before the last records are made.
+const fireChunk = 128
+
+// fireAll admits one slot of many tasks, a chunk at a time: one pass under
+// the engine's lock reserves a chunk's runs, their records are created
+// together (in one call if the store is a store.BatchCreator), then they
+// start.
 func (e *Engine) fireAll(ents []*entry, slot time.Time) {
+	for len(ents) > 0 {
+		n := min(len(ents), fireChunk)
+		e.fireChunk(ents[:n], slot)
+		ents = ents[n:]
+	}
+}
+
+func (e *Engine) fireChunk(ents []*entry, slot time.Time) {
 	now := e.now()
 	execs := make([]*store.Execution, 0, len(ents))
 	owners := make([]*entry, 0, len(ents))

@@ -68,7 +68,7 @@ type Engine struct {
 
 // entry is a registered task and its live counters. Guarded by Engine.mu.
 type entry struct {
-	spec    Spec
+	spec    *Spec // replaced whole by Update, never changed in place: runs share it
 	group   *group
 	running int  // runs reserved or running
 	pending *run // the queued run of OverlapQueueOne
@@ -129,7 +129,7 @@ func New(opts ...Option) (*Engine, error) {
 		if err := spec.prepare(); err != nil {
 			return nil, fmt.Errorf("%w: WithRetention: %w", ErrInvalidOption, err)
 		}
-		e.tasks[spec.Name] = &entry{spec: spec, state: store.TaskState{Task: spec.Name}}
+		e.tasks[spec.Name] = &entry{spec: &spec, state: store.TaskState{Task: spec.Name}}
 	}
 	for _, in := range cfg.integs {
 		if err := hub.Add(in.name, in.n); err != nil {
@@ -167,7 +167,7 @@ func (e *Engine) Register(spec Spec) error {
 		e.mu.Unlock()
 		return fmt.Errorf("%w: %q", ErrDuplicateTask, spec.Name)
 	}
-	ent := &entry{spec: spec, state: store.TaskState{Task: spec.Name}}
+	ent := &entry{spec: &spec, state: store.TaskState{Task: spec.Name}}
 	if e.status != statusStarted {
 		e.tasks[spec.Name] = ent
 		e.mu.Unlock()
@@ -235,7 +235,7 @@ func (e *Engine) Update(spec Spec) error {
 		}
 	}
 	old := ent.spec
-	ent.spec = spec
+	ent.spec = &spec
 	if started {
 		e.graph = g
 	}

@@ -45,8 +45,8 @@ type graphRun struct {
 	id        uuid.UUID
 	root      string
 	graph     *dag.Graph
-	specs     map[string]Spec // frozen member definitions
-	scheduled time.Time       // the root's nominal time
+	specs     map[string]*Spec // frozen member definitions
+	scheduled time.Time        // the root's nominal time
 
 	mu    sync.Mutex
 	run   *dag.Run
@@ -71,7 +71,7 @@ func (e *Engine) buildGraph(spec *Spec) (*dag.Graph, error) {
 		if spec != nil && name == spec.Name {
 			continue
 		}
-		if err := e.checkIntegration(&ent.spec); err != nil {
+		if err := e.checkIntegration(ent.spec); err != nil {
 			return nil, err
 		}
 		nodes = append(nodes, dag.Node{Name: name, After: ent.spec.After, Rule: ent.spec.TriggerRule})
@@ -109,7 +109,7 @@ func (e *Engine) beginGraph(ent *entry, exec *store.Execution) *graphRun {
 		return nil
 	}
 	members := g.Members(ent.spec.Name)
-	specs := make(map[string]Spec, len(members))
+	specs := make(map[string]*Spec, len(members))
 	for _, m := range members {
 		if me, ok := e.tasks[m]; ok {
 			specs[m] = me.spec

@@ -19,7 +19,7 @@ import (
 type run struct {
 	e         *Engine
 	ent       *entry
-	spec      Spec // the definition as it was when the run was admitted
+	spec      *Spec // the definition as it was when the run was admitted
 	listeners []Listener
 	graph     *graphRun // the graph run this run belongs to, if any
 
@@ -50,7 +50,7 @@ func (e *Engine) newRun(ent *entry, exec *store.Execution) *run {
 
 // newRunSpec prepares a run of a given definition of the task (a graph
 // run's frozen one); e.mu must be held.
-func (e *Engine) newRunSpec(ent *entry, spec Spec, exec *store.Execution) *run {
+func (e *Engine) newRunSpec(ent *entry, spec *Spec, exec *store.Execution) *run {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	r := &run{
 		e:         e,
@@ -416,7 +416,7 @@ func (e *Engine) afterRun(r *run, x *store.Execution, kind notify.ErrorKind) {
 		}
 	}
 	e.stateMu.Unlock()
-	e.notifyEnd(&r.spec, x, kind, suspendedNow)
+	e.notifyEnd(r.spec, x, kind, suspendedNow)
 	if r.graph != nil {
 		e.graphStep(r.graph, x)
 	}
