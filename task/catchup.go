@@ -76,7 +76,7 @@ type catchUp struct {
 // persisted state and its newest claiming execution. Zero if none (a task
 // that never fired, or whose history retention removed).
 func (e *Engine) lastSlot(ctx context.Context, ent *entry) (time.Time, error) {
-	last := ent.state.LastScheduledAt
+	last := ent.getState().LastScheduledAt
 	page, err := e.store.ListExecutions(ctx, store.ExecutionFilter{
 		Task: ent.spec.Name, Triggers: []store.Trigger{store.TriggerSchedule, store.TriggerCatchUp}, Limit: 1,
 	})
@@ -104,7 +104,7 @@ func (e *Engine) planCatchUp(ctx context.Context, ent *entry, now time.Time) (*c
 	// Slots after until are left to the dispatcher (see MisfireGrace).
 	until := now.Add(-MisfireGrace)
 	ent.since = until
-	if ent.state.Suspended {
+	if ent.suspended() {
 		return nil, nil // a suspended task's slots are not fires
 	}
 	window := ent.spec.CatchUpWindow

@@ -68,6 +68,10 @@ func (e *Engine) arm(ent *entry) error {
 	e.groups[key] = g
 	g.tasks = append(g.tasks, ent)
 	ent.group = g
+	// Equal text means equal instants: every task of the group shares the
+	// group's schedule, and a host that parsed one per task does not keep
+	// them all. (Runs never read Schedule; readers hold e.mu.)
+	ent.spec.Schedule = g.sched
 	e.mu.Unlock()
 	return nil
 }
@@ -170,7 +174,7 @@ func (e *Engine) dispatch(g *group) {
 // task began to be dispatched (entry.since), as one skipped execution.
 func (e *Engine) recordLate(ent *entry, missed []time.Time) {
 	e.mu.Lock()
-	since, suspended := ent.since, ent.state.Suspended
+	since, suspended := ent.since, ent.suspended()
 	e.mu.Unlock()
 	if suspended {
 		return
@@ -218,7 +222,7 @@ func (e *Engine) admit(ent *entry, exec *store.Execution, explicit bool) (*run, 
 // is returned. ok is false when nothing is to be recorded (the task is
 // suspended, or an explicit request is refused). e.mu must be held.
 func (e *Engine) reserveLocked(ent *entry, exec *store.Execution, explicit bool) (r *run, ok bool) {
-	if !explicit && ent.state.Suspended {
+	if !explicit && ent.suspended() {
 		return nil, false
 	}
 	busy := ent.running > 0 || ent.pending != nil || ent.graphRuns > 0

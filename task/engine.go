@@ -68,7 +68,7 @@ type Engine struct {
 
 // entry is a registered task and its live counters. Guarded by Engine.mu.
 type entry struct {
-	spec    *Spec // replaced whole by Update, never changed in place: runs share it
+	spec    *Spec // replaced whole by Update and shared with runs; only arm changes it (Schedule)
 	group   *group
 	running int  // runs reserved or running
 	pending *run // the queued run of OverlapQueueOne
@@ -79,7 +79,11 @@ type entry struct {
 	// late fire passes over are recorded missed; older ones are the
 	// misfire policy's.
 	since time.Time
-	state store.TaskState
+	// state is the persisted state, nil while it is the default (not
+	// suspended, no failures, no slot): most tasks of a large host carry
+	// nothing. Read and write it through getState and setState, under
+	// Engine.mu.
+	state *store.TaskState
 	last  *store.Execution
 }
 
@@ -129,7 +133,7 @@ func New(opts ...Option) (*Engine, error) {
 		if err := spec.prepare(); err != nil {
 			return nil, fmt.Errorf("%w: WithRetention: %w", ErrInvalidOption, err)
 		}
-		e.tasks[spec.Name] = &entry{spec: &spec, state: store.TaskState{Task: spec.Name}}
+		e.tasks[spec.Name] = &entry{spec: &spec}
 	}
 	for _, in := range cfg.integs {
 		if err := hub.Add(in.name, in.n); err != nil {
@@ -141,6 +145,27 @@ func New(opts ...Option) (*Engine, error) {
 	}
 	e.hub = hub
 	return e, nil
+}
+
+// getState returns the task's state (the default if none is kept).
+func (ent *entry) getState() store.TaskState {
+	if ent.state == nil {
+		return store.TaskState{Task: ent.spec.Name}
+	}
+	return *ent.state
+}
+
+// suspended reports whether the task is suspended.
+func (ent *entry) suspended() bool { return ent.state != nil && ent.state.Suspended }
+
+// setState keeps st, or nothing if it is the default.
+func (ent *entry) setState(st store.TaskState) {
+	if !st.Suspended && st.SuspendedReason == "" && st.SuspendedAt.IsZero() && st.ConsecutiveFailures == 0 &&
+		st.LastScheduledAt.IsZero() {
+		ent.state = nil
+		return
+	}
+	ent.state = &st
 }
 
 // Store returns the store the engine records into.
@@ -167,7 +192,7 @@ func (e *Engine) Register(spec Spec) error {
 		e.mu.Unlock()
 		return fmt.Errorf("%w: %q", ErrDuplicateTask, spec.Name)
 	}
-	ent := &entry{spec: &spec, state: store.TaskState{Task: spec.Name}}
+	ent := &entry{spec: &spec}
 	if e.status != statusStarted {
 		e.tasks[spec.Name] = ent
 		e.mu.Unlock()
@@ -436,7 +461,7 @@ func (e *Engine) loadState(ent *entry) error {
 		return fmt.Errorf("task: task %q: loading state: %w", name, err)
 	}
 	e.mu.Lock()
-	ent.state = *st
+	ent.setState(*st)
 	e.mu.Unlock()
 	return nil
 }
@@ -771,7 +796,7 @@ func (e *Engine) setSuspended(ctx context.Context, name string, suspended bool, 
 		e.mu.Unlock()
 		return err
 	}
-	st := ent.state
+	st := ent.getState()
 	e.mu.Unlock()
 	now := e.now()
 	st.Task, st.Suspended, st.SuspendedReason, st.UpdatedAt = name, suspended, reason, now
@@ -785,7 +810,7 @@ func (e *Engine) setSuspended(ctx context.Context, name string, suspended bool, 
 		return fmt.Errorf("task: task %q: saving state: %w", name, err)
 	}
 	e.mu.Lock()
-	ent.state = st
+	ent.setState(st)
 	e.mu.Unlock()
 	e.log.Info("task state changed", zap.String("task", name), zap.Bool("suspended", suspended), zap.String("reason", reason))
 	return nil
@@ -818,9 +843,9 @@ func (e *Engine) Tasks() []TaskInfo {
 		info := TaskInfo{
 			Name:                ent.spec.Name,
 			Description:         ent.spec.Description,
-			Suspended:           ent.state.Suspended,
-			SuspendedReason:     ent.state.SuspendedReason,
-			ConsecutiveFailures: ent.state.ConsecutiveFailures,
+			Suspended:           ent.suspended(),
+			SuspendedReason:     ent.getState().SuspendedReason,
+			ConsecutiveFailures: ent.getState().ConsecutiveFailures,
 			Running:             ent.running,
 			Pending:             ent.pending != nil,
 			Predecessors:        slices.Sorted(slices.Values(ent.spec.After)),

@@ -235,7 +235,7 @@ func (e *Engine) startMember(gr *graphRun, name string) (string, error) {
 	case ent == nil:
 		e.mu.Unlock()
 		return "", fmt.Errorf("%w: %q", ErrUnknownTask, name)
-	case ent.state.Suspended:
+	case ent.suspended():
 		e.mu.Unlock()
 		return reasonSuspended, nil
 	}
@@ -378,7 +378,7 @@ func (e *Engine) Graph(root string) (GraphInfo, error) {
 		if !ok {
 			return GraphInfo{}, fmt.Errorf("%w: %q", ErrUnknownTask, root)
 		}
-		n := GraphNode{Name: root, Suspended: ent.state.Suspended}
+		n := GraphNode{Name: root, Suspended: ent.suspended()}
 		if ent.spec.Schedule != nil {
 			n.Schedule = ent.spec.Schedule.String()
 		}
@@ -394,7 +394,7 @@ func (e *Engine) Graph(root string) (GraphInfo, error) {
 	for _, name := range g.Members(root) {
 		n := GraphNode{Name: name, After: g.Predecessors(name), TriggerRule: g.Rule(name)}
 		if ent := e.tasks[name]; ent != nil {
-			n.Suspended = ent.state.Suspended
+			n.Suspended = ent.suspended()
 			if ent.spec.Schedule != nil {
 				n.Schedule = ent.spec.Schedule.String()
 			}

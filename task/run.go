@@ -382,7 +382,7 @@ func (e *Engine) afterRun(r *run, x *store.Execution, kind notify.ErrorKind) {
 	if ent.last == nil || ent.last.ID == x.ID || !x.StartedAt.Before(ent.last.StartedAt) {
 		ent.last = x
 	}
-	st := ent.state
+	st := ent.getState()
 	changed, suspendedNow := false, false
 	switch x.State {
 	case store.StateSucceeded:
@@ -406,7 +406,7 @@ func (e *Engine) afterRun(r *run, x *store.Execution, kind notify.ErrorKind) {
 			st.LastScheduledAt = x.ScheduledAt
 		}
 		st.Task, st.UpdatedAt = x.Task, e.now()
-		ent.state = st
+		ent.setState(st)
 	}
 	e.mu.Unlock()
 
