@@ -2,9 +2,11 @@ package task
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"sort"
 	"sync"
@@ -714,12 +716,9 @@ func (e *Engine) Wait(ctx context.Context, id uuid.UUID) (*store.Execution, erro
 		r.mu.Lock()
 		final := r.final
 		r.mu.Unlock()
-		if x, err := e.store.GetExecution(ctx, id); err == nil && x.State.Final() {
-			return x, nil
-		}
 		if final != nil {
-			// The store did not take the final write; the engine's copy
-			// is the truth.
+			// The run ended here: its final record is what was written
+			// (or, if the store refused it, the truth).
 			return final.Clone(), nil
 		}
 	}
@@ -876,10 +875,32 @@ func (e *Engine) now() time.Time {
 	return e.clock.Now().UTC().Truncate(time.Microsecond)
 }
 
+// lastIDTime is the newest (milliseconds << 12 | sequence) newID used.
+var lastIDTime atomic.Uint64
+
+// newID returns a version 7 UUID: the Unix time in milliseconds and a
+// 12-bit sequence (monotonic within the process, as uuid.NewV7 makes them,
+// so executions created in one instant list in creation order), then 62
+// random bits. Unlike uuid.NewV7 it reads no system randomness per call
+// (math/rand/v2's generator is seeded from it once): IDs must be unique,
+// not secret, and one is made per execution.
 func newID() uuid.UUID {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return uuid.New()
+	ts := uint64(time.Now().UnixMilli()) << 12
+	for {
+		last := lastIDTime.Load()
+		if ts <= last {
+			ts = last + 1
+		}
+		if lastIDTime.CompareAndSwap(last, ts) {
+			break
+		}
 	}
-	return id
+	var u uuid.UUID
+	binary.BigEndian.PutUint64(u[8:], rand.Uint64())
+	ms := ts >> 12
+	u[0], u[1], u[2], u[3], u[4], u[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
+	u[6] = 0x70 | byte(ts>>8)&0x0f // version 7
+	u[7] = byte(ts)
+	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
+	return u
 }

@@ -266,7 +266,10 @@ func TestSuspendWhileARunFails(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.wait(t, id)
-		waitFor(t, "the run's end", func() bool { return b.eng.Tasks()[0].Running == 0 })
+		waitFor(t, "the run's failure counted", func() bool {
+			st, err := b.store.GetTaskState(context.Background(), "t")
+			return err == nil && st.ConsecutiveFailures == 1
+		})
 		st, err := b.store.GetTaskState(context.Background(), "t")
 		if err != nil || !st.Suspended || st.ConsecutiveFailures != 1 {
 			t.Fatalf("round %d: state %+v, %v; want suspended with 1 failure", i, st, err)

@@ -247,3 +247,25 @@ func setupFaulty(t *testing.T) (*bundle, *faultyStore) {
 	b.store = fs.Store
 	return b, fs
 }
+
+func TestNewIDIsAVersion7UUID(t *testing.T) {
+	t.Parallel()
+	seen := map[uuid.UUID]bool{}
+	before := time.Now().UnixMilli()
+	prev := newID()
+	for i := 0; i < 10000; i++ {
+		id := newID()
+		if store.CompareIDs(prev, id) >= 0 {
+			t.Fatalf("newID() = %s after %s: not increasing", id, prev)
+		}
+		prev = id
+		if id.Version() != 7 || id.Variant() != uuid.RFC4122 || seen[id] {
+			t.Fatalf("newID() = %s: version %d variant %v duplicate %v", id, id.Version(), id.Variant(), seen[id])
+		}
+		seen[id] = true
+		ms := int64(id[0])<<40 | int64(id[1])<<32 | int64(id[2])<<24 | int64(id[3])<<16 | int64(id[4])<<8 | int64(id[5])
+		if after := time.Now().UnixMilli() + 10; ms < before || ms > after { // the sequence may run ahead
+			t.Fatalf("newID() = %s holds time %d, want between %d and %d", id, ms, before, after)
+		}
+	}
+}

@@ -372,7 +372,6 @@ func (e *Engine) afterRun(r *run, x *store.Execution, kind notify.ErrorKind) {
 		}
 	}
 
-	e.stateMu.Lock()
 	e.mu.Lock()
 	delete(e.runs, x.ID)
 	if r.counted {
@@ -382,16 +381,38 @@ func (e *Engine) afterRun(r *run, x *store.Execution, kind notify.ErrorKind) {
 	if ent.last == nil || ent.last.ID == x.ID || !x.StartedAt.Before(ent.last.StartedAt) {
 		ent.last = x
 	}
-	st := ent.getState()
-	changed, suspendedNow := false, false
+	next := e.promoteLocked(ent)
+	closing := e.status != statusStarted
+	// Most ends change no state: a success after a success. Only the
+	// others take the state lock and write.
+	mayChange := x.State == store.StateFailed ||
+		(x.State == store.StateSucceeded && ent.state != nil && ent.state.ConsecutiveFailures != 0)
+	e.mu.Unlock()
+
+	suspendedNow := false
+	if mayChange {
+		suspendedNow = e.countOutcome(r, x)
+	}
+	e.notifyEnd(r.spec, x, kind, suspendedNow)
+	if r.graph != nil {
+		e.graphStep(r.graph, x)
+	}
+	e.startPromoted(next, closing)
+}
+
+// countOutcome applies a run's end to its task's state — the failure count,
+// auto-suspension, the last slot — and persists it. It reports whether the
+// task was suspended now.
+func (e *Engine) countOutcome(r *run, x *store.Execution) (suspendedNow bool) {
+	e.stateMu.Lock()
+	defer e.stateMu.Unlock()
+	e.mu.Lock()
+	st := r.ent.getState()
 	switch x.State {
 	case store.StateSucceeded:
-		if st.ConsecutiveFailures != 0 {
-			st.ConsecutiveFailures, changed = 0, true
-		}
+		st.ConsecutiveFailures = 0
 	case store.StateFailed:
 		st.ConsecutiveFailures++
-		changed = true
 		if n := r.spec.SuspendAfterFailures; n > 0 && st.ConsecutiveFailures >= n && !st.Suspended {
 			st.Suspended, st.SuspendedAt, suspendedNow = true, x.EndedAt, true
 			st.SuspendedReason = fmt.Sprintf("suspended after %d consecutive failures; last: execution %s: %s",
@@ -399,28 +420,16 @@ func (e *Engine) afterRun(r *run, x *store.Execution, kind notify.ErrorKind) {
 			e.log.Warn("task suspended", zap.String("task", x.Task), zap.Int("consecutive_failures", st.ConsecutiveFailures))
 		}
 	}
-	next := e.promoteLocked(ent)
-	closing := e.status != statusStarted
-	if changed {
-		if x.Trigger.Claims() && x.ScheduledAt.After(st.LastScheduledAt) {
-			st.LastScheduledAt = x.ScheduledAt
-		}
-		st.Task, st.UpdatedAt = x.Task, e.now()
-		ent.setState(st)
+	if x.Trigger.Claims() && x.ScheduledAt.After(st.LastScheduledAt) {
+		st.LastScheduledAt = x.ScheduledAt
 	}
+	st.Task, st.UpdatedAt = x.Task, e.now()
+	r.ent.setState(st)
 	e.mu.Unlock()
-
-	if changed {
-		if err := e.store.PutTaskState(e.storeCtx, &st); err != nil {
-			e.log.Warn("could not save task state", zap.String("task", x.Task), zap.Error(err))
-		}
+	if err := e.store.PutTaskState(e.storeCtx, &st); err != nil {
+		e.log.Warn("could not save task state", zap.String("task", x.Task), zap.Error(err))
 	}
-	e.stateMu.Unlock()
-	e.notifyEnd(r.spec, x, kind, suspendedNow)
-	if r.graph != nil {
-		e.graphStep(r.graph, x)
-	}
-	e.startPromoted(next, closing)
+	return suspendedNow
 }
 
 // promoteLocked detaches the queued run of a task that is no longer busy
