@@ -1,0 +1,109 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/taskmill/taskmill/bench/internal/contender"
+	"github.com/taskmill/taskmill/bench/internal/workload"
+)
+
+// benchCase is one workload with one set of parameters, measured for each
+// of its contenders.
+type benchCase struct {
+	id         string // stable name, used by the targets: "tick/n=1000", "idle", "record/conc=8"
+	workload   string
+	params     workload.Params
+	contenders []string
+	timeout    time.Duration // longest a child may take
+}
+
+var (
+	scheduling = []string{"taskmill", "robfig", "gocron", "quartz", "floor"}
+	recording  = []string{"taskmill", "taskmill-sqlite", "taskmill-postgres"}
+)
+
+// plan lists the cases to run. The full run is sized to finish in about
+// eight minutes on two cores; quick in under a minute.
+func plan(quick bool, only, contenders string) ([]benchCase, error) {
+	var cases []benchCase
+	tickCase := func(n int, warmup, measure time.Duration) benchCase {
+		return benchCase{
+			id: fmt.Sprintf("tick/n=%d", n), workload: "tick", contenders: scheduling,
+			params:  workload.Params{N: n, Warmup: warmup, Measure: measure},
+			timeout: warmup + measure + 90*time.Second,
+		}
+	}
+	recordCase := func(conc int, warmup, measure time.Duration) benchCase {
+		return benchCase{
+			id: fmt.Sprintf("record/conc=%d", conc), workload: "record", contenders: recording,
+			params:  workload.Params{Conc: conc, Warmup: warmup, Measure: measure},
+			timeout: warmup + measure + 60*time.Second,
+		}
+	}
+	if quick {
+		cases = []benchCase{
+			tickCase(1000, time.Second, 2*time.Second),
+			{id: "idle", workload: "idle", contenders: scheduling,
+				params: workload.Params{N: 10_000, Budget: 5 * time.Second}, timeout: time.Minute},
+			{id: "burst", workload: "burst", contenders: scheduling,
+				params: workload.Params{N: 1000, Budget: 30 * time.Second}, timeout: time.Minute},
+			{id: "chain", workload: "chain", contenders: []string{"taskmill", "floor"},
+				params: workload.Params{N: 1000, Repeats: 2}, timeout: time.Minute},
+			recordCase(1, 200*time.Millisecond, time.Second),
+			recordCase(8, 200*time.Millisecond, time.Second),
+		}
+	} else {
+		cases = []benchCase{
+			tickCase(1000, 2*time.Second, 5*time.Second),
+			tickCase(10_000, 2*time.Second, 5*time.Second),
+			{id: "idle", workload: "idle", contenders: scheduling,
+				params: workload.Params{N: 100_000, Budget: 20 * time.Second}, timeout: 2 * time.Minute},
+			{id: "burst", workload: "burst", contenders: scheduling,
+				params: workload.Params{N: 10_000, Budget: time.Minute}, timeout: 2 * time.Minute},
+			{id: "chain", workload: "chain", contenders: []string{"taskmill", "floor"},
+				params: workload.Params{N: 1000, Repeats: 5}, timeout: 2 * time.Minute},
+			recordCase(1, 500*time.Millisecond, 3*time.Second),
+			recordCase(8, 500*time.Millisecond, 3*time.Second),
+		}
+	}
+
+	if only != "" {
+		want := split(only)
+		for _, w := range want {
+			if _, ok := workload.All[w]; !ok {
+				return nil, fmt.Errorf("-only: unknown workload %q (known: %s)", w, strings.Join(workload.Order, ", "))
+			}
+		}
+		cases = slices.DeleteFunc(cases, func(c benchCase) bool { return !slices.Contains(want, c.workload) })
+	}
+	if contenders != "" {
+		want := split(contenders)
+		for _, c := range want {
+			if !slices.Contains(contender.Names(), c) {
+				return nil, fmt.Errorf("-contenders: unknown contender %q (known: %s)", c, strings.Join(contender.Names(), ", "))
+			}
+		}
+		for i := range cases {
+			cases[i].contenders = slices.DeleteFunc(slices.Clone(cases[i].contenders),
+				func(c string) bool { return !slices.Contains(want, c) })
+		}
+		cases = slices.DeleteFunc(cases, func(c benchCase) bool { return len(c.contenders) == 0 })
+	}
+	if len(cases) == 0 {
+		return nil, fmt.Errorf("nothing to run: no workload has one of those contenders")
+	}
+	return cases, nil
+}
+
+func split(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
