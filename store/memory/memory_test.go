@@ -3,7 +3,7 @@ package memory_test
 import (
 	"context"
 	"encoding/binary"
-	"sync/atomic"
+	"fmt"
 	"testing"
 	"time"
 
@@ -42,70 +42,16 @@ func seqID(n uint64) uuid.UUID {
 }
 
 // BenchmarkCreateUpdate records one execution per op the way the engine
-// does: created running, updated when it ends.
+// BenchmarkCreateUpdate is storetest.BenchCreateUpdate on a memory store,
+// from 1 and 8 goroutines.
 func BenchmarkCreateUpdate(b *testing.B) {
-	s := memory.New()
-	ctx := context.Background()
-	start := time.Now()
-	var n uint64
-	b.ReportAllocs()
-	for b.Loop() {
-		n++
-		e := &store.Execution{
-			ID:          seqID(n),
-			Task:        "bench",
-			Trigger:     store.TriggerSchedule,
-			ScheduledAt: start.Add(time.Duration(n) * time.Second),
-			StartedAt:   start,
-			State:       store.StateRunning,
-			Node:        "node-1",
-		}
-		if err := s.CreateExecution(ctx, e); err != nil {
-			b.Fatal(err)
-		}
-		e.State = store.StateSucceeded
-		e.EndedAt = start.Add(time.Millisecond)
-		if err := s.UpdateExecution(ctx, e); err != nil {
-			b.Fatal(err)
-		}
+	for _, g := range []int{1, 8} {
+		b.Run(fmt.Sprintf("goroutines=%d", g), func(b *testing.B) {
+			storetest.BenchCreateUpdate(b, memory.New(), g)
+		})
 	}
 }
 
-// BenchmarkCreateUpdateParallel is BenchmarkCreateUpdate from GOMAXPROCS
-// goroutines: the contention on the store's lock.
-func BenchmarkCreateUpdateParallel(b *testing.B) {
-	s := memory.New()
-	ctx := context.Background()
-	start := time.Now()
-	var next atomic.Uint64
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			n := next.Add(1)
-			e := &store.Execution{
-				ID:          seqID(n),
-				Task:        "bench",
-				Trigger:     store.TriggerSchedule,
-				ScheduledAt: start.Add(time.Duration(n) * time.Second),
-				StartedAt:   start,
-				State:       store.StateRunning,
-				Node:        "node-1",
-			}
-			if err := s.CreateExecution(ctx, e); err != nil {
-				b.Error(err)
-				return
-			}
-			e.State = store.StateSucceeded
-			e.EndedAt = start.Add(time.Millisecond)
-			if err := s.UpdateExecution(ctx, e); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-}
-
-// BenchmarkList lists the newest page of one task among 100,000 executions
 // of 100 tasks.
 func BenchmarkList(b *testing.B) {
 	s := memory.New()

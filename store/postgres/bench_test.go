@@ -3,15 +3,10 @@ package postgres_test
 import (
 	"context"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/google/uuid"
-
-	"github.com/taskmill/taskmill/store"
 	"github.com/taskmill/taskmill/store/postgres"
+	"github.com/taskmill/taskmill/store/storetest"
 )
 
 // BenchmarkCreateUpdate records one execution per op the way the engine
@@ -27,54 +22,7 @@ func BenchmarkCreateUpdate(b *testing.B) {
 				b.Fatalf("New: %v", err)
 			}
 			b.Cleanup(func() { closeStore(b, s) })
-			benchCreateUpdate(b, s, workers)
+			storetest.BenchCreateUpdate(b, s, workers)
 		})
 	}
-}
-
-func benchCreateUpdate(b *testing.B, s store.Store, workers int) {
-	ctx := context.Background()
-	slot := time.Now().Truncate(time.Minute)
-	var (
-		next atomic.Int64
-		wg   sync.WaitGroup
-	)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				n := next.Add(1)
-				if n > int64(b.N) {
-					return
-				}
-				started := time.Now()
-				e := &store.Execution{
-					ID:          uuid.New(),
-					Task:        "bench",
-					Trigger:     store.TriggerSchedule,
-					ScheduledAt: slot.Add(time.Duration(n) * time.Second),
-					StartedAt:   started,
-					State:       store.StateRunning,
-					Args:        []string{"--region=eu"},
-					Node:        "node-1",
-				}
-				if err := s.CreateExecution(ctx, e); err != nil {
-					b.Error(err)
-					return
-				}
-				e.State = store.StateSucceeded
-				e.EndedAt = started.Add(time.Millisecond)
-				if err := s.UpdateExecution(ctx, e); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "executions/s")
 }

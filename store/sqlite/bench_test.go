@@ -4,14 +4,13 @@ import (
 	"encoding/binary"
 	"fmt"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/taskmill/taskmill/store"
+	"github.com/taskmill/taskmill/store/storetest"
 )
 
 // seqID returns a distinct ID for n without the cost of uuid.New, so that
@@ -23,54 +22,12 @@ func seqID(n uint64) uuid.UUID {
 	return id
 }
 
-// BenchmarkCreateUpdate records one execution per op the way the engine
-// does: created running (claiming its slot), updated when it ends; from 1
-// and from 8 goroutines sharing one Store on a file.
+// BenchmarkCreateUpdate is storetest.BenchCreateUpdate on a file, from 1
+// and 8 goroutines sharing one Store.
 func BenchmarkCreateUpdate(b *testing.B) {
 	for _, goroutines := range []int{1, 8} {
 		b.Run(fmt.Sprintf("goroutines=%d", goroutines), func(b *testing.B) {
-			s := open(b, filepath.Join(b.TempDir(), "bench.db"))
-			ctx := b.Context()
-			start := time.Now()
-			var next atomic.Uint64
-			var wg sync.WaitGroup
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range goroutines {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for {
-						n := next.Add(1)
-						if n > uint64(b.N) {
-							return
-						}
-						e := &store.Execution{
-							ID:          seqID(n),
-							Task:        "bench",
-							Trigger:     store.TriggerSchedule,
-							ScheduledAt: start.Add(time.Duration(n) * time.Second),
-							StartedAt:   start.Add(time.Duration(n) * time.Microsecond),
-							State:       store.StateRunning,
-							Args:        []string{"--region=eu"},
-							Node:        "node-1",
-						}
-						if err := s.CreateExecution(ctx, e); err != nil {
-							b.Error(err)
-							return
-						}
-						e.State = store.StateSucceeded
-						e.EndedAt = e.StartedAt.Add(time.Millisecond)
-						e.ExitMessage = "done"
-						if err := s.UpdateExecution(ctx, e); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				}()
-			}
-			wg.Wait()
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "executions/s")
+			storetest.BenchCreateUpdate(b, open(b, filepath.Join(b.TempDir(), "bench.db")), goroutines)
 		})
 	}
 }
