@@ -85,7 +85,5 @@ func BenchmarkDispatch(b *testing.B) {
 // idle reports whether no run is in flight (a run's end listener returns
 // before its bookkeeping ends; the next fire must not find it running).
 func idle(e *Engine) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return len(e.runs) == 0
+	return e.runs.empty()
 }

@@ -176,7 +176,7 @@ func (e *Engine) applyCatchUp(c *catchUp) {
 				e.log.Warn("could not record a catch-up run", zap.String("task", exec.Task), zap.Time("slot", slot), zap.Error(err))
 				continue
 			case r != nil:
-				<-r.done // one after another
+				<-r.done.wait() // one after another
 			}
 		}
 	}()

@@ -2,6 +2,8 @@ package task
 
 import (
 	"context"
+	"slices"
+	"time"
 
 	"github.com/taskmill/taskmill/store"
 )
@@ -19,14 +21,28 @@ func runFrom(ctx context.Context) *run {
 
 // CurrentExecution returns a copy of the record of the run ctx belongs to, as
 // it was when the job started, and false outside a run.
-func CurrentExecution(ctx context.Context) (store.Execution, bool) {
+func CurrentExecution(ctx context.Context) (x store.Execution, ok bool) {
 	r := runFrom(ctx)
 	if r == nil {
-		return store.Execution{}, false
+		return x, false
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	return *r.exec.Clone(), true
+	x = *r.exec
+	r.mu.Unlock()
+	x.Args = slices.Clone(x.Args)
+	return x, true
+}
+
+// ScheduledAt returns the nominal time of the current run's slot — the
+// instant its schedule named, not when it started — and the zero time for a
+// manual run or outside a run. It is CurrentExecution(ctx).ScheduledAt
+// without copying the record.
+func ScheduledAt(ctx context.Context) time.Time {
+	r := runFrom(ctx)
+	if r == nil {
+		return time.Time{}
+	}
+	return r.exec.ScheduledAt // never changed after the run is admitted
 }
 
 // Args returns the arguments of the current run (RunNow's WithArgs), or nil.

@@ -205,7 +205,10 @@ func (e *Engine) admit(ent *entry, exec *store.Execution, explicit bool) (*run, 
 		e.mu.Unlock()
 		return nil, err
 	}
-	r, ok := e.reserveLocked(ent, exec, explicit)
+	r, rec, ok := e.reserveLocked(ent, exec, explicit, nil)
+	if r != nil {
+		e.runs.add(r)
+	}
 	e.mu.Unlock()
 	if !ok {
 		if explicit {
@@ -213,24 +216,27 @@ func (e *Engine) admit(ent *entry, exec *store.Execution, explicit bool) (*run, 
 		}
 		return nil, errSuspended
 	}
-	return r, e.settle(ent, exec, r, e.store.CreateExecution(e.storeCtx, exec))
+	return r, e.settle(ent, rec, r, e.store.CreateExecution(e.storeCtx, rec))
 }
 
 // reserveLocked decides what a fire (or an explicit request) of a started
 // engine does, given the task's state and overlap policy, and reserves the
 // run: exec's state is set and, unless the fire is recorded skipped, a run
-// is returned. ok is false when nothing is to be recorded (the task is
-// suspended, or an explicit request is refused). e.mu must be held.
-func (e *Engine) reserveLocked(ent *entry, exec *store.Execution, explicit bool) (r *run, ok bool) {
+// is returned, made in mem if not nil; the caller adds it to e.runs before
+// releasing e.mu. rec is the record to create: the run's, or a copy of exec
+// for a skipped fire (exec itself is not kept). ok is false when nothing is
+// to be recorded (the task is suspended, or an explicit request is
+// refused). e.mu must be held.
+func (e *Engine) reserveLocked(ent *entry, exec *store.Execution, explicit bool, mem *run) (r *run, rec *store.Execution, ok bool) {
 	if !explicit && ent.suspended() {
-		return nil, false
+		return nil, nil, false
 	}
 	busy := ent.running > 0 || ent.pending != nil || ent.graphRuns > 0
 	switch {
 	case !busy || ent.spec.Overlap == OverlapAllow:
 		exec.State = store.StateRunning
 		gr := e.beginGraph(ent, exec)
-		r = e.newRun(ent, exec)
+		r = e.newRun(ent, exec, mem)
 		ent.running++
 		r.counted = true
 		if gr != nil {
@@ -239,18 +245,16 @@ func (e *Engine) reserveLocked(ent *entry, exec *store.Execution, explicit bool)
 		}
 	case ent.spec.Overlap == OverlapQueueOne && ent.pending == nil:
 		exec.State = store.StatePending
-		r = e.newRun(ent, exec)
+		r = e.newRun(ent, exec, mem)
 		ent.pending = r
 	case explicit:
-		return nil, false
+		return nil, nil, false
 	default:
 		exec.State, exec.EndedAt, exec.SkipReason = store.StateSkipped, exec.StartedAt, store.ReasonOverlap
+		return nil, exec.Clone(), true
 	}
-	if r != nil {
-		e.runs[exec.ID] = r
-		e.wg.Add(1)
-	}
-	return r, true
+	e.wg.Add(1)
+	return r, r.exec, true
 }
 
 // settle finishes an admission once the record's creation returned err:
@@ -290,18 +294,18 @@ func (e *Engine) settle(ent *entry, exec *store.Execution, r *run, err error) er
 			}
 			next = e.promoteLocked(ent)
 		}
-		delete(e.runs, exec.ID)
+		e.runs.remove(exec.ID)
 		closing := e.status != statusStarted
 		e.mu.Unlock()
 		r.createErr = err
-		close(r.created)
+		r.created.set()
 		if release {
 			r.release()
 		}
 		e.startPromoted(next, closing)
 		return err
 	}
-	close(r.created)
+	r.created.set()
 	if exec.State == store.StateRunning {
 		e.pool.submit(r)
 	}
@@ -330,20 +334,26 @@ func (e *Engine) fireChunk(ents []*entry, slot time.Time) {
 	execs := make([]*store.Execution, 0, len(ents))
 	owners := make([]*entry, 0, len(ents))
 	runs := make([]*run, 0, len(ents))
+	// The chunk's runs share one allocation, made before taking the lock.
+	// A run outlives its end only as its task's last execution (and for
+	// callers of Wait), so the block is freed once the chunk's tasks have
+	// fired again: these are tasks on one schedule.
+	mem := make([]run, len(ents))
 	e.mu.Lock()
 	if e.status != statusStarted {
 		e.mu.Unlock()
 		return
 	}
-	for _, ent := range ents {
-		exec := &store.Execution{ID: newID(), Task: ent.spec.Name, Trigger: store.TriggerSchedule,
+	for i, ent := range ents {
+		exec := store.Execution{ID: newID(), Task: ent.spec.Name, Trigger: store.TriggerSchedule,
 			ScheduledAt: slot, StartedAt: now, Node: e.cfg.node}
-		r, ok := e.reserveLocked(ent, exec, false)
+		r, rec, ok := e.reserveLocked(ent, &exec, false, &mem[i])
 		if !ok {
 			continue
 		}
-		execs, owners, runs = append(execs, exec), append(owners, ent), append(runs, r)
+		execs, owners, runs = append(execs, rec), append(owners, ent), append(runs, r)
 	}
+	e.runs.addAll(runs)
 	e.mu.Unlock()
 	errs := store.CreateMany(e.storeCtx, e.store, execs)
 	for i, exec := range execs {

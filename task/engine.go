@@ -55,7 +55,7 @@ type Engine struct {
 	status  status
 	tasks   map[string]*entry
 	groups  map[string]*group
-	runs    map[uuid.UUID]*run
+	runs    runTable   // runs in flight here, by execution ID; its own lock
 	graph   *dag.Graph // the task graph, built at Start and on changes after
 	// graphRuns are the graph runs in progress.
 	graphRuns map[uuid.UUID]*graphRun
@@ -125,7 +125,6 @@ func New(opts ...Option) (*Engine, error) {
 		storeCtx: context.Background(),
 		tasks:    make(map[string]*entry),
 		groups:   make(map[string]*group),
-		runs:     make(map[uuid.UUID]*run),
 
 		graphRuns: make(map[uuid.UUID]*graphRun),
 		forced:    make(chan struct{}),
@@ -520,12 +519,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 		close(e.forced)
-		e.mu.Lock()
-		runs := make([]*run, 0, len(e.runs))
-		for _, r := range e.runs {
-			runs = append(runs, r)
-		}
-		e.mu.Unlock()
+		runs := e.runs.all()
 		for _, r := range runs {
 			r.cancel(ErrShutdown)
 		}
@@ -704,12 +698,10 @@ func (e *Engine) notStarted() error {
 // It returns ctx.Err() if ctx ends first, and store.ErrNotFound for an
 // unknown id. An execution running on another engine is polled.
 func (e *Engine) Wait(ctx context.Context, id uuid.UUID) (*store.Execution, error) {
-	e.mu.Lock()
-	r := e.runs[id]
-	e.mu.Unlock()
+	r := e.runs.get(id)
 	if r != nil {
 		select {
-		case <-r.done:
+		case <-r.done.wait():
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
@@ -749,9 +741,7 @@ const waitPollInterval = 500 * time.Millisecond
 // pending or running here returns ErrNotRunning, an unknown id
 // store.ErrNotFound.
 func (e *Engine) Cancel(ctx context.Context, id uuid.UUID) error {
-	e.mu.Lock()
-	r := e.runs[id]
-	e.mu.Unlock()
+	r := e.runs.get(id)
 	if r == nil {
 		x, err := e.store.GetExecution(ctx, id)
 		if err != nil {
@@ -765,9 +755,7 @@ func (e *Engine) Cancel(ctx context.Context, id uuid.UUID) error {
 
 // cancelRun stops a run on this engine, if it is here, with cause.
 func (e *Engine) cancelRun(id uuid.UUID, cause error) {
-	e.mu.Lock()
-	r := e.runs[id]
-	e.mu.Unlock()
+	r := e.runs.get(id)
 	if r != nil {
 		r.stop(cause)
 	}

@@ -88,9 +88,7 @@ func TestShutdownWhileARecordIsBeingCreated(t *testing.T) {
 	shut := make(chan error, 1)
 	go func() { shut <- b.eng.Shutdown(ctx) }()
 	waitFor(t, "Shutdown to cancel the run", func() bool {
-		b.eng.mu.Lock()
-		defer b.eng.mu.Unlock()
-		for _, r := range b.eng.runs {
+		for _, r := range b.eng.runs.all() {
 			return context.Cause(r.ctx) != nil
 		}
 		return false

@@ -208,8 +208,8 @@ func (gr *graphRun) parentOf(name string) uuid.UUID {
 }
 
 // memberExec is the record of a member's execution in a graph run.
-func (gr *graphRun) memberExec(name string) *store.Execution {
-	return &store.Execution{
+func (gr *graphRun) memberExec(name string) store.Execution {
+	return store.Execution{
 		ID: newID(), Task: name, Trigger: store.TriggerDependency, ScheduledAt: gr.scheduled,
 		GraphRunID: gr.id, RootTask: gr.root, ParentID: gr.parentOf(name),
 	}
@@ -239,33 +239,34 @@ func (e *Engine) startMember(gr *graphRun, name string) (string, error) {
 		e.mu.Unlock()
 		return reasonSuspended, nil
 	}
-	r := e.newRunSpec(ent, spec, exec)
+	r := e.newRunSpec(ent, spec, &exec, nil)
 	r.graph = gr
 	ent.running++
 	r.counted = true
-	e.runs[exec.ID] = r
+	e.runs.add(r)
 	e.wg.Add(1)
 	e.mu.Unlock()
 
-	if err := e.store.CreateExecution(e.storeCtx, exec); err != nil {
+	if err := e.store.CreateExecution(e.storeCtx, r.exec); err != nil {
 		e.mu.Lock()
 		ent.running--
 		r.counted = false
-		delete(e.runs, exec.ID)
+		e.runs.remove(exec.ID)
 		e.mu.Unlock()
 		r.createErr = err
-		close(r.created)
+		r.created.set()
 		r.release()
 		return "", err
 	}
-	close(r.created)
+	r.created.set()
 	e.pool.submit(r)
 	return "", nil
 }
 
 // recordGraphSkip records a member that will not run in this graph run.
 func (e *Engine) recordGraphSkip(gr *graphRun, name, reason string) {
-	exec := gr.memberExec(name)
+	x := gr.memberExec(name)
+	exec := &x
 	now := e.now()
 	exec.StartedAt, exec.EndedAt, exec.Node, exec.State, exec.SkipReason = now, now, e.cfg.node, store.StateSkipped, reason
 	gr.mu.Lock()

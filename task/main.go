@@ -89,9 +89,7 @@ func RunMain(ctx context.Context, spec Spec, opts ...RunOption) int {
 // abortRun records a run on this engine cancelled without waiting for its
 // job.
 func (e *Engine) abortRun(id uuid.UUID, cause error) {
-	e.mu.Lock()
-	r := e.runs[id]
-	e.mu.Unlock()
+	r := e.runs.get(id)
 	if r != nil {
 		r.abort(cause)
 	}
@@ -100,12 +98,8 @@ func (e *Engine) abortRun(id uuid.UUID, cause error) {
 // runDone returns a channel closed when the run ends, or a closed channel if
 // the run is not on this engine.
 func (e *Engine) runDone(id uuid.UUID) <-chan struct{} {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if r := e.runs[id]; r != nil {
-		return r.done
+	if r := e.runs.get(id); r != nil {
+		return r.done.wait()
 	}
-	c := make(chan struct{})
-	close(c)
-	return c
+	return closedChan
 }

@@ -29,18 +29,25 @@ func (e *Engine) Integrations() *notify.Hub { return e.hub }
 
 // errorKind says what kind of failure err is, for notifications.
 func errorKind(state store.State, err error) notify.ErrorKind {
-	var pe *PanicError
 	switch {
-	case state == store.StateSucceeded:
+	case state == store.StateSucceeded, state == store.StateSkipped:
 		return ""
 	case state == store.StateCancelled:
 		return notify.KindCancelled
-	case errors.As(err, &pe):
+	case isPanic(err):
 		return notify.KindPanic
 	case errors.Is(err, ErrTimeout):
 		return notify.KindTimeout
 	}
 	return notify.KindUnexpectedError
+}
+
+// isPanic reports whether err is or wraps a *PanicError. (Its own function:
+// the target errors.As writes escapes, and runs that end well must not pay
+// for that allocation.)
+func isPanic(err error) bool {
+	var pe *PanicError
+	return errors.As(err, &pe)
 }
 
 // message maps an execution onto the notification payload; the package doc

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"go.uber.org/zap"
 
 	"github.com/taskmill/taskmill/notify"
@@ -23,46 +24,52 @@ type run struct {
 	listeners []Listener
 	graph     *graphRun // the graph run this run belongs to, if any
 
-	ctx      context.Context
-	cancelFn context.CancelCauseFunc
+	ctx   context.Context // &jc
+	jc    jobCtx
+	timer clockwork.Timer // Spec.Timeout's, if set
+	pre   begun           // what happened before the job
 
-	created   chan struct{} // closed once the record's creation returned
-	createErr error         // set before created is closed
-	done      chan struct{} // closed once the final record is written
+	created   latch // open once the record's creation returned
+	createErr error // set before created opens
+	done      latch // open once the final record is written
 
 	relOnce sync.Once  // releases the run's count in Engine.wg
 	writeMu sync.Mutex // serialises the run's store writes after its creation
 	counted bool       // counted in entry.running; guarded by Engine.mu
 
 	mu        sync.Mutex
-	exec      *store.Execution // working copy of the record
+	exec      *store.Execution // working copy of the record: &rec
 	final     *store.Execution // the final record, once written
 	view      *store.Execution // the copy listeners get
 	finalized bool
 	jobMsg    string
 	jobMsgSet bool
+
+	rec store.Execution // the record's memory, part of the run's
 }
 
-// newRun prepares a run; e.mu must be held.
-func (e *Engine) newRun(ent *entry, exec *store.Execution) *run {
-	return e.newRunSpec(ent, ent.spec, exec)
+// newRun prepares a run in mem (nil: a new allocation); e.mu must be held.
+func (e *Engine) newRun(ent *entry, exec *store.Execution, mem *run) *run {
+	return e.newRunSpec(ent, ent.spec, exec, mem)
 }
 
 // newRunSpec prepares a run of a given definition of the task (a graph
-// run's frozen one); e.mu must be held.
-func (e *Engine) newRunSpec(ent *entry, spec *Spec, exec *store.Execution) *run {
-	ctx, cancel := context.WithCancelCause(context.Background())
-	r := &run{
-		e:         e,
-		ent:       ent,
-		spec:      spec,
-		listeners: append(slices.Clip(e.cfg.listeners), spec.Listeners...),
-		cancelFn:  cancel,
-		created:   make(chan struct{}),
-		done:      make(chan struct{}),
-		exec:      exec, // the caller hands it over
+// run's frozen one) with a copy of exec as its record (r.exec), in mem, a
+// zero run, or a new allocation if mem is nil; e.mu must be held. One
+// allocation holds the run, its record and its context.
+func (e *Engine) newRunSpec(ent *entry, spec *Spec, exec *store.Execution, mem *run) *run {
+	r := mem
+	if r == nil {
+		r = new(run)
 	}
-	r.ctx = withRun(ctx, r)
+	*r = run{e: e, ent: ent, spec: spec, rec: *exec}
+	r.listeners = e.cfg.listeners
+	if len(spec.Listeners) > 0 {
+		r.listeners = append(slices.Clip(e.cfg.listeners), spec.Listeners...)
+	}
+	r.exec = &r.rec
+	r.jc.r = r
+	r.ctx = &r.jc
 	return r
 }
 
@@ -71,7 +78,7 @@ func (e *Engine) newRunSpec(ent *entry, spec *Spec, exec *store.Execution) *run 
 func (r *run) release() { r.relOnce.Do(r.e.wg.Done) }
 
 // cancel cancels the run's context with cause.
-func (r *run) cancel(cause error) { r.cancelFn(cause) }
+func (r *run) cancel(cause error) { r.jc.cancelWith(cause) }
 
 // stop cancels a queued run (recorded cancelled at once) or a running one's
 // context.
@@ -93,12 +100,15 @@ type outcome struct {
 
 // protect calls fn, turning a panic into a *PanicError.
 func protect(fn func() error) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = &PanicError{Value: v, Stack: debug.Stack()}
-		}
-	}()
+	defer recoverPanic(&err)
 	return fn()
+}
+
+// recoverPanic, deferred, turns a panic into a *PanicError in *err.
+func recoverPanic(err *error) {
+	if v := recover(); v != nil {
+		*err = &PanicError{Value: v, Stack: debug.Stack()}
+	}
 }
 
 // evaluatesCondition reports whether the trigger evaluates Spec.When:
@@ -108,28 +118,59 @@ func evaluatesCondition(t store.Trigger) bool {
 }
 
 // execute runs the condition, the listeners and the job, then records the
-// end. It runs in its own goroutine.
+// end. It runs on a worker goroutine. The frames under the job are kept
+// small (execute, runJob), the work before and after it in functions of
+// their own: a goroutine starts with 2 KiB of stack, of which about 1 KiB
+// is usable before the runtime grows it, and growing a stack in the middle
+// of a run copies it and walks every frame on it — measured on the tick
+// benchmark, that cost more than the rest of starting the run.
 func (r *run) execute() {
-	e := r.e
-	ctx := r.ctx
 	defer r.release()
-	if cause := context.Cause(ctx); cause != nil {
+	if r.start() {
+		r.end(r.runJob())
+	}
+	if r.timer != nil {
+		r.timer.Stop()
+	}
+}
+
+// start does what comes before the job: it checks that the run was not
+// cancelled while it waited, arms Spec.Timeout, evaluates the condition and
+// calls the startup listeners. It reports false when the run ended there
+// (recorded cancelled or skipped).
+//
+//go:noinline
+func (r *run) start() bool {
+	if cause := r.jc.causeErr(); cause != nil {
 		// Cancelled (or given up by Shutdown) before it could start.
 		r.finish(outcome{state: store.StateCancelled, err: cause, exitCode: ExitCodeCancelled})
-		return
+		return false
 	}
 	if r.spec.Timeout > 0 {
-		t := e.clock.AfterFunc(r.spec.Timeout, func() { r.cancelFn(ErrTimeout) })
-		defer t.Stop()
+		r.timer = r.e.clock.AfterFunc(r.spec.Timeout, func() { r.cancel(ErrTimeout) })
 	}
-	// Listeners told about the end must be able to do their own I/O even
-	// when the run was cancelled.
-	endCtx := ctx
-	if len(r.listeners) > 0 {
-		endCtx = context.WithoutCancel(ctx)
+	if (r.spec.When != nil || len(r.listeners) > 0) && !r.begin(&r.pre) {
+		return false
 	}
+	if r.pre.failure == nil && r.e.debugEnabled() {
+		r.logStarted()
+	}
+	return true
+}
 
-	var failure error // what failed the run before or instead of the job
+// begun is what happened before the job.
+type begun struct {
+	failure    error // what failed the run before or instead of the job
+	startupMsg string
+	startupSet bool
+}
+
+// begin evaluates the condition and calls the startup listeners. It
+// reports false when the run ended there (recorded skipped).
+//
+//go:noinline
+func (r *run) begin(b *begun) bool {
+	ctx := r.ctx
 	if r.spec.When != nil && evaluatesCondition(r.exec.Trigger) {
 		var ok bool
 		err := protect(func() error {
@@ -139,59 +180,94 @@ func (r *run) execute() {
 		})
 		switch {
 		case err != nil:
-			failure = fmt.Errorf("task %q: condition: %w", r.spec.Name, err)
+			b.failure = fmt.Errorf("task %q: condition: %w", r.spec.Name, err)
+			return true
 		case !ok:
 			r.finish(outcome{state: store.StateSkipped, skipReason: store.ReasonCondition})
-			return
+			return false
 		}
 	}
+	b.startupMsg, b.startupSet, b.failure = r.notify(ctx, "OnTaskStartup", store.StateRunning, nil, "",
+		func(l Listener, x *store.Execution) error { return l.OnTaskStartup(ctx, x) })
+	return true
+}
 
-	var startupMsg string
-	var startupSet bool
-	if failure == nil {
-		startupMsg, startupSet, failure = r.notify(ctx, "OnTaskStartup", store.StateRunning, nil, "",
-			func(l Listener, x *store.Execution) error { return l.OnTaskStartup(ctx, x) })
+// runJob runs the job, unless what came before it failed, turning a panic
+// into a *PanicError.
+func (r *run) runJob() (err error) {
+	if r.pre.failure != nil {
+		return nil
 	}
-	var jobErr error
-	if failure == nil {
-		if ce := e.log.Check(zap.DebugLevel, "run started"); ce != nil {
-			ce.Write(zap.String("task", r.spec.Name), zap.Stringer("execution", r.exec.ID))
-		}
-		jobErr = protect(func() error { return r.spec.Job.Run(ctx) })
-	}
+	defer recoverPanic(&err)
+	return r.spec.Job.Run(r.ctx)
+}
 
+//go:noinline
+func (r *run) logStarted() {
+	r.e.log.Debug("run started", zap.String("task", r.spec.Name), zap.Stringer("execution", r.exec.ID))
+}
+
+// end classifies the run's end, calls the failed and end listeners and
+// records it.
+//
+//go:noinline
+func (r *run) end(jobErr error) {
+	b := &r.pre
 	r.mu.Lock()
 	gaveUp := r.finalized // Shutdown recorded the run while the job ran
-	r.mu.Unlock()
-	if gaveUp {
-		e.log.Info("a job returned after its run was recorded cancelled", zap.String("task", r.spec.Name),
-			zap.Stringer("execution", r.exec.ID), zap.NamedError("result", jobErr))
-		return
-	}
-	o := r.classify(failure, jobErr)
-
-	r.mu.Lock()
-	msg, msgSet := startupMsg, startupSet
+	msg, msgSet := b.startupMsg, b.startupSet
 	if r.jobMsgSet {
 		msg, msgSet = r.jobMsg, true
 	}
 	r.mu.Unlock()
+	if gaveUp {
+		r.logGaveUp(jobErr)
+		return
+	}
+	o := r.classify(b.failure, jobErr)
+	o.message, o.hasMessage = msg, msgSet
+	if len(r.listeners) > 0 {
+		r.endListeners(&o)
+	}
+	switch o.state {
+	case store.StateFailed:
+		o.exitCode = exitCode(o.err, r.e.cfg.mapper)
+	case store.StateCancelled:
+		o.exitCode = ExitCodeCancelled
+	}
+	r.finish(o)
+}
 
+//go:noinline
+func (r *run) logGaveUp(jobErr error) {
+	r.e.log.Info("a job returned after its run was recorded cancelled", zap.String("task", r.spec.Name),
+		zap.Stringer("execution", r.exec.ID), zap.NamedError("result", jobErr))
+}
+
+// endListeners calls the failed and end listeners, which may change the
+// exit message and (an end listener's error on a success) the state.
+//
+//go:noinline
+func (r *run) endListeners(o *outcome) {
+	e := r.e
+	// Listeners told about the end must be able to do their own I/O even
+	// when the run was cancelled.
+	endCtx := context.WithoutCancel(r.ctx)
 	if o.state == store.StateFailed {
 		failedErr := o.err
-		m, set, err := r.notify(endCtx, "OnTaskFailed", o.state, o.err, msg,
+		m, set, err := r.notify(endCtx, "OnTaskFailed", o.state, o.err, o.message,
 			func(l Listener, x *store.Execution) error { return l.OnTaskFailed(endCtx, x, failedErr) })
 		if set {
-			msg, msgSet = m, true
+			o.message, o.hasMessage = m, true
 		}
 		if err != nil {
 			e.log.Warn("listener failed on a failed run", zap.String("task", r.spec.Name), zap.Stringer("execution", r.exec.ID), zap.Error(err))
 		}
 	}
-	m, set, err := r.notify(endCtx, "OnTaskEnd", o.state, o.err, msg,
+	m, set, err := r.notify(endCtx, "OnTaskEnd", o.state, o.err, o.message,
 		func(l Listener, x *store.Execution) error { return l.OnTaskEnd(endCtx, x) })
 	if set {
-		msg, msgSet = m, true
+		o.message, o.hasMessage = m, true
 	}
 	if err != nil {
 		if o.state == store.StateSucceeded {
@@ -200,14 +276,6 @@ func (r *run) execute() {
 			e.log.Warn("listener failed at the end of a run", zap.String("task", r.spec.Name), zap.Stringer("execution", r.exec.ID), zap.Error(err))
 		}
 	}
-	o.message, o.hasMessage = msg, msgSet
-	switch o.state {
-	case store.StateFailed:
-		o.exitCode = exitCode(o.err, e.cfg.mapper)
-	case store.StateCancelled:
-		o.exitCode = ExitCodeCancelled
-	}
-	r.finish(o)
 }
 
 // classify turns what happened into a state and the error to record.
@@ -223,7 +291,7 @@ func (r *run) classify(failure, jobErr error) outcome {
 	if errors.As(err, &pe) {
 		return outcome{state: store.StateFailed, err: err}
 	}
-	cause := context.Cause(r.ctx)
+	cause := r.jc.causeErr()
 	switch {
 	case errors.Is(cause, ErrCancelled), errors.Is(cause, ErrShutdown):
 		// Whatever failed (the condition, a listener, the job) failed
@@ -274,7 +342,7 @@ func (r *run) notify(ctx context.Context, event string, state store.State, runEr
 // for the record's creation, and does nothing if that failed.
 func (r *run) finish(o outcome) bool {
 	e := r.e
-	<-r.created
+	<-r.created.wait()
 	if r.createErr != nil {
 		return false
 	}
@@ -295,14 +363,27 @@ func (r *run) finish(o outcome) bool {
 	final := x // never changed again once finalized
 	r.final = final
 	r.mu.Unlock()
-	r.cancelFn(context.Canceled) // release the context's resources
+	r.cancel(context.Canceled) // release the context's resources
 
 	// The job is over: the task is free for its next fire as soon as the
-	// final record can be seen, so count it out before writing.
+	// final record can be seen, so count it out before writing; and what
+	// else the end changes in the task is done in the same pass.
 	e.mu.Lock()
+	ent := r.ent
 	if r.counted {
-		r.ent.running--
+		ent.running--
 		r.counted = false
+	}
+	if ent.last == nil || ent.last.ID == final.ID || !final.StartedAt.Before(ent.last.StartedAt) {
+		ent.last = final
+	}
+	a := ended{
+		next:    e.promoteLocked(ent),
+		closing: e.status != statusStarted,
+		// Most ends change no state: a success after a success. Only
+		// the others take the state lock and write.
+		mayChange: final.State == store.StateFailed ||
+			(final.State == store.StateSucceeded && ent.state != nil && ent.state.ConsecutiveFailures != 0),
 	}
 	e.mu.Unlock()
 
@@ -310,12 +391,18 @@ func (r *run) finish(o outcome) bool {
 	err := e.recordEnd(final)
 	r.writeMu.Unlock()
 	if err != nil {
-		e.log.Error("the end of a run is not recorded", zap.String("task", final.Task), zap.Stringer("execution", final.ID),
-			zap.String("state", string(final.State)), zap.Error(err))
+		e.logEndLost(final, err)
 	}
-	e.afterRun(r, final, errorKind(o.state, o.err))
-	close(r.done)
+	e.afterRun(r, final, errorKind(o.state, o.err), a)
+	r.done.set()
 	return true
+}
+
+// ended is what a run's end decided under the engine's lock, for afterRun.
+type ended struct {
+	next      *run // the queued run promoted to start
+	closing   bool // the engine is shutting down
+	mayChange bool // the task's state may change
 }
 
 // Backoff of the end-of-run write retries.
@@ -331,16 +418,19 @@ const (
 // is gone or invalid, the store is closed) and when Shutdown's context has
 // ended.
 func (e *Engine) recordEnd(x *store.Execution) error {
+	err := e.store.UpdateExecution(e.storeCtx, x)
+	if err == nil {
+		return nil
+	}
+	return e.retryEnd(x, err)
+}
+
+// retryEnd is recordEnd after its first attempt failed with err.
+//
+//go:noinline
+func (e *Engine) retryEnd(x *store.Execution, err error) error {
 	d := endWriteBackoff
 	for attempt := 1; ; attempt++ {
-		err := e.store.UpdateExecution(e.storeCtx, x)
-		if err == nil {
-			if attempt > 1 {
-				e.log.Info("recorded the end of a run after retrying", zap.String("task", x.Task),
-					zap.Stringer("execution", x.ID), zap.Int("attempts", attempt))
-			}
-			return nil
-		}
 		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrClosed) {
 			return err
 		}
@@ -352,13 +442,42 @@ func (e *Engine) recordEnd(x *store.Execution) error {
 			return fmt.Errorf("gave up after %d attempts when the shutdown deadline passed: %w", attempt, err)
 		}
 		d = min(2*d, endWriteBackoffMax)
+		if err = e.store.UpdateExecution(e.storeCtx, x); err == nil {
+			e.log.Info("recorded the end of a run after retrying", zap.String("task", x.Task),
+				zap.Stringer("execution", x.ID), zap.Int("attempts", attempt+1))
+			return nil
+		}
 	}
 }
 
-// afterRun updates the task's counters and persisted state after a run
-// ended, and starts the queued run if there is one.
-func (e *Engine) afterRun(r *run, x *store.Execution, kind notify.ErrorKind) {
-	ent := r.ent
+//go:noinline
+func (e *Engine) logEndLost(x *store.Execution, err error) {
+	e.log.Error("the end of a run is not recorded", zap.String("task", x.Task), zap.Stringer("execution", x.ID),
+		zap.String("state", string(x.State)), zap.Error(err))
+}
+
+// afterRun does what follows a run's end once its final record is written:
+// the run leaves the table, the task's persisted state is updated (when it
+// may change), notifications and the graph step go out, and the queued run
+// starts.
+func (e *Engine) afterRun(r *run, x *store.Execution, kind notify.ErrorKind, a ended) {
+	if x.State != store.StateSucceeded || e.debugEnabled() {
+		e.logRunEnd(x)
+	}
+	e.runs.remove(x.ID)
+	suspendedNow := false
+	if a.mayChange {
+		suspendedNow = e.countOutcome(r, x)
+	}
+	e.notifyEnd(r.spec, x, kind, suspendedNow)
+	if r.graph != nil {
+		e.graphStep(r.graph, x)
+	}
+	e.startPromoted(a.next, a.closing)
+}
+
+//go:noinline
+func (e *Engine) logRunEnd(x *store.Execution) {
 	switch x.State {
 	case store.StateFailed:
 		e.log.Warn("run failed", zap.String("task", x.Task), zap.Stringer("execution", x.ID),
@@ -366,39 +485,14 @@ func (e *Engine) afterRun(r *run, x *store.Execution, kind notify.ErrorKind) {
 	case store.StateCancelled:
 		e.log.Info("run cancelled", zap.String("task", x.Task), zap.Stringer("execution", x.ID), zap.String("error", x.Error))
 	default:
-		if ce := e.log.Check(zap.DebugLevel, "run ended"); ce != nil {
-			ce.Write(zap.String("task", x.Task), zap.Stringer("execution", x.ID),
-				zap.String("state", string(x.State)), zap.Duration("duration", x.Duration()))
-		}
+		e.log.Debug("run ended", zap.String("task", x.Task), zap.Stringer("execution", x.ID),
+			zap.String("state", string(x.State)), zap.Duration("duration", x.Duration()))
 	}
-
-	e.mu.Lock()
-	delete(e.runs, x.ID)
-	if r.counted {
-		ent.running--
-		r.counted = false
-	}
-	if ent.last == nil || ent.last.ID == x.ID || !x.StartedAt.Before(ent.last.StartedAt) {
-		ent.last = x
-	}
-	next := e.promoteLocked(ent)
-	closing := e.status != statusStarted
-	// Most ends change no state: a success after a success. Only the
-	// others take the state lock and write.
-	mayChange := x.State == store.StateFailed ||
-		(x.State == store.StateSucceeded && ent.state != nil && ent.state.ConsecutiveFailures != 0)
-	e.mu.Unlock()
-
-	suspendedNow := false
-	if mayChange {
-		suspendedNow = e.countOutcome(r, x)
-	}
-	e.notifyEnd(r.spec, x, kind, suspendedNow)
-	if r.graph != nil {
-		e.graphStep(r.graph, x)
-	}
-	e.startPromoted(next, closing)
 }
+
+// debugEnabled reports whether debug logs are written (the level may
+// change at any time: an atomic level).
+func (e *Engine) debugEnabled() bool { return e.log.Core().Enabled(zap.DebugLevel) }
 
 // countOutcome applies a run's end to its task's state — the failure count,
 // auto-suspension, the last slot — and persists it. It reports whether the
@@ -462,7 +556,7 @@ func (e *Engine) startPromoted(next *run, closing bool) {
 // startPending starts a queued run after the run ahead of it ended.
 func (r *run) startPending() {
 	e := r.e
-	<-r.created
+	<-r.created.wait()
 	if r.createErr != nil {
 		r.release() // admit's error path undid the counters
 		return

@@ -42,6 +42,35 @@ func fireAt(t *testing.T, b *bundle, task string, want []time.Time) {
 	}
 }
 
+func TestScheduledAtNamesTheSlot(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	slots := make(chan time.Time, 4)
+	job := JobFunc(func(ctx context.Context) error {
+		x, _ := CurrentExecution(ctx)
+		if got := ScheduledAt(ctx); !got.Equal(x.ScheduledAt) {
+			t.Errorf("ScheduledAt = %v, record says %v", got, x.ScheduledAt)
+		}
+		slots <- ScheduledAt(ctx)
+		return nil
+	})
+	b.register(t, Spec{Name: "tick", Schedule: cron.Every(time.Minute), Job: job})
+	b.register(t, Spec{Name: "manual", Job: job})
+	b.start(t)
+	want := testStart.Truncate(time.Minute).Add(time.Minute)
+	b.advanceTo(t, 1, want)
+	if got := <-slots; !got.Equal(want) {
+		t.Fatalf("ScheduledAt in a fire = %v, want %v", got, want)
+	}
+	b.wait(t, b.runNow(t, "manual"))
+	if got := <-slots; !got.IsZero() {
+		t.Fatalf("ScheduledAt in a manual run = %v, want zero", got)
+	}
+	if got := ScheduledAt(context.Background()); !got.IsZero() {
+		t.Fatalf("ScheduledAt outside a run = %v, want zero", got)
+	}
+}
+
 func TestCronTokyoSixFields(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

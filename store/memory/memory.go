@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -13,45 +14,81 @@ import (
 
 // Store is the in-memory store. Create one with New; the zero value is not
 // usable.
+//
+// Locking: mu guards the index, the states and closed. Records are owned by
+// the store, and UpdateExecution overwrites them in place holding mu's read
+// lock and the lock of the record's shard, so updates of different records
+// do not wait for each other; everything else that reads or writes a record
+// holds mu's write lock, or its read lock and the shard's lock (Get).
 type Store struct {
 	mu     sync.RWMutex
 	closed bool
-	// execs holds the records, owned by the store: Update overwrites them
-	// in place, so readers copy them before releasing the lock.
-	execs map[uuid.UUID]*store.Execution
-	// byTask indexes execs by task, for listings and deletions of one task.
-	byTask map[string]map[uuid.UUID]*store.Execution
-	// claims maps a claimed slot to the execution holding it.
-	claims map[claimKey]uuid.UUID
+	// tasks indexes the records by task, for listings, deletions and slot
+	// claims.
+	tasks  map[string]*taskRecs
 	states map[string]store.TaskState
+	// shards holds the records by ID.
+	shards [nShards]shard
 }
+
+// nShards is how many ways the records are split by ID.
+const nShards = 32
+
+type shard struct {
+	mu    sync.Mutex
+	execs map[uuid.UUID]*store.Execution
+	_     [48]byte // keep shards' locks on separate cache lines
+}
+
+// shardOf returns the shard of an ID: its last byte, random in UUIDv4 and
+// UUIDv7 (any ID works; a skewed one only shares a lock more).
+func (s *Store) shardOf(id uuid.UUID) *shard { return &s.shards[id[15]%nShards] }
 
 var _ store.Store = (*Store)(nil)
 
-// claimKey is a slot: a task and a nominal time, as an instant.
-type claimKey struct {
-	task string
-	slot int64 // ScheduledAt.UnixNano()
+// taskRecs is one task's records and slot claims. Both are slices, not
+// maps: the common insert is an append (records in creation order, slots
+// ascending), and a task's slot is found by binary search.
+type taskRecs struct {
+	recs   []*store.Execution // in creation order
+	claims []claim            // ordered by slot
 }
 
-func claimOf(e *store.Execution) claimKey {
-	return claimKey{task: e.Task, slot: e.ScheduledAt.UnixNano()}
+// claim is a claimed slot: a nominal time, as an instant, and the
+// execution holding it.
+type claim struct {
+	slot int64 // ScheduledAt.UnixNano()
+	by   *store.Execution
+}
+
+func slotOf(e *store.Execution) int64 { return e.ScheduledAt.UnixNano() }
+
+// find returns the index of slot in t.claims, or where it would go, and
+// whether it is there.
+func (t *taskRecs) find(slot int64) (int, bool) {
+	if n := len(t.claims); n == 0 || t.claims[n-1].slot < slot {
+		return n, false // the common case: a newer slot than any
+	}
+	return slices.BinarySearchFunc(t.claims, slot, func(c claim, s int64) int { return cmp.Compare(c.slot, s) })
 }
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{
-		execs:  make(map[uuid.UUID]*store.Execution),
-		byTask: make(map[string]map[uuid.UUID]*store.Execution),
-		claims: make(map[claimKey]uuid.UUID),
+	s := &Store{
+		tasks:  make(map[string]*taskRecs),
 		states: make(map[string]store.TaskState),
 	}
+	for i := range s.shards {
+		s.shards[i].execs = make(map[uuid.UUID]*store.Execution)
+	}
+	return s
 }
 
-// clone copies e and drops the monotonic clock readings of its times, so
-// that stored records compare by wall clock, as cursors do.
-func clone(e *store.Execution) *store.Execution {
-	c := e.Clone()
+// copyInto copies e into c and drops the monotonic clock readings of its
+// times, so that stored records compare by wall clock, as cursors do.
+func copyInto(c, e *store.Execution) *store.Execution {
+	*c = *e
+	c.Args = slices.Clone(e.Args)
 	c.ScheduledAt = c.ScheduledAt.Round(0)
 	c.StartedAt = c.StartedAt.Round(0)
 	c.EndedAt = c.EndedAt.Round(0)
@@ -75,10 +112,13 @@ func (s *Store) CreateExecutions(ctx context.Context, es []*store.Execution) []e
 		}
 		return errs
 	}
+	// The copies share one allocation: a batch is one fire of tasks on one
+	// schedule, whose records are usually deleted together too.
+	mem := make([]store.Execution, len(es))
 	cs := make([]*store.Execution, len(es))
 	for i, e := range es {
 		if errs[i] = e.Validate(); errs[i] == nil {
-			cs[i] = clone(e)
+			cs[i] = copyInto(&mem[i], e)
 		}
 	}
 
@@ -97,24 +137,26 @@ func (s *Store) CreateExecutions(ctx context.Context, es []*store.Execution) []e
 
 // insertLocked adds a record, claiming its slot; s.mu must be held.
 func (s *Store) insertLocked(c *store.Execution) error {
-	if _, ok := s.execs[c.ID]; ok {
+	sh := s.shardOf(c.ID)
+	if _, ok := sh.execs[c.ID]; ok {
 		return fmt.Errorf("%w: execution %s exists", store.ErrConflict, c.ID)
 	}
+	t := s.tasks[c.Task]
+	if t == nil {
+		t = &taskRecs{}
+		s.tasks[c.Task] = t
+	}
 	if c.Trigger.Claims() {
-		k := claimOf(c)
-		if holder, ok := s.claims[k]; ok {
+		slot := slotOf(c)
+		i, found := t.find(slot)
+		if found {
 			return fmt.Errorf("%w: task %q: slot %s is claimed by execution %s",
-				store.ErrConflict, c.Task, c.ScheduledAt, holder)
+				store.ErrConflict, c.Task, c.ScheduledAt, t.claims[i].by.ID)
 		}
-		s.claims[k] = c.ID
+		t.claims = slices.Insert(t.claims, i, claim{slot: slot, by: c})
 	}
-	s.execs[c.ID] = c
-	tm := s.byTask[c.Task]
-	if tm == nil {
-		tm = make(map[uuid.UUID]*store.Execution)
-		s.byTask[c.Task] = tm
-	}
-	tm[c.ID] = c
+	sh.execs[c.ID] = c
+	t.recs = append(t.recs, c)
 	return nil
 }
 
@@ -124,12 +166,15 @@ func (s *Store) UpdateExecution(ctx context.Context, e *store.Execution) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	if s.closed {
 		return store.ErrClosed
 	}
-	old, ok := s.execs[e.ID]
+	sh := s.shardOf(e.ID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	old, ok := sh.execs[e.ID]
 	if !ok {
 		return fmt.Errorf("%w: execution %s", store.ErrNotFound, e.ID)
 	}
@@ -154,17 +199,21 @@ func (s *Store) GetExecution(ctx context.Context, id uuid.UUID) (*store.Executio
 		return nil, err
 	}
 	s.mu.RLock()
+	defer s.mu.RUnlock()
 	if s.closed {
-		s.mu.RUnlock()
 		return nil, store.ErrClosed
 	}
-	e, ok := s.execs[id]
+	sh := s.shardOf(id)
+	sh.mu.Lock()
+	e, ok := sh.execs[id]
+	var c *store.Execution
+	if ok {
+		c = e.Clone()
+	}
+	sh.mu.Unlock()
 	if !ok {
-		s.mu.RUnlock()
 		return nil, fmt.Errorf("%w: execution %s", store.ErrNotFound, id)
 	}
-	c := e.Clone()
-	s.mu.RUnlock()
 	return c, nil
 }
 
@@ -196,16 +245,18 @@ func (s *Store) ListExecutions(ctx context.Context, f store.ExecutionFilter) (*s
 
 	// One more than the page tells whether more rows follow.
 	top := topK{k: limit + 1, first: store.Newer}
-	s.mu.RLock()
+	// The write lock: no update is overwriting a record while they are
+	// read.
+	s.mu.Lock()
 	if s.closed {
-		s.mu.RUnlock()
+		s.mu.Unlock()
 		return nil, store.ErrClosed
 	}
-	for _, e := range s.scan(f.Task) {
+	s.scan(f.Task, func(e *store.Execution) {
 		if match(e) {
 			top.push(e)
 		}
-	}
+	})
 	rows := top.sorted()
 	page := &store.Page{}
 	if len(rows) > limit {
@@ -215,7 +266,7 @@ func (s *Store) ListExecutions(ctx context.Context, f store.ExecutionFilter) (*s
 	for i, e := range rows {
 		page.Executions[i] = e.Clone()
 	}
-	s.mu.RUnlock()
+	s.mu.Unlock()
 
 	if len(top.h) > limit {
 		page.NextCursor = store.EncodeCursor(page.Executions[limit-1])
@@ -246,43 +297,58 @@ func (s *Store) DeleteExecutions(ctx context.Context, p store.DeleteParams) (int
 	}
 	var victims []*store.Execution
 	if p.Limit == 0 {
-		for _, e := range s.scan(p.Task) {
+		s.scan(p.Task, func(e *store.Execution) {
 			if match(e) {
 				victims = append(victims, e)
 			}
-		}
+		})
 	} else {
 		top := topK{k: p.Limit, first: older}
-		for _, e := range s.scan(p.Task) {
+		s.scan(p.Task, func(e *store.Execution) {
 			if match(e) {
 				top.push(e)
 			}
-		}
+		})
 		victims = top.h
 	}
+	if len(victims) == 0 {
+		return 0, nil
+	}
+	// Each task touched is compacted once.
+	gone := make(map[*store.Execution]bool, len(victims))
+	touched := make(map[string]bool)
 	for _, e := range victims {
-		delete(s.execs, e.ID)
-		tm := s.byTask[e.Task]
-		delete(tm, e.ID)
-		if len(tm) == 0 {
-			delete(s.byTask, e.Task)
-		}
-		if e.Trigger.Claims() {
-			if k := claimOf(e); s.claims[k] == e.ID {
-				delete(s.claims, k)
-			}
+		delete(s.shardOf(e.ID).execs, e.ID)
+		gone[e] = true
+		touched[e.Task] = true
+	}
+	for task := range touched {
+		t := s.tasks[task]
+		t.recs = slices.DeleteFunc(t.recs, func(x *store.Execution) bool { return gone[x] })
+		t.claims = slices.DeleteFunc(t.claims, func(c claim) bool { return gone[c.by] })
+		if len(t.recs) == 0 {
+			delete(s.tasks, task)
 		}
 	}
 	return len(victims), nil
 }
 
-// scan returns the executions of task, or all of them when task is empty.
-// s.mu must be held.
-func (s *Store) scan(task string) map[uuid.UUID]*store.Execution {
+// scan calls fn with the executions of task, or all of them when task is
+// empty. s.mu must be held.
+func (s *Store) scan(task string, fn func(*store.Execution)) {
 	if task == "" {
-		return s.execs
+		for _, t := range s.tasks {
+			for _, e := range t.recs {
+				fn(e)
+			}
+		}
+		return
 	}
-	return s.byTask[task]
+	if t := s.tasks[task]; t != nil {
+		for _, e := range t.recs {
+			fn(e)
+		}
+	}
 }
 
 // older reports whether a comes before b in the oldest-first order.
@@ -334,7 +400,10 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
-	s.execs, s.byTask, s.claims, s.states = nil, nil, nil, nil
+	s.tasks, s.states = nil, nil
+	for i := range s.shards {
+		s.shards[i].execs = nil
+	}
 	return nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime"
+	"runtime/pprof"
 	"time"
 
 	"github.com/taskmill/taskmill/bench/internal/workload"
@@ -16,6 +18,9 @@ type childArgs struct {
 	warmup, measure     time.Duration
 	budget              time.Duration
 	pg                  string
+	// Profiles of the measurement, for finding where the time goes
+	// (empty: none).
+	cpuprofile, memprofile string
 }
 
 // childLine is what a child prints: one JSON line.
@@ -38,7 +43,15 @@ func runChild(a childArgs) int {
 			N: a.n, Conc: a.conc, Warmup: a.warmup, Measure: a.measure,
 			Repeats: a.repeats, Budget: a.budget, PostgresDSN: a.pg,
 		}
+		stop, perr := startProfiles(a.cpuprofile, a.memprofile)
+		if perr != nil {
+			fmt.Fprintln(os.Stderr, "bench child:", perr)
+			return 1
+		}
 		res, err := w.Run(context.Background(), a.contender, p)
+		if perr := stop(); perr != nil {
+			fmt.Fprintln(os.Stderr, "bench child:", perr)
+		}
 		line.Metrics, line.Note = res.Metrics, res.Note
 		if err != nil {
 			line.Error = err.Error()
@@ -51,4 +64,40 @@ func runChild(a childArgs) int {
 	}
 	fmt.Println(string(b))
 	return 0
+}
+
+// startProfiles starts a CPU profile into cpu (if not empty); the returned
+// stop ends it and writes a heap profile into mem (if not empty).
+func startProfiles(cpu, mem string) (stop func() error, err error) {
+	var f *os.File
+	if cpu != "" {
+		if f, err = os.Create(cpu); err != nil {
+			return nil, err
+		}
+		if err = pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	return func() error {
+		if f != nil {
+			pprof.StopCPUProfile()
+			if err := f.Close(); err != nil {
+				return err
+			}
+		}
+		if mem == "" {
+			return nil
+		}
+		m, err := os.Create(mem)
+		if err != nil {
+			return err
+		}
+		runtime.GC()
+		if err := pprof.Lookup("heap").WriteTo(m, 0); err != nil {
+			m.Close()
+			return err
+		}
+		return m.Close()
+	}, nil
 }

@@ -35,12 +35,15 @@ func main() {
 		measure   = flag.Duration("measure", 0, "child: measuring window (tick, record)")
 		repeats   = flag.Int("repeats", 0, "child: measured chains (chain)")
 		budget    = flag.Duration("budget", time.Minute, "child: longest registration (idle) or burst allowed")
+		cpuprof   = flag.String("cpuprofile", "", "child: write a CPU profile of the measurement to this file")
+		memprof   = flag.String("memprofile", "", "child: write a heap profile at the end of the measurement to this file")
 	)
 	flag.Parse()
 	if *child {
 		os.Exit(runChild(childArgs{
 			workload: *workload, contender: *contender, n: *n, conc: *conc,
 			warmup: *warmup, measure: *measure, repeats: *repeats, budget: *budget, pg: *pg,
+			cpuprofile: *cpuprof, memprofile: *memprof,
 		}))
 	}
 	repsSet := false

@@ -104,7 +104,7 @@ func (t *Taskmill) Engine() *task.Engine { return t.eng }
 
 // Add registers t.N tasks named t000000, t000001, ... on tk.Spec (as
 // Spec.Cron, parsed by Register like the peers parse theirs). The job reads
-// the nominal time from the run's record.
+// the nominal time of its run (task.ScheduledAt).
 func (t *Taskmill) Add(ctx context.Context, tk Tasks) (int, error) {
 	overlap := task.OverlapSkip
 	if tk.Overlap {
@@ -122,8 +122,7 @@ func (t *Taskmill) Add(ctx context.Context, tk Tasks) (int, error) {
 			Cron:    tk.Spec,
 			Overlap: overlap,
 			Job: task.JobFunc(func(ctx context.Context) error {
-				e, _ := task.CurrentExecution(ctx)
-				job(i, e.ScheduledAt)
+				job(i, task.ScheduledAt(ctx))
 				return nil
 			}),
 		})
