@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -271,6 +272,56 @@ func CreateMany(ctx context.Context, s Store, es []*Execution) []error {
 		errs[i] = s.CreateExecution(ctx, e)
 	}
 	return errs
+}
+
+// StateLister is implemented by stores that read every task state in one
+// call (one lock, one round trip): the engine reads the states of all its
+// tasks at Start through it, rather than one GetTaskState per task. An
+// optional ability, found by type assertion; ListStates falls back to
+// GetTaskState.
+type StateLister interface {
+	// ListTaskStates returns a copy of every stored task state, in no
+	// particular order.
+	ListTaskStates(ctx context.Context) ([]*TaskState, error)
+}
+
+// ListStates returns the stored states of the named tasks, by task name; a
+// task with no state has no entry. If s is a StateLister it reads every
+// state in one call and keeps the named ones; otherwise it calls
+// GetTaskState once per name, skipping ErrNotFound, and returns any other
+// error wrapped with the task's name. No names means no call.
+func ListStates(ctx context.Context, s Store, names []string) (map[string]*TaskState, error) {
+	out := make(map[string]*TaskState)
+	if len(names) == 0 {
+		return out, nil
+	}
+	if l, ok := s.(StateLister); ok {
+		all, err := l.ListTaskStates(ctx)
+		if err != nil {
+			return nil, err
+		}
+		byName := make(map[string]*TaskState, len(all))
+		for _, ts := range all {
+			byName[ts.Task] = ts
+		}
+		for _, name := range names {
+			if ts, ok := byName[name]; ok {
+				out[name] = ts
+			}
+		}
+		return out, nil
+	}
+	for _, name := range names {
+		ts, err := s.GetTaskState(ctx, name)
+		switch {
+		case errors.Is(err, ErrNotFound):
+		case err != nil:
+			return nil, fmt.Errorf("task %q: %w", name, err)
+		default:
+			out[name] = ts
+		}
+	}
+	return out, nil
 }
 
 // Cursor is the position after which a listing continues: the StartedAt and

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,5 +54,34 @@ func TestCursorRoundTrip(t *testing.T) {
 		if _, err := store.DecodeCursor(bad); !errors.Is(err, store.ErrInvalid) {
 			t.Errorf("DecodeCursor(%q) = %v, want ErrInvalid", bad, err)
 		}
+	}
+}
+
+// brokenStates is a store that is not a StateLister and fails to read one
+// task's state.
+type brokenStates struct{ store.Store }
+
+var errBroken = errors.New("disk on fire")
+
+func (b brokenStates) GetTaskState(ctx context.Context, task string) (*store.TaskState, error) {
+	if task == "broken" {
+		return nil, errBroken
+	}
+	return b.Store.GetTaskState(ctx, task)
+}
+
+func TestListStatesFallbackError(t *testing.T) {
+	ctx := context.Background()
+	s := memory.New()
+	if err := s.PutTaskState(ctx, &store.TaskState{Task: "ok", ConsecutiveFailures: 1}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := store.ListStates(ctx, brokenStates{s}, []string{"ok", "missing"})
+	if err != nil || len(m) != 1 || m["ok"] == nil || m["ok"].ConsecutiveFailures != 1 {
+		t.Fatalf("ListStates = %v, %v; want the state of ok only", m, err)
+	}
+	_, err = store.ListStates(ctx, brokenStates{s}, []string{"ok", "broken"})
+	if !errors.Is(err, errBroken) || !strings.Contains(err.Error(), `"broken"`) {
+		t.Fatalf("ListStates with a failing read = %v, want an error wrapping %v that names the task", err, errBroken)
 	}
 }

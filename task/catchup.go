@@ -107,7 +107,7 @@ func (e *Engine) planCatchUp(ctx context.Context, ent *entry, now time.Time) (*c
 	if ent.suspended() {
 		return nil, nil // a suspended task's slots are not fires
 	}
-	window := ent.spec.CatchUpWindow
+	window := ent.spec.o().CatchUpWindow
 	if window <= 0 {
 		window = DefaultCatchUpWindow
 	}
@@ -119,7 +119,7 @@ func (e *Engine) planCatchUp(ctx context.Context, ent *entry, now time.Time) (*c
 		}
 		c.last = s
 		c.count++
-		if ent.spec.Misfire == MisfireRunAll && !s.Before(now.Add(-window)) {
+		if ent.spec.o().Misfire == MisfireRunAll && !s.Before(now.Add(-window)) {
 			c.run = append(c.run, s)
 			if len(c.run) > MaxCatchUpRuns {
 				c.run = c.run[1:]
@@ -130,7 +130,7 @@ func (e *Engine) planCatchUp(ctx context.Context, ent *entry, now time.Time) (*c
 	if c.count == 0 {
 		return nil, nil
 	}
-	if ent.spec.Misfire == MisfireRunOnce {
+	if ent.spec.o().Misfire == MisfireRunOnce {
 		c.run = []time.Time{c.last}
 	}
 	return c, nil
@@ -150,7 +150,7 @@ func (e *Engine) applyCatchUp(c *catchUp) {
 			}
 		}
 		e.recordMissedSlots(ent, store.TriggerCatchUp, c.first, lastSkipped, skipped,
-			fmt.Sprintf("while no engine ran (misfire policy %s)", ent.spec.Misfire))
+			fmt.Sprintf("while no engine ran (misfire policy %s)", ent.spec.o().Misfire))
 	}
 	if len(c.run) == 0 {
 		return

@@ -60,7 +60,7 @@ func Param(ctx context.Context, key string) (string, bool) {
 	if r == nil {
 		return "", false
 	}
-	v, ok := r.spec.Params[key]
+	v, ok := r.spec.o().Params[key]
 	return v, ok
 }
 

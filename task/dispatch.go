@@ -233,7 +233,7 @@ func (e *Engine) reserveLocked(ent *entry, exec *store.Execution, explicit bool,
 	}
 	busy := ent.running > 0 || ent.pending != nil || ent.graphRuns > 0
 	switch {
-	case !busy || ent.spec.Overlap == OverlapAllow:
+	case !busy || ent.spec.o().Overlap == OverlapAllow:
 		exec.State = store.StateRunning
 		gr := e.beginGraph(ent, exec)
 		r = e.newRun(ent, exec, mem)
@@ -243,7 +243,7 @@ func (e *Engine) reserveLocked(ent *entry, exec *store.Execution, explicit bool,
 			r.graph = gr
 			e.graphRuns[gr.id] = gr
 		}
-	case ent.spec.Overlap == OverlapQueueOne && ent.pending == nil:
+	case ent.spec.o().Overlap == OverlapQueueOne && ent.pending == nil:
 		exec.State = store.StatePending
 		r = e.newRun(ent, exec, mem)
 		ent.pending = r

@@ -53,10 +53,15 @@ type Engine struct {
 	stateMu sync.Mutex // serialises task state writes after runs
 	mu      sync.Mutex
 	status  status
-	tasks   map[string]*entry
-	groups  map[string]*group
-	runs    runTable   // runs in flight here, by execution ID; its own lock
-	graph   *dag.Graph // the task graph, built at Start and on changes after
+	tasks   map[string]*entry // changed through putTask, dropTask, setDef
+	// nAfter and nInteg count the tasks with predecessors and with an
+	// error integration: with none, building the task graph has nothing to
+	// look at.
+	nAfter, nInteg int
+	hookAdded      []string // tasks registered while Start ran the hooks
+	groups         map[string]*group
+	runs           runTable   // runs in flight here, by execution ID; its own lock
+	graph          *dag.Graph // the task graph, built at Start and on changes after
 	// graphRuns are the graph runs in progress.
 	graphRuns map[uuid.UUID]*graphRun
 	sched     gocron.Scheduler
@@ -64,13 +69,14 @@ type Engine struct {
 	bg        sync.WaitGroup // background work: catch-up sequences
 	forced    chan struct{}  // closed when Shutdown's context ended: stop retrying
 	pool      workers        // goroutines that execute runs
+	schedules scheduleCache  // Spec.Cron parsed, by text
 
 	dispatches atomic.Int64 // fires handled, for tests and diagnostics
 }
 
 // entry is a registered task and its live counters. Guarded by Engine.mu.
 type entry struct {
-	spec    *Spec // replaced whole by Update and shared with runs; only arm changes it (Schedule)
+	spec    *def // replaced whole by Update and shared with runs; only arm changes it (Schedule)
 	group   *group
 	running int  // runs reserved or running
 	pending *run // the queued run of OverlapQueueOne
@@ -131,10 +137,10 @@ func New(opts ...Option) (*Engine, error) {
 	}
 	if cfg.retention != nil {
 		spec := e.retentionSpec(*cfg.retention)
-		if err := spec.prepare(); err != nil {
+		if err := spec.prepare(nil); err != nil {
 			return nil, fmt.Errorf("%w: WithRetention: %w", ErrInvalidOption, err)
 		}
-		e.tasks[spec.Name] = &entry{spec: &spec}
+		e.putTask(&entry{spec: newDef(&spec)})
 	}
 	for _, in := range cfg.integs {
 		if err := hub.Add(in.name, in.n); err != nil {
@@ -169,6 +175,36 @@ func (ent *entry) setState(st store.TaskState) {
 	ent.state = &st
 }
 
+// putTask adds a task; e.mu must be held.
+func (e *Engine) putTask(ent *entry) {
+	e.tasks[ent.spec.Name] = ent
+	e.countDef(ent.spec, 1)
+}
+
+// dropTask removes a task; e.mu must be held.
+func (e *Engine) dropTask(name string) {
+	if ent, ok := e.tasks[name]; ok {
+		e.countDef(ent.spec, -1)
+		delete(e.tasks, name)
+	}
+}
+
+// setDef replaces a task's definition; e.mu must be held.
+func (e *Engine) setDef(ent *entry, d *def) {
+	e.countDef(ent.spec, -1)
+	ent.spec = d
+	e.countDef(d, 1)
+}
+
+func (e *Engine) countDef(d *def, delta int) {
+	if len(d.o().After) > 0 {
+		e.nAfter += delta
+	}
+	if d.o().ErrorIntegration != "" {
+		e.nInteg += delta
+	}
+}
+
 // Store returns the store the engine records into.
 func (e *Engine) Store() store.Store { return e.store }
 
@@ -179,7 +215,7 @@ func (e *Engine) Store() store.Store { return e.store }
 // registered with ErrDuplicateTask; a graph problem (an unknown
 // predecessor, a cycle) with the dag package's error naming the tasks.
 func (e *Engine) Register(spec Spec) error {
-	if err := spec.prepare(); err != nil {
+	if err := spec.prepare(&e.schedules); err != nil {
 		return err
 	}
 	e.regMu.Lock()
@@ -193,13 +229,17 @@ func (e *Engine) Register(spec Spec) error {
 		e.mu.Unlock()
 		return fmt.Errorf("%w: %q", ErrDuplicateTask, spec.Name)
 	}
-	ent := &entry{spec: &spec}
+	d := newDef(&spec)
+	ent := &entry{spec: d}
 	if e.status != statusStarted {
-		e.tasks[spec.Name] = ent
+		e.putTask(ent)
+		if e.status == statusStarting {
+			e.hookAdded = append(e.hookAdded, spec.Name)
+		}
 		e.mu.Unlock()
 		return nil
 	}
-	if _, err := e.buildGraph(&spec); err != nil {
+	if _, err := e.buildGraph(d); err != nil {
 		e.mu.Unlock()
 		return err
 	}
@@ -213,16 +253,17 @@ func (e *Engine) Register(spec Spec) error {
 		return err
 	}
 	e.mu.Lock()
-	g, err := e.buildGraph(&spec)
+	g, err := e.buildGraph(d)
 	if err != nil {
 		e.mu.Unlock()
 		return err
 	}
-	e.tasks[spec.Name], e.graph = ent, g
+	e.putTask(ent)
+	e.graph = g
 	e.mu.Unlock()
 	if err := e.arm(ent); err != nil {
 		e.mu.Lock()
-		delete(e.tasks, spec.Name)
+		e.dropTask(spec.Name)
 		if g, gerr := e.buildGraph(nil); gerr == nil {
 			e.graph = g
 		}
@@ -241,9 +282,10 @@ func (e *Engine) Register(spec Spec) error {
 // it (Snowflake's task versioning): the change applies from the next run.
 // Update validates like Register and leaves the task as it was on error.
 func (e *Engine) Update(spec Spec) error {
-	if err := spec.prepare(); err != nil {
+	if err := spec.prepare(&e.schedules); err != nil {
 		return err
 	}
+	d := newDef(&spec)
 	e.regMu.Lock()
 	defer e.regMu.Unlock()
 	e.mu.Lock()
@@ -255,13 +297,13 @@ func (e *Engine) Update(spec Spec) error {
 	started := e.status == statusStarted
 	var g *dag.Graph
 	if started {
-		if g, err = e.buildGraph(&spec); err != nil {
+		if g, err = e.buildGraph(d); err != nil {
 			e.mu.Unlock()
 			return err
 		}
 	}
 	old := ent.spec
-	ent.spec = &spec
+	e.setDef(ent, d)
 	if started {
 		e.graph = g
 	}
@@ -272,7 +314,7 @@ func (e *Engine) Update(spec Spec) error {
 	e.disarm(ent)
 	if err := e.arm(ent); err != nil {
 		e.mu.Lock()
-		ent.spec = old
+		e.setDef(ent, old)
 		if g, gerr := e.buildGraph(nil); gerr == nil {
 			e.graph = g
 		}
@@ -287,8 +329,8 @@ func (e *Engine) Update(spec Spec) error {
 
 // prepare validates the spec (parsing Cron) and copies what the caller
 // could change after handing it over.
-func (s *Spec) prepare() error {
-	if err := s.validate(); err != nil {
+func (s *Spec) prepare(cache *scheduleCache) error {
+	if err := s.validate(cache); err != nil {
 		return err
 	}
 	s.Listeners = slices.Clone(s.Listeners)
@@ -319,21 +361,17 @@ func (e *Engine) Start(ctx context.Context) error {
 		return ErrEngineClosed
 	}
 	e.status = statusStarting
-	before := make(map[string]bool, len(e.tasks))
-	for name := range e.tasks {
-		before[name] = true
-	}
+	e.hookAdded = nil
 	e.mu.Unlock()
 
 	if err := e.start(ctx); err != nil {
 		// Undo what the hooks registered, so a corrected Start can run
 		// them again.
 		e.mu.Lock()
-		for name := range e.tasks {
-			if !before[name] {
-				delete(e.tasks, name)
-			}
+		for _, name := range e.hookAdded {
+			e.dropTask(name)
 		}
+		e.hookAdded = nil
 		e.graph = nil
 		if e.status == statusStarting {
 			e.status = statusNew
@@ -365,12 +403,12 @@ func (e *Engine) start(ctx context.Context) error {
 	}
 	e.mu.Unlock()
 	startNow := e.clock.Now()
+	if err := e.loadStates(ents); err != nil {
+		return err
+	}
 	var plans []*catchUp
 	for _, ent := range ents {
 		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := e.loadState(ent); err != nil {
 			return err
 		}
 		plan, err := e.planCatchUp(ctx, ent, startNow)
@@ -443,23 +481,58 @@ func (e *Engine) stopScheduler(s gocron.Scheduler) {
 	}
 }
 
+// loadStates reads the persisted states of many tasks at once
+// (store.ListStates: one call on a store.StateLister) and applies them as
+// loadState does.
+func (e *Engine) loadStates(ents []*entry) error {
+	names := make([]string, len(ents))
+	for i, ent := range ents {
+		names[i] = ent.spec.Name
+	}
+	states, err := store.ListStates(e.storeCtx, e.store, names)
+	if err != nil {
+		return fmt.Errorf("task: loading task states: %w", err)
+	}
+	for _, ent := range ents {
+		if err := e.applyState(ent, states[ent.spec.Name]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // loadState reads the task's persisted state, or persists the initial one
 // (suspended when Spec.StartSuspended).
 func (e *Engine) loadState(ent *entry) error {
-	name := ent.spec.Name
-	st, err := e.store.GetTaskState(e.storeCtx, name)
+	st, err := e.store.GetTaskState(e.storeCtx, ent.spec.Name)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
+		st = nil
+	case err != nil:
+		return fmt.Errorf("task: task %q: loading state: %w", ent.spec.Name, err)
+	}
+	return e.applyState(ent, st)
+}
+
+// applyState sets the task's state to st, the persisted one, or when st is
+// nil (none is stored) to the initial one, persisted if not the default.
+func (e *Engine) applyState(ent *entry, st *store.TaskState) error {
+	name := ent.spec.Name
+	if st == nil {
+		if !ent.spec.o().StartSuspended {
+			e.mu.Lock()
+			ent.setState(store.TaskState{}) // the default: nothing kept
+			e.mu.Unlock()
+			return nil
+		}
 		st = &store.TaskState{Task: name}
-		if ent.spec.StartSuspended {
+		{
 			now := e.now()
 			st.Suspended, st.SuspendedReason, st.SuspendedAt, st.UpdatedAt = true, "registered with StartSuspended", now, now
 			if err := e.store.PutTaskState(e.storeCtx, st); err != nil {
 				return fmt.Errorf("task: task %q: saving initial state: %w", name, err)
 			}
 		}
-	case err != nil:
-		return fmt.Errorf("task: task %q: loading state: %w", name, err)
 	}
 	e.mu.Lock()
 	ent.setState(*st)
@@ -671,7 +744,7 @@ func (e *Engine) runNow(ctx context.Context, name string, trig store.Trigger, rc
 		return uuid.Nil, err
 	}
 	if r == nil {
-		return uuid.Nil, fmt.Errorf("%w: task %q (overlap policy %s)", ErrAlreadyRunning, name, ent.spec.Overlap)
+		return uuid.Nil, fmt.Errorf("%w: task %q (overlap policy %s)", ErrAlreadyRunning, name, ent.spec.o().Overlap)
 	}
 	return exec.ID, nil
 }
@@ -829,13 +902,13 @@ func (e *Engine) Tasks() []TaskInfo {
 	for _, ent := range e.tasks {
 		info := TaskInfo{
 			Name:                ent.spec.Name,
-			Description:         ent.spec.Description,
+			Description:         ent.spec.o().Description,
 			Suspended:           ent.suspended(),
 			SuspendedReason:     ent.getState().SuspendedReason,
 			ConsecutiveFailures: ent.getState().ConsecutiveFailures,
 			Running:             ent.running,
 			Pending:             ent.pending != nil,
-			Predecessors:        slices.Sorted(slices.Values(ent.spec.After)),
+			Predecessors:        slices.Sorted(slices.Values(ent.spec.o().After)),
 			GraphRuns:           ent.graphRuns,
 		}
 		if e.graph != nil && e.graph.Has(ent.spec.Name) {

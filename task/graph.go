@@ -45,8 +45,8 @@ type graphRun struct {
 	id        uuid.UUID
 	root      string
 	graph     *dag.Graph
-	specs     map[string]*Spec // frozen member definitions
-	scheduled time.Time        // the root's nominal time
+	specs     map[string]*def // frozen member definitions
+	scheduled time.Time       // the root's nominal time
 
 	mu    sync.Mutex
 	run   *dag.Run
@@ -65,7 +65,17 @@ type memberEnd struct {
 // replacing (or adding) one of them when not nil, and checks what depends on
 // the whole engine (error integrations). It returns a nil graph when no task
 // has predecessors. e.mu must be held.
-func (e *Engine) buildGraph(spec *Spec) (*dag.Graph, error) {
+func (e *Engine) buildGraph(spec *def) (*dag.Graph, error) {
+	if spec != nil {
+		if err := e.checkIntegration(spec); err != nil {
+			return nil, err
+		}
+	}
+	if e.nAfter == 0 && e.nInteg == 0 && (spec == nil || len(spec.o().After) == 0) {
+		// No task runs after another and none names an integration:
+		// nothing to check, no graph to run.
+		return nil, nil
+	}
 	nodes := make([]dag.Node, 0, len(e.tasks)+1)
 	for name, ent := range e.tasks {
 		if spec != nil && name == spec.Name {
@@ -74,13 +84,13 @@ func (e *Engine) buildGraph(spec *Spec) (*dag.Graph, error) {
 		if err := e.checkIntegration(ent.spec); err != nil {
 			return nil, err
 		}
-		nodes = append(nodes, dag.Node{Name: name, After: ent.spec.After, Rule: ent.spec.TriggerRule})
+		nodes = append(nodes, dag.Node{Name: name, After: ent.spec.o().After, Rule: ent.spec.o().TriggerRule})
 	}
 	if spec != nil {
 		if err := e.checkIntegration(spec); err != nil {
 			return nil, err
 		}
-		nodes = append(nodes, dag.Node{Name: spec.Name, After: spec.After, Rule: spec.TriggerRule})
+		nodes = append(nodes, dag.Node{Name: spec.Name, After: spec.o().After, Rule: spec.o().TriggerRule})
 	}
 	edges := false
 	for _, n := range nodes {
@@ -109,7 +119,7 @@ func (e *Engine) beginGraph(ent *entry, exec *store.Execution) *graphRun {
 		return nil
 	}
 	members := g.Members(ent.spec.Name)
-	specs := make(map[string]*Spec, len(members))
+	specs := make(map[string]*def, len(members))
 	for _, m := range members {
 		if me, ok := e.tasks[m]; ok {
 			specs[m] = me.spec

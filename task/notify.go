@@ -82,8 +82,8 @@ func (e *Engine) message(t notify.MessageType, x *store.Execution, kind notify.E
 // integration: TASK_FAILED for a failure, TASK_SUSPENDED when the failure
 // suspended the task, TASK_SUCCEEDED for a success if the task asked.
 // Sending never blocks; the hub counts and logs what it drops.
-func (e *Engine) notifyEnd(spec *Spec, x *store.Execution, kind notify.ErrorKind, suspended bool) {
-	name := spec.ErrorIntegration
+func (e *Engine) notifyEnd(spec *def, x *store.Execution, kind notify.ErrorKind, suspended bool) {
+	name := spec.o().ErrorIntegration
 	if name == "" {
 		return
 	}
@@ -103,17 +103,17 @@ func (e *Engine) notifyEnd(spec *Spec, x *store.Execution, kind notify.ErrorKind
 		if suspended {
 			send(notify.TaskSuspended)
 		}
-	case x.State == store.StateSucceeded && spec.NotifyOnSuccess:
+	case x.State == store.StateSucceeded && spec.o().NotifyOnSuccess:
 		send(notify.TaskSucceeded)
 	}
 }
 
 // checkIntegrations rejects a task naming an integration the engine does
 // not have; e.mu must be held.
-func (e *Engine) checkIntegration(spec *Spec) error {
-	if spec.ErrorIntegration != "" && !e.hub.Has(spec.ErrorIntegration) {
+func (e *Engine) checkIntegration(spec *def) error {
+	if spec.o().ErrorIntegration != "" && !e.hub.Has(spec.o().ErrorIntegration) {
 		return fmt.Errorf("%w: task %q: error integration %q is not configured (task.WithIntegration)",
-			ErrInvalidSpec, spec.Name, spec.ErrorIntegration)
+			ErrInvalidSpec, spec.Name, spec.o().ErrorIntegration)
 	}
 	return nil
 }

@@ -20,7 +20,7 @@ import (
 type run struct {
 	e         *Engine
 	ent       *entry
-	spec      *Spec // the definition as it was when the run was admitted
+	spec      *def // the definition as it was when the run was admitted
 	listeners []Listener
 	graph     *graphRun // the graph run this run belongs to, if any
 
@@ -57,15 +57,15 @@ func (e *Engine) newRun(ent *entry, exec *store.Execution, mem *run) *run {
 // run's frozen one) with a copy of exec as its record (r.exec), in mem, a
 // zero run, or a new allocation if mem is nil; e.mu must be held. One
 // allocation holds the run, its record and its context.
-func (e *Engine) newRunSpec(ent *entry, spec *Spec, exec *store.Execution, mem *run) *run {
+func (e *Engine) newRunSpec(ent *entry, spec *def, exec *store.Execution, mem *run) *run {
 	r := mem
 	if r == nil {
 		r = new(run)
 	}
 	*r = run{e: e, ent: ent, spec: spec, rec: *exec}
 	r.listeners = e.cfg.listeners
-	if len(spec.Listeners) > 0 {
-		r.listeners = append(slices.Clip(e.cfg.listeners), spec.Listeners...)
+	if len(spec.o().Listeners) > 0 {
+		r.listeners = append(slices.Clip(e.cfg.listeners), spec.o().Listeners...)
 	}
 	r.exec = &r.rec
 	r.jc.r = r
@@ -146,10 +146,10 @@ func (r *run) start() bool {
 		r.finish(outcome{state: store.StateCancelled, err: cause, exitCode: ExitCodeCancelled})
 		return false
 	}
-	if r.spec.Timeout > 0 {
-		r.timer = r.e.clock.AfterFunc(r.spec.Timeout, func() { r.cancel(ErrTimeout) })
+	if r.spec.o().Timeout > 0 {
+		r.timer = r.e.clock.AfterFunc(r.spec.o().Timeout, func() { r.cancel(ErrTimeout) })
 	}
-	if (r.spec.When != nil || len(r.listeners) > 0) && !r.begin(&r.pre) {
+	if (r.spec.o().When != nil || len(r.listeners) > 0) && !r.begin(&r.pre) {
 		return false
 	}
 	if r.pre.failure == nil && r.e.debugEnabled() {
@@ -171,11 +171,11 @@ type begun struct {
 //go:noinline
 func (r *run) begin(b *begun) bool {
 	ctx := r.ctx
-	if r.spec.When != nil && evaluatesCondition(r.exec.Trigger) {
+	if r.spec.o().When != nil && evaluatesCondition(r.exec.Trigger) {
 		var ok bool
 		err := protect(func() error {
 			var err error
-			ok, err = r.spec.When(ctx)
+			ok, err = r.spec.o().When(ctx)
 			return err
 		})
 		switch {
@@ -298,7 +298,7 @@ func (r *run) classify(failure, jobErr error) outcome {
 		// because the run was cancelled.
 		return outcome{state: store.StateCancelled, err: fmt.Errorf("%w: %w", cause, err)}
 	case errors.Is(cause, ErrTimeout):
-		return outcome{state: store.StateFailed, err: fmt.Errorf("%w after %v: %w", ErrTimeout, r.spec.Timeout, err)}
+		return outcome{state: store.StateFailed, err: fmt.Errorf("%w after %v: %w", ErrTimeout, r.spec.o().Timeout, err)}
 	}
 	return outcome{state: store.StateFailed, err: err}
 }
@@ -507,7 +507,7 @@ func (e *Engine) countOutcome(r *run, x *store.Execution) (suspendedNow bool) {
 		st.ConsecutiveFailures = 0
 	case store.StateFailed:
 		st.ConsecutiveFailures++
-		if n := r.spec.SuspendAfterFailures; n > 0 && st.ConsecutiveFailures >= n && !st.Suspended {
+		if n := r.spec.o().SuspendAfterFailures; n > 0 && st.ConsecutiveFailures >= n && !st.Suspended {
 			st.Suspended, st.SuspendedAt, suspendedNow = true, x.EndedAt, true
 			st.SuspendedReason = fmt.Sprintf("suspended after %d consecutive failures; last: execution %s: %s",
 				st.ConsecutiveFailures, x.ID, firstLine(x.Error))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/taskmill/taskmill/cron"
@@ -123,12 +124,90 @@ type Spec struct {
 	Listeners []Listener
 }
 
+// def is a registered task's definition as the engine keeps it, shared by
+// the task's entry and its runs and never changed but for Schedule (which
+// arm sets to the group's). What every task has is inline; the rest of the
+// Spec is kept only when the task sets any of it: a host with 100,000 plain
+// scheduled tasks keeps 100,000 values of 56 bytes rather than 100,000
+// copies of Spec (240 bytes). Cron and TimeZone live on as Schedule.
+type def struct {
+	Name     string
+	Job      Job
+	Schedule cron.Schedule
+	x        *Spec // the whole spec, or nil when the rest is zero
+}
+
+// noOptions is the rest of every def whose rest is zero. Read only.
+var noOptions Spec
+
+// o returns the rest of the definition: the whole spec, or a zero one.
+func (d *def) o() *Spec {
+	if d.x != nil {
+		return d.x
+	}
+	return &noOptions
+}
+
+// newDef keeps a prepared spec as a def.
+func newDef(s *Spec) *def {
+	d := &def{Name: s.Name, Job: s.Job, Schedule: s.Schedule}
+	if !s.restIsZero() {
+		d.x = s
+	}
+	return d
+}
+
+// restIsZero reports whether every field but Name, Job and the schedule
+// (Schedule, Cron, TimeZone) is zero.
+func (s *Spec) restIsZero() bool {
+	return s.Description == "" && len(s.After) == 0 && s.TriggerRule == 0 && s.When == nil &&
+		s.Timeout == 0 && s.Overlap == 0 && s.SuspendAfterFailures == 0 && s.Misfire == 0 &&
+		s.CatchUpWindow == 0 && !s.StartSuspended && s.ErrorIntegration == "" && !s.NotifyOnSuccess &&
+		len(s.Params) == 0 && len(s.Listeners) == 0
+}
+
+// scheduleCache keeps the schedules parsed from Cron and TimeZone, once
+// they passed validation, by their text: hosts register many tasks on few
+// expressions, and a parse (with its checks) costs more than the rest of
+// a registration. Schedules are immutable values, so tasks share them.
+type scheduleCache struct {
+	mu sync.Mutex
+	m  map[[2]string]cron.Schedule
+}
+
+func (c *scheduleCache) get(expr, tz string) cron.Schedule {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[[2]string{expr, tz}]
+}
+
+func (c *scheduleCache) put(expr, tz string, s cron.Schedule) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[[2]string]cron.Schedule)
+	}
+	if len(c.m) >= maxCachedSchedules {
+		clear(c.m) // a host generating expressions: start over
+	}
+	c.m[[2]string{expr, tz}] = s
+}
+
+// maxCachedSchedules bounds a scheduleCache.
+const maxCachedSchedules = 4096
+
 // MaxNameLen is the longest task name Register accepts, in bytes.
 const MaxNameLen = 200
 
 // validate checks a spec and returns an error naming the task and the
-// field. It parses Cron into Schedule.
-func (s *Spec) validate() error {
+// field. It parses Cron into Schedule, through cache if not nil.
+func (s *Spec) validate(cache *scheduleCache) error {
 	if err := validateName("task name", s.Name); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidSpec, err)
 	}
@@ -165,14 +244,34 @@ func (s *Spec) validate() error {
 		if s.Cron == "" {
 			return bad("TimeZone %q is set without Cron", s.TimeZone)
 		}
+		if len(s.After) > 0 {
+			return bad("has both a schedule and predecessors %q: a dependent runs when its predecessors finish; give the schedule to its graph's root", s.After)
+		}
+		if sched := cache.get(s.Cron, s.TimeZone); sched != nil {
+			s.Schedule = sched // parsed and checked before
+			return nil
+		}
 		sched, err := cron.Parse(s.Cron, s.TimeZone)
 		if err != nil {
 			return fmt.Errorf("%w: task %q: %w", ErrInvalidSpec, s.Name, err)
 		}
 		s.Schedule = sched
+		if err := s.checkSchedule(); err != nil {
+			return err
+		}
+		cache.put(s.Cron, s.TimeZone, sched)
+		return nil
 	}
 	if s.Schedule != nil && len(s.After) > 0 {
 		return bad("has both a schedule and predecessors %q: a dependent runs when its predecessors finish; give the schedule to its graph's root", s.After)
+	}
+	return s.checkSchedule()
+}
+
+// checkSchedule checks that Schedule, if set, can be used.
+func (s *Spec) checkSchedule() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: task %q: %s", ErrInvalidSpec, s.Name, fmt.Sprintf(format, args...))
 	}
 	if s.Schedule != nil {
 		// A nil *cron.Expr or a schedule that panics is bad input, not a

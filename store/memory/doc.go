@@ -40,5 +40,9 @@
 // page O(k + log n); it is not worth its cost on every insert until
 // listings get hot.
 //
+// ListTaskStates (store.StateLister) copies every task state under the read
+// lock, in one call: an engine starting many tasks does not make one
+// GetTaskState, and one ErrNotFound error, per task without a state.
+//
 // Memory grows with the history until DeleteExecutions trims it.
 package memory

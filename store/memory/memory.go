@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -97,7 +98,19 @@ func copyInto(c, e *store.Execution) *store.Execution {
 
 // CreateExecution stores a copy of e. See store.Store.
 func (s *Store) CreateExecution(ctx context.Context, e *store.Execution) error {
-	return s.CreateExecutions(ctx, []*store.Execution{e})[0]
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	c := copyInto(new(store.Execution), e)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return store.ErrClosed
+	}
+	return s.insertLocked(c)
 }
 
 var _ store.BatchCreator = (*Store)(nil)
@@ -176,21 +189,42 @@ func (s *Store) UpdateExecution(ctx context.Context, e *store.Execution) error {
 	defer sh.mu.Unlock()
 	old, ok := sh.execs[e.ID]
 	if !ok {
-		return fmt.Errorf("%w: execution %s", store.ErrNotFound, e.ID)
+		return notFound(e.ID)
 	}
-	c := *e
-	c.Task, c.Trigger, c.ScheduledAt = old.Task, old.Trigger, old.ScheduledAt
-	if err := c.Validate(); err != nil {
-		return err
+	// The stored task, trigger and scheduled time are valid and stay: of
+	// what Validate checks, only these two are left.
+	if !e.State.Valid() || e.StartedAt.IsZero() {
+		return invalidUpdate(e)
 	}
-	c.StartedAt = c.StartedAt.Round(0)
-	c.EndedAt = c.EndedAt.Round(0)
+	// Overwrite in place (no copy of the record on the stack: this runs
+	// at the end of every run, deep in its goroutine's stack).
+	task, trigger, scheduled, args := old.Task, old.Trigger, old.ScheduledAt, old.Args
+	*old = *e
+	old.Task, old.Trigger, old.ScheduledAt = task, trigger, scheduled
+	old.StartedAt = old.StartedAt.Round(0)
+	old.EndedAt = old.EndedAt.Round(0)
 	// Copy Args into the stored record's memory, which the store owns.
 	if e.Args != nil {
-		c.Args = append(old.Args[:0], e.Args...)
+		old.Args = append(args[:0], e.Args...)
 	}
-	*old = c
 	return nil
+}
+
+// The errors are made in functions of their own, kept out of line: the
+// update's frame stays small.
+//
+//go:noinline
+func notFound(id uuid.UUID) error {
+	return fmt.Errorf("%w: execution %s", store.ErrNotFound, id)
+}
+
+// invalidUpdate returns Validate's error for an update.
+//
+//go:noinline
+func invalidUpdate(e *store.Execution) error {
+	c := *e
+	c.Task, c.Trigger, c.ScheduledAt = "-", store.TriggerManual, time.Time{}
+	return c.Validate()
 }
 
 // GetExecution returns a copy of the record with the ID. See store.Store.
@@ -212,7 +246,7 @@ func (s *Store) GetExecution(ctx context.Context, id uuid.UUID) (*store.Executio
 	}
 	sh.mu.Unlock()
 	if !ok {
-		return nil, fmt.Errorf("%w: execution %s", store.ErrNotFound, id)
+		return nil, notFound(id)
 	}
 	return c, nil
 }
@@ -370,6 +404,32 @@ func (s *Store) GetTaskState(ctx context.Context, task string) (*store.TaskState
 		return nil, fmt.Errorf("%w: task state %q", store.ErrNotFound, task)
 	}
 	return &ts, nil
+}
+
+var _ store.StateLister = (*Store)(nil)
+
+// ListTaskStates returns copies of every task state, taken under the read
+// lock. See store.StateLister.
+func (s *Store) ListTaskStates(ctx context.Context) ([]*store.TaskState, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return nil, store.ErrClosed
+	}
+	// The copies share one allocation.
+	vals := make([]store.TaskState, 0, len(s.states))
+	for _, ts := range s.states {
+		vals = append(vals, ts)
+	}
+	s.mu.RUnlock()
+	out := make([]*store.TaskState, len(vals))
+	for i := range vals {
+		out[i] = &vals[i]
+	}
+	return out, nil
 }
 
 // PutTaskState stores a copy of ts. See store.Store.

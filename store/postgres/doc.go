@@ -6,6 +6,9 @@
 // SQL statement, so one round trip, in its own implicit transaction
 // (UpdateExecution adds a second only for an invalid record, to tell
 // store.ErrNotFound from store.ErrInvalid as the memory store does).
+// ListTaskStates (store.StateLister) reads the whole task state table in
+// one query, so an engine starting many tasks reads their states in one
+// round trip instead of one per task.
 //
 // # Opening
 //

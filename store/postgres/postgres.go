@@ -144,10 +144,16 @@ type statements struct {
 	list                        string // without WHERE, ORDER BY and LIMIT
 	deleteAll, deleteBatch      string // with a %s for the task condition
 	getState, putState          string
+	listStates                  string
 }
 
 const executionColumns = `id, task, trigger, scheduled_at, started_at, ended_at, state, exit_code,
 	exit_message, error, args, external_id, parent_id, graph_run_id, root_task, node, skip_reason`
+
+// stateColumns are the columns of a task state, in the order scanTaskState
+// reads them.
+const stateColumns = `task, suspended, suspended_reason, suspended_at, consecutive_failures,
+	last_scheduled_at, updated_at`
 
 // finalState is the SQL condition of a final state (store.State.Final).
 var finalState = "state NOT IN ('" + string(store.StatePending) + "', '" + string(store.StateRunning) + "')"
@@ -170,8 +176,8 @@ func newStatements(t tables) statements {
 		deleteBatch: `DELETE FROM ` + t.executions + ` WHERE id IN (
 			SELECT id FROM ` + t.executions + ` WHERE ` + finalState + ` AND started_at < $1%s
 			ORDER BY started_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-		getState: `SELECT task, suspended, suspended_reason, suspended_at, consecutive_failures,
-			last_scheduled_at, updated_at FROM ` + t.taskState + ` WHERE task = $1`,
+		getState:   `SELECT ` + stateColumns + ` FROM ` + t.taskState + ` WHERE task = $1`,
+		listStates: `SELECT ` + stateColumns + ` FROM ` + t.taskState,
 		putState: `INSERT INTO ` + t.taskState + ` (task, suspended, suspended_reason, suspended_at,
 			consecutive_failures, last_scheduled_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
 			ON CONFLICT (task) DO UPDATE SET suspended = EXCLUDED.suspended,
@@ -442,24 +448,36 @@ func (s *Store) GetTaskState(ctx context.Context, task string) (*store.TaskState
 	if text("task", task) != nil {
 		return nil, notFound // no such name can be stored
 	}
-	var (
-		ts                                      store.TaskState
-		suspendedAt, lastScheduledAt, updatedAt pgtype.Timestamptz
-		failures                                int64
-	)
-	err := s.pool.QueryRow(ctx, s.sql.getState, task).Scan(&ts.Task, &ts.Suspended, &ts.SuspendedReason,
-		&suspendedAt, &failures, &lastScheduledAt, &updatedAt)
+	ts, err := scanTaskState(s.pool.QueryRow(ctx, s.sql.getState, task))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound
 	}
 	if err != nil {
 		return nil, s.fail(ctx, op, err)
 	}
-	ts.SuspendedAt = goTime(suspendedAt)
-	ts.ConsecutiveFailures = int(failures)
-	ts.LastScheduledAt = goTime(lastScheduledAt)
-	ts.UpdatedAt = goTime(updatedAt)
-	return &ts, nil
+	return ts, nil
+}
+
+var _ store.StateLister = (*Store)(nil)
+
+// ListTaskStates returns every persisted task state: one query, so one
+// round trip, over the task state table. See store.StateLister.
+func (s *Store) ListTaskStates(ctx context.Context) ([]*store.TaskState, error) {
+	const op = "list task states"
+	if err := s.begin(ctx, op); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, s.sql.listStates)
+	if err != nil {
+		return nil, s.fail(ctx, op, err)
+	}
+	states, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*store.TaskState, error) {
+		return scanTaskState(row)
+	})
+	if err != nil {
+		return nil, s.fail(ctx, op, err)
+	}
+	return states, nil
 }
 
 // PutTaskState inserts or replaces the state of ts.Task (INSERT ... ON
@@ -536,6 +554,24 @@ func scanExecution(row pgx.Row) (*store.Execution, error) {
 		e.GraphRunID = graph.Bytes
 	}
 	return &e, nil
+}
+
+// scanTaskState reads a row of stateColumns.
+func scanTaskState(row pgx.Row) (*store.TaskState, error) {
+	var (
+		ts                                      store.TaskState
+		suspendedAt, lastScheduledAt, updatedAt pgtype.Timestamptz
+		failures                                int64
+	)
+	err := row.Scan(&ts.Task, &ts.Suspended, &ts.SuspendedReason, &suspendedAt, &failures, &lastScheduledAt, &updatedAt)
+	if err != nil {
+		return nil, err
+	}
+	ts.SuspendedAt = goTime(suspendedAt)
+	ts.ConsecutiveFailures = int(failures)
+	ts.LastScheduledAt = goTime(lastScheduledAt)
+	ts.UpdatedAt = goTime(updatedAt)
+	return &ts, nil
 }
 
 // pgUUID is id as a uuid parameter: NULL for uuid.Nil.

@@ -58,7 +58,9 @@
 // the unique partial index on (task, scheduled_at) of the claiming
 // triggers lets through once; the second fails with store.ErrConflict.
 // Reads run in parallel on up to 8 connections (Open) beside a write, as
-// WAL allows.
+// WAL allows. ListTaskStates (store.StateLister) reads every task state in
+// one SELECT, which the engine does once at Start instead of a
+// GetTaskState per task.
 //
 // The writes of one Store queue in Go (honouring their contexts) rather
 // than poll SQLite's lock, and are committed in groups: the writes that

@@ -11,6 +11,11 @@ import (
 const execCols = `id, task, trigger, scheduled_at, started_at, ended_at, state, exit_code, exit_message, ` +
 	`error, args, external_id, parent_id, graph_run_id, root_task, node, skip_reason`
 
+// stateCols are the columns of a task state, in the order scanTaskState
+// reads them.
+const stateCols = `task, suspended, suspended_reason, suspended_at, consecutive_failures, ` +
+	`last_scheduled_at, updated_at`
+
 // queries holds the SQL of a Store with its table prefix written in. The
 // prefix passed WithTablePrefix's check, so writing it into SQL is safe.
 type queries struct {
@@ -18,6 +23,7 @@ type queries struct {
 	taskState  string
 
 	insert, update, get, putState, getState string
+	listStates                              string // run once per engine start: not prepared
 }
 
 func newQueries(prefix string) queries {
@@ -39,8 +45,8 @@ func newQueries(prefix string) queries {
 			suspended_reason = excluded.suspended_reason, suspended_at = excluded.suspended_at,
 			consecutive_failures = excluded.consecutive_failures,
 			last_scheduled_at = excluded.last_scheduled_at, updated_at = excluded.updated_at`,
-		getState: `SELECT task, suspended, suspended_reason, suspended_at, consecutive_failures,
-			last_scheduled_at, updated_at FROM ` + ts + ` WHERE task = ?`,
+		getState:   `SELECT ` + stateCols + ` FROM ` + ts + ` WHERE task = ?`,
+		listStates: `SELECT ` + stateCols + ` FROM ` + ts,
 	}
 }
 

@@ -16,18 +16,55 @@ func (s *Store) GetTaskState(ctx context.Context, task string) (*store.TaskState
 		return nil, err
 	}
 	defer s.leave()
-	var (
-		ts                                  store.TaskState
-		suspended, failures                 int64
-		suspendedAt, lastScheduled, updated sql.NullInt64
-	)
-	err := s.stmts.getState.QueryRowContext(ctx, task).Scan(&ts.Task, &suspended, &ts.SuspendedReason,
-		&suspendedAt, &failures, &lastScheduled, &updated)
+	ts, err := scanTaskState(s.stmts.getState.QueryRowContext(ctx, task))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, fmt.Errorf("sqlite: %s %q: %w", op, task, store.ErrNotFound)
 	case err != nil:
 		return nil, fail(ctx, fmt.Sprintf("%s %q", op, task), err)
+	}
+	return ts, nil
+}
+
+var _ store.StateLister = (*Store)(nil)
+
+// ListTaskStates returns every persisted task state: one SELECT over the
+// task state table. See store.StateLister.
+func (s *Store) ListTaskStates(ctx context.Context) ([]*store.TaskState, error) {
+	const op = "list task states"
+	if err := s.enter(ctx, op); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	rows, err := s.db.QueryContext(ctx, s.q.listStates)
+	if err != nil {
+		return nil, fail(ctx, op, err)
+	}
+	defer rows.Close()
+	var out []*store.TaskState
+	for rows.Next() {
+		ts, err := scanTaskState(rows)
+		if err != nil {
+			return nil, fail(ctx, op, err)
+		}
+		out = append(out, ts)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fail(ctx, op, err)
+	}
+	return out, nil
+}
+
+// scanTaskState reads a row of stateCols.
+func scanTaskState(sc scanner) (*store.TaskState, error) {
+	var (
+		ts                                  store.TaskState
+		suspended, failures                 int64
+		suspendedAt, lastScheduled, updated sql.NullInt64
+	)
+	err := sc.Scan(&ts.Task, &suspended, &ts.SuspendedReason, &suspendedAt, &failures, &lastScheduled, &updated)
+	if err != nil {
+		return nil, err
 	}
 	ts.Suspended = suspended != 0
 	ts.ConsecutiveFailures = int(failures)

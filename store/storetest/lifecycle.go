@@ -14,17 +14,12 @@ import (
 	"github.com/taskmill/taskmill/store"
 )
 
-// calls returns a call of every method but Close, to run with a context:
-// e is a stored execution, task a task without a state.
-func calls(s store.Store, e *store.Execution, task string) []struct {
-	name string
-	call func(ctx context.Context) error
-} {
+// calls returns a call of every method but Close, to run with a context,
+// the optional ones the store has included: e is a stored execution, task
+// a task without a state.
+func calls(s store.Store, e *store.Execution, task string) []methodCall {
 	fresh := newExecution("calls", base.Add(time.Hour))
-	return []struct {
-		name string
-		call func(ctx context.Context) error
-	}{
+	cs := []methodCall{
 		{"CreateExecution", func(ctx context.Context) error { return s.CreateExecution(ctx, fresh) }},
 		{"UpdateExecution", func(ctx context.Context) error {
 			u := e.Clone()
@@ -43,6 +38,16 @@ func calls(s store.Store, e *store.Execution, task string) []struct {
 		}},
 		{"GetTaskState", func(ctx context.Context) error { _, err := s.GetTaskState(ctx, task); return err }},
 	}
+	if l, ok := s.(store.StateLister); ok {
+		cs = append(cs, methodCall{"ListTaskStates", func(ctx context.Context) error { _, err := l.ListTaskStates(ctx); return err }})
+	}
+	return cs
+}
+
+// methodCall is a call of one store method, named after it.
+type methodCall struct {
+	name string
+	call func(ctx context.Context) error
 }
 
 func testClosed(t *testing.T, s store.Store) {
@@ -163,6 +168,12 @@ func testConcurrent(t *testing.T, s store.Store) {
 					if _, err := s.GetTaskState(ctx, task); err != nil {
 						t.Errorf("%s: GetTaskState: %v", task, err)
 						return
+					}
+					if l, ok := s.(store.StateLister); ok {
+						if _, err := l.ListTaskStates(ctx); err != nil {
+							t.Errorf("%s: ListTaskStates: %v", task, err)
+							return
+						}
 					}
 				}
 			}

@@ -48,6 +48,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"DeleteFreesClaim", testDeleteFreesClaim},
 		{"DeleteInvalid", testDeleteInvalid},
 		{"TaskState", testTaskState},
+		{"ListTaskStates", testListTaskStates},
 		{"Closed", testClosed},
 		{"ContextCanceled", testContextCanceled},
 		{"Concurrent", testConcurrent},

@@ -79,3 +79,115 @@ func testTaskState(t *testing.T, s store.Store) {
 	checkTaskState(t, "GetTaskState(other)", getTaskState(t, s, "other"), other)
 	checkTaskState(t, "GetTaskState after another task's Put", getTaskState(t, s, want.Task), resumed)
 }
+
+// plainStore hides the optional abilities of the store it wraps (only
+// store.Store's methods are promoted), so that the helpers take their
+// fallback paths.
+type plainStore struct{ store.Store }
+
+// testListTaskStates: a StateLister lists every state, as copies, and
+// store.ListStates gives the same answer through it as through
+// GetTaskState.
+// (Closed and ContextCanceled check ListTaskStates with the other methods:
+// see calls.)
+func testListTaskStates(t *testing.T, s store.Store) {
+	l, ok := s.(store.StateLister)
+	if !ok {
+		t.Skip("the store is not a store.StateLister")
+	}
+	ctx := t.Context()
+	if got, err := l.ListTaskStates(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("ListTaskStates on an empty store = %d states, %v; want none, nil", len(got), err)
+	}
+
+	suspended := &store.TaskState{
+		Task:            "suspended ✓",
+		Suspended:       true,
+		SuspendedReason: "suspended after 3 consecutive failures",
+		SuspendedAt:     base.Add(-time.Second),
+		UpdatedAt:       base,
+	}
+	failing := &store.TaskState{
+		Task:                "failing",
+		ConsecutiveFailures: 2,
+		LastScheduledAt:     base.Add(-time.Hour).Truncate(time.Minute),
+		UpdatedAt:           base.Add(time.Second),
+	}
+	plain := &store.TaskState{Task: "plain", UpdatedAt: base.Add(2 * time.Second)}
+	// A replaced state is listed once, as it is now.
+	putTaskState(t, s, &store.TaskState{Task: failing.Task, ConsecutiveFailures: 1, UpdatedAt: base})
+	want := map[string]*store.TaskState{}
+	for _, ts := range []*store.TaskState{suspended, failing, plain} {
+		putTaskState(t, s, ts)
+		c := *ts
+		want[ts.Task] = &c
+	}
+
+	list := func() []*store.TaskState {
+		t.Helper()
+		got, err := l.ListTaskStates(ctx)
+		if err != nil {
+			t.Fatalf("ListTaskStates: %v", err)
+		}
+		return got
+	}
+	check := func(op string, got []*store.TaskState) {
+		t.Helper()
+		seen := map[string]bool{}
+		for _, ts := range got {
+			w, ok := want[ts.Task]
+			switch {
+			case !ok:
+				t.Errorf("%s: unexpected task state %q", op, ts.Task)
+			case seen[ts.Task]:
+				t.Errorf("%s: task state %q listed twice", op, ts.Task)
+			default:
+				checkTaskState(t, op, ts, w)
+			}
+			seen[ts.Task] = true
+		}
+		for task := range want {
+			if !seen[task] {
+				t.Errorf("%s: task state %q missing", op, task)
+			}
+		}
+	}
+	got := list()
+	check("ListTaskStates", got)
+
+	// The states listed are copies.
+	for _, ts := range got {
+		ts.Suspended = !ts.Suspended
+		ts.SuspendedReason = "changed"
+		ts.ConsecutiveFailures = 99
+		ts.UpdatedAt = ts.UpdatedAt.Add(time.Hour)
+	}
+	check("ListTaskStates after changing the states listed", list())
+	checkTaskState(t, "GetTaskState after changing the states listed", getTaskState(t, s, suspended.Task), want[suspended.Task])
+
+	// store.ListStates, through ListTaskStates and through GetTaskState:
+	// the named tasks that have a state, and no others.
+	names := []string{suspended.Task, failing.Task, "no state", failing.Task}
+	for _, c := range []struct {
+		name string
+		s    store.Store
+	}{{"StateLister", s}, {"GetTaskState", plainStore{s}}} {
+		m, err := store.ListStates(ctx, c.s, names)
+		if err != nil {
+			t.Fatalf("ListStates via %s: %v", c.name, err)
+		}
+		if len(m) != 2 || m["no state"] != nil || m[plain.Task] != nil {
+			t.Errorf("ListStates via %s: %d states, want the 2 of %q and %q", c.name, len(m), suspended.Task, failing.Task)
+		}
+		for _, task := range []string{suspended.Task, failing.Task} {
+			if ts := m[task]; ts == nil {
+				t.Errorf("ListStates via %s: task state %q missing", c.name, task)
+			} else {
+				checkTaskState(t, "ListStates via "+c.name, ts, want[task])
+			}
+		}
+		if m, err := store.ListStates(ctx, c.s, nil); err != nil || len(m) != 0 {
+			t.Errorf("ListStates via %s with no names = %d states, %v; want none, nil", c.name, len(m), err)
+		}
+	}
+}
