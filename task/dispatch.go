@@ -198,12 +198,26 @@ var errSuspended = errors.New("task: suspended")
 // when the fire was recorded as skipped — or, for an explicit request
 // (explicit true), refused, which records nothing.
 func (e *Engine) admit(ent *entry, exec *store.Execution, explicit bool) (*run, error) {
+	r, _, err := e.admitTask(ent, exec.Task, exec, explicit)
+	return r, err
+}
+
+// admitTask is admit of the task ent, or if ent is nil of the task named
+// name, looked up under the same lock; it also returns the entry.
+func (e *Engine) admitTask(ent *entry, name string, exec *store.Execution, explicit bool) (*run, *entry, error) {
 	exec.StartedAt, exec.Node = e.now(), e.cfg.node
 	e.mu.Lock()
+	if ent == nil {
+		var err error
+		if ent, err = e.lookup(name); err != nil {
+			e.mu.Unlock()
+			return nil, nil, err
+		}
+	}
 	if e.status != statusStarted {
 		err := e.notStarted()
 		e.mu.Unlock()
-		return nil, err
+		return nil, ent, err
 	}
 	r, rec, ok := e.reserveLocked(ent, exec, explicit, nil)
 	if r != nil {
@@ -212,11 +226,11 @@ func (e *Engine) admit(ent *entry, exec *store.Execution, explicit bool) (*run, 
 	e.mu.Unlock()
 	if !ok {
 		if explicit {
-			return nil, nil
+			return nil, ent, nil
 		}
-		return nil, errSuspended
+		return nil, ent, errSuspended
 	}
-	return r, e.settle(ent, rec, r, e.store.CreateExecution(e.storeCtx, rec))
+	return r, ent, e.settle(ent, rec, r, e.store.CreateExecution(e.storeCtx, rec))
 }
 
 // reserveLocked decides what a fire (or an explicit request) of a started

@@ -709,16 +709,16 @@ func (e *Engine) runNow(ctx context.Context, name string, trig store.Trigger, rc
 	if err := ctx.Err(); err != nil {
 		return uuid.Nil, err
 	}
-	e.mu.Lock()
-	ent, err := e.lookup(name)
-	if err == nil && e.status != statusStarted {
-		err = e.notStarted()
-	}
-	e.mu.Unlock()
-	if err != nil {
-		return uuid.Nil, err
-	}
 	if rc.singleInstance {
+		e.mu.Lock()
+		_, err := e.lookup(name)
+		if err == nil && e.status != statusStarted {
+			err = e.notStarted()
+		}
+		e.mu.Unlock()
+		if err != nil {
+			return uuid.Nil, err
+		}
 		page, err := e.store.ListExecutions(ctx, store.ExecutionFilter{
 			Task: name, States: []store.State{store.StatePending, store.StateRunning}, Limit: 1,
 		})
@@ -739,7 +739,7 @@ func (e *Engine) runNow(ctx context.Context, name string, trig store.Trigger, rc
 		ExternalID: rc.externalID,
 		ParentID:   rc.parentID,
 	}
-	r, err := e.admit(ent, exec, true)
+	r, ent, err := e.admitTask(nil, name, exec, true)
 	if err != nil {
 		return uuid.Nil, err
 	}
