@@ -49,7 +49,8 @@
 // when it ends: id, task, trigger, nominal time, start, end, state, exit
 // code, exit message, error, arguments, external and parent ids, node, and
 // the skip reason. The run's context carries it: CurrentExecution, Args and
-// Param read it from inside a job, and SetExitMessage sets the message.
+// Param read it from inside a job (ScheduledAt reads only the nominal time,
+// without copying the record), and SetExitMessage sets the message.
 //
 // Exit codes: 0 on success. A failed run records the ExitCode() of the first
 // error in the chain that has one (see Exit); otherwise what the
@@ -204,4 +205,31 @@
 //
 // A panic in a job, a condition, a listener or an init hook is recovered
 // and recorded (a *PanicError with the stack); it never crashes the host.
+//
+// # Cost
+//
+// What a fire costs, and how it was brought down (measured in ../bench,
+// whose README has the numbers and the profiles):
+//
+//   - One gocron job per distinct schedule; a fire admits its tasks in
+//     chunks of 128: one pass under the engine's lock reserves the chunk's
+//     runs (which share one allocation), one batch create records them
+//     (store.BatchCreator), then they start.
+//   - A run is one allocation holding its record and its context. The
+//     context is a standard cancellable one made only when something asks
+//     for cancellation (Done, context.Cause, a derived context), so a job
+//     that never looks pays nothing; context.Cause still reports ErrTimeout,
+//     ErrCancelled or ErrShutdown.
+//   - Runs execute on reused worker goroutines, or a new one when none is
+//     idle: runs never wait for each other. The engine's frames under the
+//     job are kept small so that a trivial job fits a fresh goroutine's
+//     stack (growing a stack mid-run copied it and walked every frame, which
+//     profiled as more than the rest of starting the run).
+//   - A run's end takes the engine's lock once; the table of runs in flight
+//     has its own lock; task state is written only when it can change (a
+//     failure, or a success after failures).
+//   - A registered task keeps a small definition (name, job, schedule) and
+//     the whole Spec only when it sets more; schedules parsed from the same
+//     Cron text are shared; Start reads every task state in one call
+//     (store.StateLister).
 package task
