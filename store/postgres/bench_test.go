@@ -12,7 +12,8 @@ import (
 // BenchmarkCreateUpdate records one execution per op the way the engine
 // does, created running and updated when it ends, from 1 and from 8
 // goroutines sharing one store (a pool of as many connections). It reports
-// executions/s: two statements, each its own transaction, per execution.
+// executions/s: two statements per execution, each its own transaction when
+// one goroutine writes, committed in groups when several do (see writer).
 func BenchmarkCreateUpdate(b *testing.B) {
 	for _, workers := range []int{1, 8} {
 		b.Run(fmt.Sprintf("goroutines=%d", workers), func(b *testing.B) {

@@ -27,6 +27,7 @@ type Store struct {
 	closed  atomic.Bool
 	t       tables
 	sql     statements
+	w       writer // runs CreateExecution, UpdateExecution and PutTaskState
 }
 
 var _ store.Store = (*Store)(nil)
@@ -97,7 +98,8 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, own bool, o options) (*St
 	if err != nil {
 		return nil, err
 	}
-	return &Store{pool: pool, ownPool: own, t: t, sql: newStatements(t)}, nil
+	sql := newStatements(t)
+	return &Store{pool: pool, ownPool: own, t: t, sql: sql, w: writer{pool: pool, sql: sql}}, nil
 }
 
 // dsnError reports why a DSN does not parse. pgx's message quotes the DSN
@@ -141,6 +143,7 @@ func newTables(o options) tables {
 // statements is the fixed SQL of the store, built once from the table names.
 type statements struct {
 	insert, update, get, exists string
+	insertGroup                 string // insert, in a group (see writer)
 	list                        string // without WHERE, ORDER BY and LIMIT
 	deleteAll, deleteBatch      string // with a %s for the task condition
 	getState, putState          string
@@ -162,6 +165,11 @@ func newStatements(t tables) statements {
 	return statements{
 		insert: `INSERT INTO ` + t.executions + ` (` + executionColumns + `)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		// Without a conflict target, DO NOTHING covers every unique index,
+		// the primary key and the partial one of the claims alike.
+		insertGroup: `INSERT INTO ` + t.executions + ` (` + executionColumns + `)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+			ON CONFLICT DO NOTHING`,
 		// Task, trigger and scheduled_at never change, so the claim stays.
 		update: `UPDATE ` + t.executions + ` SET started_at = $2, ended_at = $3, state = $4,
 			exit_code = $5, exit_message = $6, error = $7, args = $8, external_id = $9,
@@ -216,8 +224,10 @@ func (s *Store) fail(ctx context.Context, op string, err error) error {
 	return fmt.Errorf("postgres: %s: %w", op, err)
 }
 
-// CreateExecution inserts e. A unique violation, of the primary key or of
-// the slot-claim index, is store.ErrConflict. See store.Store.
+// CreateExecution inserts e, through the writer (see writer): alone, one
+// INSERT; in a group, INSERT ... ON CONFLICT DO NOTHING. A unique violation,
+// of the primary key or of the slot-claim index, is store.ErrConflict. See
+// store.Store.
 func (s *Store) CreateExecution(ctx context.Context, e *store.Execution) error {
 	const op = "create execution"
 	if err := s.begin(ctx, op); err != nil {
@@ -229,10 +239,15 @@ func (s *Store) CreateExecution(ctx context.Context, e *store.Execution) error {
 	if err := checkRecord(e); err != nil {
 		return err
 	}
-	_, err := s.pool.Exec(ctx, s.sql.insert,
-		pgUUID(e.ID), e.Task, string(e.Trigger), pgTime(e.ScheduledAt), pgTime(e.StartedAt), pgTime(e.EndedAt),
-		string(e.State), int64(e.ExitCode), e.ExitMessage, e.Error, pgArgs(e.Args), e.ExternalID,
-		pgUUID(e.ParentID), pgUUID(e.GraphRunID), e.RootTask, e.Node, e.SkipReason)
+	n, err := s.w.exec(&writeReq{ctx: ctx, kind: writeInsert, e: e})
+	if err == nil && n == 0 {
+		// In a group, the insert met a unique key (a plain INSERT alone
+		// inserts its row or fails). Which one, the plain INSERT says,
+		// as it would have: this is rare, so it may cost a round trip.
+		// (Should the other row be gone meanwhile, it inserts e, which
+		// is as if e had come after.)
+		_, err = s.pool.Exec(ctx, s.sql.insert, insertArgs(e)...)
+	}
 	if err == nil {
 		return nil
 	}
@@ -247,7 +262,8 @@ func (s *Store) CreateExecution(ctx context.Context, e *store.Execution) error {
 }
 
 // UpdateExecution overwrites the record with e's ID, keeping its stored
-// Task, Trigger and ScheduledAt: one UPDATE. See store.Store.
+// Task, Trigger and ScheduledAt: one UPDATE, through the writer (see
+// writer). See store.Store.
 func (s *Store) UpdateExecution(ctx context.Context, e *store.Execution) error {
 	const op = "update execution"
 	if err := s.begin(ctx, op); err != nil {
@@ -265,17 +281,40 @@ func (s *Store) UpdateExecution(ctx context.Context, e *store.Execution) error {
 		}
 		return err
 	}
-	tag, err := s.pool.Exec(ctx, s.sql.update,
-		pgUUID(e.ID), pgTime(e.StartedAt), pgTime(e.EndedAt), string(e.State), int64(e.ExitCode),
-		e.ExitMessage, e.Error, pgArgs(e.Args), e.ExternalID, pgUUID(e.ParentID), pgUUID(e.GraphRunID),
-		e.RootTask, e.Node, e.SkipReason)
+	n, err := s.w.exec(&writeReq{ctx: ctx, kind: writeUpdate, e: e})
 	if err != nil {
 		return s.fail(ctx, op, err)
 	}
-	if tag.RowsAffected() == 0 {
+	if n == 0 {
 		return fmt.Errorf("%w: execution %s", store.ErrNotFound, e.ID)
 	}
 	return nil
+}
+
+// insertArgs are the parameters of the insert statement for e.
+func insertArgs(e *store.Execution) []any {
+	return []any{
+		pgUUID(e.ID), e.Task, string(e.Trigger), pgTime(e.ScheduledAt), pgTime(e.StartedAt), pgTime(e.EndedAt),
+		string(e.State), int64(e.ExitCode), e.ExitMessage, e.Error, pgArgs(e.Args), e.ExternalID,
+		pgUUID(e.ParentID), pgUUID(e.GraphRunID), e.RootTask, e.Node, e.SkipReason,
+	}
+}
+
+// updateArgs are the parameters of the update statement for e.
+func updateArgs(e *store.Execution) []any {
+	return []any{
+		pgUUID(e.ID), pgTime(e.StartedAt), pgTime(e.EndedAt), string(e.State), int64(e.ExitCode),
+		e.ExitMessage, e.Error, pgArgs(e.Args), e.ExternalID, pgUUID(e.ParentID), pgUUID(e.GraphRunID),
+		e.RootTask, e.Node, e.SkipReason,
+	}
+}
+
+// taskStateArgs are the parameters of the putState statement for ts.
+func taskStateArgs(ts *store.TaskState) []any {
+	return []any{
+		ts.Task, ts.Suspended, ts.SuspendedReason, pgTime(ts.SuspendedAt), int64(ts.ConsecutiveFailures),
+		pgTime(ts.LastScheduledAt), pgTime(ts.UpdatedAt),
+	}
 }
 
 // validateUpdate validates the record UpdateExecution would store: e merged
@@ -481,7 +520,7 @@ func (s *Store) ListTaskStates(ctx context.Context) ([]*store.TaskState, error) 
 }
 
 // PutTaskState inserts or replaces the state of ts.Task (INSERT ... ON
-// CONFLICT DO UPDATE). See store.Store.
+// CONFLICT DO UPDATE), through the writer (see writer). See store.Store.
 func (s *Store) PutTaskState(ctx context.Context, ts *store.TaskState) error {
 	const op = "put task state"
 	if err := s.begin(ctx, op); err != nil {
@@ -504,8 +543,7 @@ func (s *Store) PutTaskState(ctx context.Context, ts *store.TaskState) error {
 			return fmt.Errorf("%w: task state %q: %w", store.ErrInvalid, ts.Task, err)
 		}
 	}
-	_, err := s.pool.Exec(ctx, s.sql.putState, ts.Task, ts.Suspended, ts.SuspendedReason,
-		pgTime(ts.SuspendedAt), int64(ts.ConsecutiveFailures), pgTime(ts.LastScheduledAt), pgTime(ts.UpdatedAt))
+	_, err := s.w.exec(&writeReq{ctx: ctx, kind: writeTaskState, ts: ts})
 	if err != nil {
 		return s.fail(ctx, op, err)
 	}
