@@ -285,6 +285,17 @@ type StateLister interface {
 	ListTaskStates(ctx context.Context) ([]*TaskState, error)
 }
 
+// SlotLister is implemented by stores that find every task's newest claimed
+// slot in one call: the engine plans catch-up at Start from it, rather than
+// with one ListExecutions per task. An optional ability, found by type
+// assertion.
+type SlotLister interface {
+	// LastSlots returns, for every task with an execution whose trigger
+	// claims a slot (schedule, catch-up), the latest ScheduledAt among
+	// them.
+	LastSlots(ctx context.Context) (map[string]time.Time, error)
+}
+
 // ListStates returns the stored states of the named tasks, by task name; a
 // task with no state has no entry. If s is a StateLister it reads every
 // state in one call and keeps the named ones; otherwise it calls

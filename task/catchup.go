@@ -73,10 +73,19 @@ type catchUp struct {
 }
 
 // lastSlot is the newest slot the task is known to have claimed: from its
-// persisted state and its newest claiming execution. Zero if none (a task
-// that never fired, or whose history retention removed).
-func (e *Engine) lastSlot(ctx context.Context, ent *entry) (time.Time, error) {
+// persisted state and its claiming executions — the latest slot among them
+// when slots (store.SlotLister) is given, else the slot of the newest one.
+// Zero if none (a task that never fired, or whose history retention
+// removed).
+func (e *Engine) lastSlot(ctx context.Context, ent *entry, slots map[string]time.Time) (time.Time, error) {
 	last := ent.getState().LastScheduledAt
+	if slots != nil {
+		// Read for every task at once (store.SlotLister).
+		if s := slots[ent.spec.Name]; s.After(last) {
+			last = s
+		}
+		return last, nil
+	}
 	page, err := e.store.ListExecutions(ctx, store.ExecutionFilter{
 		Task: ent.spec.Name, Triggers: []store.Trigger{store.TriggerSchedule, store.TriggerCatchUp}, Limit: 1,
 	})
@@ -91,13 +100,14 @@ func (e *Engine) lastSlot(ctx context.Context, ent *entry) (time.Time, error) {
 
 // planCatchUp works out the slots a task missed while no engine ran, and
 // sets where the task's own dispatching starts (entry.since). It returns nil
-// when nothing was missed.
-func (e *Engine) planCatchUp(ctx context.Context, ent *entry, now time.Time) (*catchUp, error) {
+// when nothing was missed. slots, if not nil, holds every task's latest
+// claimed slot (store.SlotLister); otherwise the store is asked.
+func (e *Engine) planCatchUp(ctx context.Context, ent *entry, now time.Time, slots map[string]time.Time) (*catchUp, error) {
 	ent.since = now
 	if ent.spec.Schedule == nil {
 		return nil, nil
 	}
-	last, err := e.lastSlot(ctx, ent)
+	last, err := e.lastSlot(ctx, ent, slots)
 	if err != nil || last.IsZero() {
 		return nil, err
 	}

@@ -248,7 +248,7 @@ func (e *Engine) Register(spec Spec) error {
 	if err := e.loadState(ent); err != nil {
 		return err
 	}
-	plan, err := e.planCatchUp(e.storeCtx, ent, e.clock.Now())
+	plan, err := e.planCatchUp(e.storeCtx, ent, e.clock.Now(), nil)
 	if err != nil {
 		return err
 	}
@@ -406,12 +406,18 @@ func (e *Engine) start(ctx context.Context) error {
 	if err := e.loadStates(ents); err != nil {
 		return err
 	}
+	var slots map[string]time.Time
+	if l, ok := e.store.(store.SlotLister); ok {
+		if slots, err = l.LastSlots(ctx); err != nil {
+			return fmt.Errorf("task: finding the tasks' last slots: %w", err)
+		}
+	}
 	var plans []*catchUp
 	for _, ent := range ents {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		plan, err := e.planCatchUp(ctx, ent, startNow)
+		plan, err := e.planCatchUp(ctx, ent, startNow, slots)
 		if err != nil {
 			return err
 		}

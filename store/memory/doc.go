@@ -43,6 +43,9 @@
 // ListTaskStates (store.StateLister) copies every task state under the read
 // lock, in one call: an engine starting many tasks does not make one
 // GetTaskState, and one ErrNotFound error, per task without a state.
+// LastSlots (store.SlotLister) reads the last claim of every task, the
+// claims being ordered by slot: an engine plans catch-up at Start without a
+// ListExecutions per task.
 //
 // Memory grows with the history until DeleteExecutions trims it.
 package memory

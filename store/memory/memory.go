@@ -388,6 +388,28 @@ func (s *Store) scan(task string, fn func(*store.Execution)) {
 // older reports whether a comes before b in the oldest-first order.
 func older(a, b *store.Execution) bool { return store.Newer(b, a) }
 
+var _ store.SlotLister = (*Store)(nil)
+
+// LastSlots returns every task's latest claimed slot: the last of its
+// claims, which are ordered by slot. See store.SlotLister.
+func (s *Store) LastSlots(ctx context.Context) (map[string]time.Time, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, store.ErrClosed
+	}
+	out := make(map[string]time.Time)
+	for task, t := range s.tasks {
+		if n := len(t.claims); n > 0 {
+			out[task] = t.claims[n-1].by.ScheduledAt
+		}
+	}
+	return out, nil
+}
+
 // GetTaskState returns a copy of the state of task. See store.Store.
 func (s *Store) GetTaskState(ctx context.Context, task string) (*store.TaskState, error) {
 	if err := ctx.Err(); err != nil {

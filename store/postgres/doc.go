@@ -9,7 +9,9 @@
 // writes of executions and task states are committed in groups (see [Group
 // commit]). ListTaskStates (store.StateLister) reads the whole task state
 // table in one query, so an engine starting many tasks reads their states
-// in one round trip instead of one per task.
+// in one round trip instead of one per task. (The store is not yet a
+// store.SlotLister: at Start the engine finds each task's last slot with one
+// indexed query per task, a round trip each.)
 //
 // # Opening
 //

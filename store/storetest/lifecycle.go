@@ -41,6 +41,9 @@ func calls(s store.Store, e *store.Execution, task string) []methodCall {
 	if l, ok := s.(store.StateLister); ok {
 		cs = append(cs, methodCall{"ListTaskStates", func(ctx context.Context) error { _, err := l.ListTaskStates(ctx); return err }})
 	}
+	if l, ok := s.(store.SlotLister); ok {
+		cs = append(cs, methodCall{"LastSlots", func(ctx context.Context) error { _, err := l.LastSlots(ctx); return err }})
+	}
 	return cs
 }
 

@@ -49,6 +49,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"DeleteInvalid", testDeleteInvalid},
 		{"TaskState", testTaskState},
 		{"ListTaskStates", testListTaskStates},
+		{"LastSlots", testLastSlots},
 		{"Closed", testClosed},
 		{"ContextCanceled", testContextCanceled},
 		{"Concurrent", testConcurrent},

@@ -191,3 +191,62 @@ func testListTaskStates(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+// testLastSlots: a SlotLister names, for every task with claiming
+// executions, its latest slot — not the slot of its newest-started
+// execution — and nothing for tasks with none.
+// (Closed and ContextCanceled check LastSlots with the other methods.)
+func testLastSlots(t *testing.T, s store.Store) {
+	l, ok := s.(store.SlotLister)
+	if !ok {
+		t.Skip("the store is not a store.SlotLister")
+	}
+	ctx := t.Context()
+	if got, err := l.LastSlots(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("LastSlots on an empty store = %v, %v; want none, nil", got, err)
+	}
+	slot := base.Truncate(time.Minute)
+	older := scheduled("a", slot.Add(-2*time.Minute), store.TriggerSchedule)
+	newest := scheduled("a", slot, store.TriggerSchedule)
+	// A catch-up of an older slot, started after the live one.
+	late := scheduled("a", slot.Add(-time.Minute), store.TriggerCatchUp)
+	late.StartedAt = newest.StartedAt.Add(time.Second)
+	caught := scheduled("b", slot.Add(-5*time.Minute), store.TriggerCatchUp)
+	manual := newExecution("c", base) // claims nothing
+	for _, e := range []*store.Execution{older, newest, late, caught, manual} {
+		if err := s.CreateExecution(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := l.LastSlots(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]time.Time{"a": newest.ScheduledAt, "b": caught.ScheduledAt}
+	if len(got) != len(want) {
+		t.Fatalf("LastSlots = %v, want %v", got, want)
+	}
+	for task, w := range want {
+		if g, ok := got[task]; !ok || !g.Equal(w) {
+			t.Fatalf("LastSlots[%q] = %v, want %v (all: %v)", task, g, w, got)
+		}
+	}
+	// Deleting the latest slot's record makes the one before it the latest.
+	newest.State, newest.EndedAt = store.StateSucceeded, newest.StartedAt
+	late.State, late.EndedAt = store.StateSucceeded, late.StartedAt
+	for _, e := range []*store.Execution{newest, late} {
+		if err := s.UpdateExecution(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.DeleteExecutions(ctx, store.DeleteParams{Task: "a", Before: newest.StartedAt.Add(time.Microsecond)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = l.LastSlots(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := got["a"]; !g.Equal(late.ScheduledAt) {
+		t.Fatalf("after deleting the newest slot, LastSlots[a] = %v, want %v", g, late.ScheduledAt)
+	}
+}
