@@ -572,6 +572,16 @@ func (r *run) startPending() {
 		r.release()
 		return
 	}
+	if e.status != statusStarted {
+		// Shutdown began after the run ahead decided to promote this
+		// one (while it wrote its end): queued runs are recorded
+		// cancelled, never started.
+		r.mu.Unlock()
+		e.mu.Unlock()
+		r.writeMu.Unlock()
+		r.cancelQueued(ErrShutdown)
+		return
+	}
 	r.exec.State, r.exec.StartedAt = store.StateRunning, e.now()
 	if gr := e.beginGraph(r.ent, r.exec); gr != nil {
 		r.graph = gr

@@ -74,16 +74,19 @@ func (c *jobCtx) ctx() context.Context {
 	return c.inner
 }
 
-// cancelWith cancels the run's context; the first cause stays.
+// cancelWith cancels the run's context; the first cause stays. The
+// standard context is cancelled under the lock, with the recorded cause:
+// two cancellations racing must not leave the job seeing one cause and the
+// record another, nor Err non-nil while Done is open. (Cancelling never
+// calls back into the parent.)
 func (c *jobCtx) cancelWith(cause error) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.cause == nil {
 		c.cause = cause
 	}
-	cancel := c.cancel
-	c.mu.Unlock()
-	if cancel != nil {
-		cancel(cause) // a no-op but for the first call
+	if c.cancel != nil {
+		c.cancel(c.cause) // a no-op but for the first call
 	}
 }
 

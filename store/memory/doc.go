@@ -19,9 +19,13 @@
 // # Cost
 //
 // CreateExecution, UpdateExecution and GetExecution are one lookup in a map
-// by ID under a mutex (a read lock for GetExecution) plus one copy of the
-// record; UpdateExecution overwrites the stored record in place and
-// allocates only when Args outgrows the stored one. CreateExecution also
+// by ID plus one copy of the record. The records are split over 32 shards
+// by ID: UpdateExecution and GetExecution hold the store's read lock and
+// their shard's lock, so run ends do not queue behind each other, while
+// CreateExecution and everything that reads many records (listings,
+// deletions, LastSlots) hold the write lock. UpdateExecution overwrites the
+// stored record in place and allocates only when Args outgrows the stored
+// one. CreateExecution also
 // finds the task's index (a map by name) and appends to it: each task keeps
 // its records in creation order and its slot claims ordered by slot, as
 // slices, so the usual create (a newer slot than any) is two appends, and
@@ -31,10 +35,10 @@
 // the index of each task it touched once.
 //
 // ListExecutions scans the executions of the filter's task (an index by task
-// name), or every execution without a task filter, under a read lock, and
+// name), or every execution without a task filter, under the write lock, and
 // keeps the first Limit+1 matches in a heap: O(n log k) for n scanned and a
 // page of k, and only the page is copied. DeleteExecutions scans the same
-// way under the write lock. A listing with a task filter therefore costs
+// way. A listing with a task filter therefore costs
 // what that task's history costs, not the whole table's. A structure
 // ordered by (StartedAt, ID), per task and overall (a B-tree), would make a
 // page O(k + log n); it is not worth its cost on every insert until

@@ -396,8 +396,9 @@ func (s *Store) LastSlots(ctx context.Context) (map[string]time.Time, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	// The write lock: an update may be overwriting a record in place.
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closed {
 		return nil, store.ErrClosed
 	}
