@@ -9,9 +9,9 @@
 // writes of executions and task states are committed in groups (see [Group
 // commit]). ListTaskStates (store.StateLister) reads the whole task state
 // table in one query, so an engine starting many tasks reads their states
-// in one round trip instead of one per task. (The store is not yet a
-// store.SlotLister: at Start the engine finds each task's last slot with one
-// indexed query per task, a round trip each.)
+// in one round trip instead of one per task; LastSlots (store.SlotLister)
+// finds every task's latest claimed slot in one GROUP BY over the claim
+// index, so Start plans catch-up in one round trip too.
 //
 // # Opening
 //

@@ -148,6 +148,7 @@ type statements struct {
 	deleteAll, deleteBatch      string // with a %s for the task condition
 	getState, putState          string
 	listStates                  string
+	lastSlots                   string
 }
 
 const executionColumns = `id, task, trigger, scheduled_at, started_at, ended_at, state, exit_code,
@@ -186,6 +187,9 @@ func newStatements(t tables) statements {
 			ORDER BY started_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)`,
 		getState:   `SELECT ` + stateColumns + ` FROM ` + t.taskState + ` WHERE task = $1`,
 		listStates: `SELECT ` + stateColumns + ` FROM ` + t.taskState,
+		// The claim index's own condition, so that the index answers.
+		lastSlots: `SELECT task, max(scheduled_at) FROM ` + t.executions + `
+			WHERE trigger IN ('schedule', 'catch-up') GROUP BY task`,
 		putState: `INSERT INTO ` + t.taskState + ` (task, suspended, suspended_reason, suspended_at,
 			consecutive_failures, last_scheduled_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
 			ON CONFLICT (task) DO UPDATE SET suspended = EXCLUDED.suspended,
@@ -517,6 +521,35 @@ func (s *Store) ListTaskStates(ctx context.Context) ([]*store.TaskState, error) 
 		return nil, s.fail(ctx, op, err)
 	}
 	return states, nil
+}
+
+var _ store.SlotLister = (*Store)(nil)
+
+// LastSlots returns every task's latest claimed slot, in one query over the
+// claim index (one GROUP BY). See store.SlotLister.
+func (s *Store) LastSlots(ctx context.Context) (map[string]time.Time, error) {
+	const op = "last slots"
+	if err := s.begin(ctx, op); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, s.sql.lastSlots)
+	if err != nil {
+		return nil, s.fail(ctx, op, err)
+	}
+	defer rows.Close()
+	out := make(map[string]time.Time)
+	for rows.Next() {
+		var task string
+		var slot pgtype.Timestamptz
+		if err := rows.Scan(&task, &slot); err != nil {
+			return nil, s.fail(ctx, op, err)
+		}
+		out[task] = goTime(slot)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(ctx, op, err)
+	}
+	return out, nil
 }
 
 // PutTaskState inserts or replaces the state of ts.Task (INSERT ... ON

@@ -60,9 +60,9 @@
 // Reads run in parallel on up to 8 connections (Open) beside a write, as
 // WAL allows. ListTaskStates (store.StateLister) reads every task state in
 // one SELECT, which the engine does once at Start instead of a
-// GetTaskState per task. (The store is not a store.SlotLister: the engine
-// finds each task's last slot with one indexed ListExecutions per task at
-// Start.)
+// GetTaskState per task; LastSlots (store.SlotLister) finds every task's
+// latest claimed slot in one GROUP BY over the claim index, so Start plans
+// catch-up without a query per task.
 //
 // The writes of one Store queue in Go (honouring their contexts) rather
 // than poll SQLite's lock, and are committed in groups: the writes that

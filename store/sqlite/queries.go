@@ -24,6 +24,7 @@ type queries struct {
 
 	insert, update, get, putState, getState string
 	listStates                              string // run once per engine start: not prepared
+	lastSlots                               string // the same
 }
 
 func newQueries(prefix string) queries {
@@ -47,6 +48,9 @@ func newQueries(prefix string) queries {
 			last_scheduled_at = excluded.last_scheduled_at, updated_at = excluded.updated_at`,
 		getState:   `SELECT ` + stateCols + ` FROM ` + ts + ` WHERE task = ?`,
 		listStates: `SELECT ` + stateCols + ` FROM ` + ts,
+		// The claim index's own condition, so that the index answers.
+		lastSlots: `SELECT task, MAX(scheduled_at) FROM ` + ex + `
+			WHERE trigger IN ('schedule', 'catch-up') GROUP BY task`,
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/taskmill/taskmill/store"
 )
@@ -93,4 +94,34 @@ func (s *Store) PutTaskState(ctx context.Context, ts *store.TaskState) error {
 		return fail(ctx, fmt.Sprintf("%s %q", op, ts.Task), err)
 	}
 	return nil
+}
+
+var _ store.SlotLister = (*Store)(nil)
+
+// LastSlots returns every task's latest claimed slot, in one SELECT over
+// the claim index (one GROUP BY). See store.SlotLister.
+func (s *Store) LastSlots(ctx context.Context) (map[string]time.Time, error) {
+	const op = "last slots"
+	if err := s.enter(ctx, op); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	rows, err := s.db.QueryContext(ctx, s.q.lastSlots)
+	if err != nil {
+		return nil, fail(ctx, op, err)
+	}
+	defer rows.Close()
+	out := make(map[string]time.Time)
+	for rows.Next() {
+		var task string
+		var slot sql.NullInt64
+		if err := rows.Scan(&task, &slot); err != nil {
+			return nil, fail(ctx, op, err)
+		}
+		out[task] = fromMicros(slot)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fail(ctx, op, err)
+	}
+	return out, nil
 }
