@@ -314,9 +314,13 @@ func (w *writer) runGroup(group []*writeReq) (rerun bool) {
 	b.Queue("COMMIT")
 	br := conn.SendBatch(ctx, b)
 	committed := readGroup(br, live)
-	if err := br.Close(); err != nil {
-		committed = false
-	}
+	// Once COMMIT was answered COMMIT the group is durable: an error
+	// closing the batch (the connection lost before the final
+	// ReadyForQuery) concerns only the connection, which pgx has closed
+	// and Release then destroys. Rerunning the writes would report the
+	// group's own inserts as conflicts.
+	// (Without a COMMIT answer the group is not committed either way.)
+	_ = br.Close()
 	if committed {
 		for _, r := range live {
 			r.err = nil
