@@ -123,13 +123,6 @@ func (l *latch) set() {
 	l.mu.Unlock()
 }
 
-// isSet reports whether the latch is open.
-func (l *latch) isSet() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.open
-}
-
 // wait returns a channel closed once the latch is open.
 func (l *latch) wait() <-chan struct{} {
 	l.mu.Lock()
