@@ -1,7 +1,6 @@
 package memory
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -16,11 +15,12 @@ import (
 // Store is the in-memory store. Create one with New; the zero value is not
 // usable.
 //
-// Locking: mu guards the index, the states and closed. Records are owned by
-// the store, and UpdateExecution overwrites them in place holding mu's read
-// lock and the lock of the record's shard, so updates of different records
-// do not wait for each other; everything else that reads or writes a record
-// holds mu's write lock, or its read lock and the shard's lock (Get).
+// Locking: mu guards the index, the tables, the list of chunks, the free
+// list, the states and closed. Records are owned by the store;
+// UpdateExecution overwrites one in place holding mu's read lock and the
+// lock of the record's shard, so updates of different records do not wait
+// for each other. Everything else that reads or writes a record holds mu's
+// write lock, or its read lock and the shard's lock (Get).
 type Store struct {
 	mu     sync.RWMutex
 	closed bool
@@ -28,22 +28,34 @@ type Store struct {
 	// claims.
 	tasks  map[string]*taskRecs
 	states map[string]store.TaskState
-	// shards holds the records by ID.
+	tables tables
+	// chunks hold the records, numbered from 0 across the chunks; free
+	// lists the numbers of deleted records, for reuse.
+	chunks []*chunk
+	next   uint32 // records ever taken from chunks
+	free   []uint32
+	// shards find the records by ID.
 	shards [nShards]shard
 }
 
 // nShards is how many ways the records are split by ID.
 const nShards = 32
 
+// shard maps IDs to record numbers and holds the extras of its records.
+// Neither map holds pointers to records.
 type shard struct {
-	mu    sync.Mutex
-	execs map[uuid.UUID]*store.Execution
-	_     [48]byte // keep shards' locks on separate cache lines
+	mu     sync.Mutex
+	ids    map[uuid.UUID]uint32
+	extras map[uint32]*extras
+	_      [40]byte // keep shards' locks on separate cache lines
 }
 
 // shardOf returns the shard of an ID: its last byte, random in UUIDv4 and
 // UUIDv7 (any ID works; a skewed one only shares a lock more).
 func (s *Store) shardOf(id uuid.UUID) *shard { return &s.shards[id[15]%nShards] }
+
+// rec returns record n; s.mu must be held.
+func (s *Store) rec(n uint32) *rec { return &s.chunks[n>>chunkBits][n&(chunkSize-1)] }
 
 var _ store.Store = (*Store)(nil)
 
@@ -51,26 +63,24 @@ var _ store.Store = (*Store)(nil)
 // maps: the common insert is an append (records in creation order, slots
 // ascending), and a task's slot is found by binary search.
 type taskRecs struct {
-	recs   []*store.Execution // in creation order
-	claims []claim            // ordered by slot
+	recs   []uint32 // record numbers, in creation order
+	claims []claim  // ordered by slot
 }
 
-// claim is a claimed slot: a nominal time, as an instant, and the
-// execution holding it.
+// claim is a claimed slot: a nominal time, as an instant, and the number
+// of the record holding it.
 type claim struct {
-	slot int64 // ScheduledAt.UnixNano()
-	by   *store.Execution
+	slot instant
+	by   uint32
 }
-
-func slotOf(e *store.Execution) int64 { return e.ScheduledAt.UnixNano() }
 
 // find returns the index of slot in t.claims, or where it would go, and
 // whether it is there.
-func (t *taskRecs) find(slot int64) (int, bool) {
-	if n := len(t.claims); n == 0 || t.claims[n-1].slot < slot {
+func (t *taskRecs) find(slot instant) (int, bool) {
+	if n := len(t.claims); n == 0 || compareInstants(t.claims[n-1].slot, slot) < 0 {
 		return n, false // the common case: a newer slot than any
 	}
-	return slices.BinarySearchFunc(t.claims, slot, func(c claim, s int64) int { return cmp.Compare(c.slot, s) })
+	return slices.BinarySearchFunc(t.claims, slot, func(c claim, s instant) int { return compareInstants(c.slot, s) })
 }
 
 // New returns an empty store.
@@ -78,22 +88,13 @@ func New() *Store {
 	s := &Store{
 		tasks:  make(map[string]*taskRecs),
 		states: make(map[string]store.TaskState),
+		tables: newTables(),
 	}
 	for i := range s.shards {
-		s.shards[i].execs = make(map[uuid.UUID]*store.Execution)
+		s.shards[i].ids = make(map[uuid.UUID]uint32)
+		s.shards[i].extras = make(map[uint32]*extras)
 	}
 	return s
-}
-
-// copyInto copies e into c and drops the monotonic clock readings of its
-// times, so that stored records compare by wall clock, as cursors do.
-func copyInto(c, e *store.Execution) *store.Execution {
-	*c = *e
-	c.Args = slices.Clone(e.Args)
-	c.ScheduledAt = c.ScheduledAt.Round(0)
-	c.StartedAt = c.StartedAt.Round(0)
-	c.EndedAt = c.EndedAt.Round(0)
-	return c
 }
 
 // CreateExecution stores a copy of e. See store.Store.
@@ -104,13 +105,12 @@ func (s *Store) CreateExecution(ctx context.Context, e *store.Execution) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
-	c := copyInto(new(store.Execution), e)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return store.ErrClosed
 	}
-	return s.insertLocked(c)
+	return s.insertLocked(e)
 }
 
 var _ store.BatchCreator = (*Store)(nil)
@@ -125,52 +125,74 @@ func (s *Store) CreateExecutions(ctx context.Context, es []*store.Execution) []e
 		}
 		return errs
 	}
-	// The copies share one allocation: a batch is one fire of tasks on one
-	// schedule, whose records are usually deleted together too.
-	mem := make([]store.Execution, len(es))
-	cs := make([]*store.Execution, len(es))
 	for i, e := range es {
-		if errs[i] = e.Validate(); errs[i] == nil {
-			cs[i] = copyInto(&mem[i], e)
-		}
+		errs[i] = e.Validate()
 	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i, c := range cs {
+	for i, e := range es {
 		switch {
 		case s.closed:
 			errs[i] = store.ErrClosed
-		case c != nil:
-			errs[i] = s.insertLocked(c)
+		case errs[i] == nil:
+			errs[i] = s.insertLocked(e)
 		}
 	}
 	return errs
 }
 
-// insertLocked adds a record, claiming its slot; s.mu must be held.
-func (s *Store) insertLocked(c *store.Execution) error {
-	sh := s.shardOf(c.ID)
-	if _, ok := sh.execs[c.ID]; ok {
-		return fmt.Errorf("%w: execution %s exists", store.ErrConflict, c.ID)
+// insertLocked adds a copy of a valid record, claiming its slot; s.mu must
+// be held for writing.
+func (s *Store) insertLocked(e *store.Execution) error {
+	sh := s.shardOf(e.ID)
+	if _, ok := sh.ids[e.ID]; ok {
+		return fmt.Errorf("%w: execution %s exists", store.ErrConflict, e.ID)
 	}
-	t := s.tasks[c.Task]
+	t := s.tasks[e.Task]
 	if t == nil {
 		t = &taskRecs{}
-		s.tasks[c.Task] = t
+		s.tasks[e.Task] = t
 	}
-	if c.Trigger.Claims() {
-		slot := slotOf(c)
-		i, found := t.find(slot)
-		if found {
+	var (
+		i    int
+		slot instant
+	)
+	claims := e.Trigger.Claims()
+	if claims {
+		var found bool
+		slot = instantOf(e.ScheduledAt)
+		if i, found = t.find(slot); found {
 			return fmt.Errorf("%w: task %q: slot %s is claimed by execution %s",
-				store.ErrConflict, c.Task, c.ScheduledAt, t.claims[i].by.ID)
+				store.ErrConflict, e.Task, e.ScheduledAt, s.rec(t.claims[i].by).id)
 		}
-		t.claims = slices.Insert(t.claims, i, claim{slot: slot, by: c})
 	}
-	sh.execs[c.ID] = c
-	t.recs = append(t.recs, c)
+	n := s.alloc()
+	if x := s.tables.encode(s.rec(n), e, false, nil, true); x != nil {
+		sh.extras[n] = x
+	}
+	if claims {
+		t.claims = slices.Insert(t.claims, i, claim{slot: slot, by: n})
+	}
+	sh.ids[e.ID] = n
+	t.recs = append(t.recs, n)
 	return nil
+}
+
+// alloc returns the number of a free record, reusing a deleted one first;
+// s.mu must be held for writing.
+func (s *Store) alloc() uint32 {
+	if k := len(s.free); k > 0 {
+		n := s.free[k-1]
+		s.free = s.free[:k-1]
+		return n
+	}
+	n := s.next
+	if int(n>>chunkBits) == len(s.chunks) {
+		s.chunks = append(s.chunks, new(chunk))
+	}
+	s.next++
+	return n
 }
 
 // UpdateExecution overwrites the stored record with e, keeping the stored
@@ -180,14 +202,32 @@ func (s *Store) UpdateExecution(ctx context.Context, e *store.Execution) error {
 		return err
 	}
 	s.mu.RLock()
-	defer s.mu.RUnlock()
 	if s.closed {
+		s.mu.RUnlock()
 		return store.ErrClosed
 	}
+	if s.tables.needsWrite(e, e.RootTask, e.Node) {
+		// A name or a location the tables do not have: the update adds it,
+		// under the write lock (rare: nodes and root tasks repeat).
+		s.mu.RUnlock()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.closed {
+			return store.ErrClosed
+		}
+		return s.updateLocked(e, true)
+	}
+	defer s.mu.RUnlock()
+	return s.updateLocked(e, false)
+}
+
+// updateLocked overwrites the stored record in place under its shard's
+// lock; s.mu must be held, for writing if add is set.
+func (s *Store) updateLocked(e *store.Execution, add bool) error {
 	sh := s.shardOf(e.ID)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	old, ok := sh.execs[e.ID]
+	n, ok := sh.ids[e.ID]
 	if !ok {
 		return notFound(e.ID)
 	}
@@ -196,16 +236,16 @@ func (s *Store) UpdateExecution(ctx context.Context, e *store.Execution) error {
 	if !e.State.Valid() || e.StartedAt.IsZero() {
 		return invalidUpdate(e)
 	}
-	// Overwrite in place (no copy of the record on the stack: this runs
-	// at the end of every run, deep in its goroutine's stack).
-	task, trigger, scheduled, args := old.Task, old.Trigger, old.ScheduledAt, old.Args
-	*old = *e
-	old.Task, old.Trigger, old.ScheduledAt = task, trigger, scheduled
-	old.StartedAt = old.StartedAt.Round(0)
-	old.EndedAt = old.EndedAt.Round(0)
-	// Copy Args into the stored record's memory, which the store owns.
-	if e.Args != nil {
-		old.Args = append(args[:0], e.Args...)
+	r := s.rec(n)
+	var old *extras
+	if r.extra {
+		old = sh.extras[n]
+	}
+	switch x := s.tables.encode(r, e, true, old, add); {
+	case x != nil && x != old:
+		sh.extras[n] = x
+	case x == nil && old != nil:
+		delete(sh.extras, n)
 	}
 	return nil
 }
@@ -227,6 +267,15 @@ func invalidUpdate(e *store.Execution) error {
 	return c.Validate()
 }
 
+// extrasOf returns the extras of record n, or nil; s.mu must be held, and
+// the shard's lock too unless for writing.
+func (s *Store) extrasOf(n uint32, r *rec) *extras {
+	if !r.extra {
+		return nil
+	}
+	return s.shardOf(r.id).extras[n]
+}
+
 // GetExecution returns a copy of the record with the ID. See store.Store.
 func (s *Store) GetExecution(ctx context.Context, id uuid.UUID) (*store.Execution, error) {
 	if err := ctx.Err(); err != nil {
@@ -239,16 +288,13 @@ func (s *Store) GetExecution(ctx context.Context, id uuid.UUID) (*store.Executio
 	}
 	sh := s.shardOf(id)
 	sh.mu.Lock()
-	e, ok := sh.execs[id]
-	var c *store.Execution
-	if ok {
-		c = e.Clone()
-	}
-	sh.mu.Unlock()
+	defer sh.mu.Unlock()
+	n, ok := sh.ids[id]
 	if !ok {
 		return nil, notFound(id)
 	}
-	return c, nil
+	r := s.rec(n)
+	return s.tables.decode(r, s.extrasOf(n, r)), nil
 }
 
 // ListExecutions returns copies of one page of records. See store.Store.
@@ -267,28 +313,29 @@ func (s *Store) ListExecutions(ctx context.Context, f store.ExecutionFilter) (*s
 		}
 	}
 	limit := store.PageLimit(f.Limit)
-	match := func(e *store.Execution) bool {
-		return (f.Task == "" || e.Task == f.Task) &&
-			(f.GraphRunID == uuid.Nil || e.GraphRunID == f.GraphRunID) &&
-			(f.From.IsZero() || !e.StartedAt.Before(f.From)) &&
-			(f.To.IsZero() || e.StartedAt.Before(f.To)) &&
-			(len(f.States) == 0 || slices.Contains(f.States, e.State)) &&
-			(len(f.Triggers) == 0 || slices.Contains(f.Triggers, e.Trigger)) &&
-			(!hasCursor || cur.After(e))
+	from, to, after := instantOf(f.From), instantOf(f.To), instantOf(cur.StartedAt)
+	match := func(r *rec) bool {
+		started := r.at(tStarted)
+		return (f.GraphRunID == uuid.Nil || r.graph == f.GraphRunID) &&
+			(f.From.IsZero() || compareInstants(started, from) >= 0) &&
+			(f.To.IsZero() || compareInstants(started, to) < 0) &&
+			(len(f.States) == 0 || slices.Contains(f.States, states[r.state])) &&
+			(len(f.Triggers) == 0 || slices.Contains(f.Triggers, triggers[r.trigger])) &&
+			(!hasCursor || before(r, after, cur.ID))
 	}
 
-	// One more than the page tells whether more rows follow.
-	top := topK{k: limit + 1, first: store.Newer}
 	// The write lock: no update is overwriting a record while they are
 	// read.
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closed {
-		s.mu.Unlock()
 		return nil, store.ErrClosed
 	}
-	s.scan(f.Task, func(e *store.Execution) {
-		if match(e) {
-			top.push(e)
+	// One more than the page tells whether more rows follow.
+	top := topK{s: s, k: limit + 1, first: newer}
+	s.scan(f.Task, func(n uint32, r *rec) {
+		if match(r) {
+			top.push(n)
 		}
 	})
 	rows := top.sorted()
@@ -297,15 +344,23 @@ func (s *Store) ListExecutions(ctx context.Context, f store.ExecutionFilter) (*s
 		rows = rows[:limit]
 	}
 	page.Executions = make([]*store.Execution, len(rows))
-	for i, e := range rows {
-		page.Executions[i] = e.Clone()
+	for i, n := range rows {
+		r := s.rec(n)
+		page.Executions[i] = s.tables.decode(r, s.extrasOf(n, r))
 	}
-	s.mu.Unlock()
-
 	if len(top.h) > limit {
 		page.NextCursor = store.EncodeCursor(page.Executions[limit-1])
 	}
 	return page, nil
+}
+
+// before reports whether r comes after a cursor at (at, id) in the
+// newest-first order (store.Cursor.After).
+func before(r *rec, at instant, id uuid.UUID) bool {
+	if c := compareInstants(r.at(tStarted), at); c != 0 {
+		return c < 0
+	}
+	return store.CompareIDs(r.id, id) < 0
 }
 
 // DeleteExecutions deletes final records, oldest first, and frees their slot
@@ -320,8 +375,9 @@ func (s *Store) DeleteExecutions(ctx context.Context, p store.DeleteParams) (int
 	case p.Limit < 0:
 		return 0, fmt.Errorf("%w: delete executions: Limit %d is negative", store.ErrInvalid, p.Limit)
 	}
-	match := func(e *store.Execution) bool {
-		return e.State.Final() && e.StartedAt.Before(p.Before) && (p.Task == "" || e.Task == p.Task)
+	cutoff := instantOf(p.Before)
+	match := func(r *rec) bool {
+		return states[r.state].Final() && compareInstants(r.at(tStarted), cutoff) < 0
 	}
 
 	s.mu.Lock()
@@ -329,18 +385,18 @@ func (s *Store) DeleteExecutions(ctx context.Context, p store.DeleteParams) (int
 	if s.closed {
 		return 0, store.ErrClosed
 	}
-	var victims []*store.Execution
+	var victims []uint32
 	if p.Limit == 0 {
-		s.scan(p.Task, func(e *store.Execution) {
-			if match(e) {
-				victims = append(victims, e)
+		s.scan(p.Task, func(n uint32, r *rec) {
+			if match(r) {
+				victims = append(victims, n)
 			}
 		})
 	} else {
-		top := topK{k: p.Limit, first: older}
-		s.scan(p.Task, func(e *store.Execution) {
-			if match(e) {
-				top.push(e)
+		top := topK{s: s, k: p.Limit, first: older}
+		s.scan(p.Task, func(n uint32, r *rec) {
+			if match(r) {
+				top.push(n)
 			}
 		})
 		victims = top.h
@@ -349,44 +405,49 @@ func (s *Store) DeleteExecutions(ctx context.Context, p store.DeleteParams) (int
 		return 0, nil
 	}
 	// Each task touched is compacted once.
-	gone := make(map[*store.Execution]bool, len(victims))
+	gone := make(map[uint32]bool, len(victims))
 	touched := make(map[string]bool)
-	for _, e := range victims {
-		delete(s.shardOf(e.ID).execs, e.ID)
-		gone[e] = true
-		touched[e.Task] = true
+	for _, n := range victims {
+		r := s.rec(n)
+		sh := s.shardOf(r.id)
+		delete(sh.ids, r.id)
+		delete(sh.extras, n)
+		gone[n] = true
+		touched[s.tables.names[r.task]] = true
+		*r = rec{}
 	}
 	for task := range touched {
 		t := s.tasks[task]
-		t.recs = slices.DeleteFunc(t.recs, func(x *store.Execution) bool { return gone[x] })
+		t.recs = slices.DeleteFunc(t.recs, func(n uint32) bool { return gone[n] })
 		t.claims = slices.DeleteFunc(t.claims, func(c claim) bool { return gone[c.by] })
 		if len(t.recs) == 0 {
 			delete(s.tasks, task)
 		}
 	}
+	s.free = append(s.free, victims...)
 	return len(victims), nil
 }
 
-// scan calls fn with the executions of task, or all of them when task is
-// empty. s.mu must be held.
-func (s *Store) scan(task string, fn func(*store.Execution)) {
+// scan calls fn with the records of task, or all of them when task is
+// empty. s.mu must be held for writing.
+func (s *Store) scan(task string, fn func(uint32, *rec)) {
 	if task == "" {
 		for _, t := range s.tasks {
-			for _, e := range t.recs {
-				fn(e)
+			for _, n := range t.recs {
+				fn(n, s.rec(n))
 			}
 		}
 		return
 	}
 	if t := s.tasks[task]; t != nil {
-		for _, e := range t.recs {
-			fn(e)
+		for _, n := range t.recs {
+			fn(n, s.rec(n))
 		}
 	}
 }
 
 // older reports whether a comes before b in the oldest-first order.
-func older(a, b *store.Execution) bool { return store.Newer(b, a) }
+func older(a, b *rec) bool { return newer(b, a) }
 
 var _ store.SlotLister = (*Store)(nil)
 
@@ -396,7 +457,7 @@ func (s *Store) LastSlots(ctx context.Context) (map[string]time.Time, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	// The write lock: an update may be overwriting a record in place.
+	// The write lock: an update may be changing a record's extras.
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -404,8 +465,10 @@ func (s *Store) LastSlots(ctx context.Context) (map[string]time.Time, error) {
 	}
 	out := make(map[string]time.Time)
 	for task, t := range s.tasks {
-		if n := len(t.claims); n > 0 {
-			out[task] = t.claims[n-1].by.ScheduledAt
+		if k := len(t.claims); k > 0 {
+			n := t.claims[k-1].by
+			r := s.rec(n)
+			out[task] = s.tables.time(r, tSched, s.extrasOf(n, r))
 		}
 	}
 	return out, nil
@@ -483,41 +546,43 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
-	s.tasks, s.states = nil, nil
+	s.tasks, s.states, s.chunks, s.free, s.tables = nil, nil, nil, nil, tables{}
 	for i := range s.shards {
-		s.shards[i].execs = nil
+		s.shards[i].ids, s.shards[i].extras = nil, nil
 	}
 	return nil
 }
 
-// topK keeps the k executions that come first in the order first, in a
-// binary heap whose root is the one that comes last: the one a better
-// candidate replaces.
+// topK keeps the k records that come first in the order first, in a binary
+// heap whose root is the one that comes last: the one a better candidate
+// replaces.
 type topK struct {
+	s     *Store
 	k     int
-	first func(a, b *store.Execution) bool
-	h     []*store.Execution
+	first func(a, b *rec) bool
+	h     []uint32 // record numbers
 }
 
-func (t *topK) push(e *store.Execution) {
+func (t *topK) push(n uint32) {
 	if len(t.h) < t.k {
-		t.h = append(t.h, e)
+		t.h = append(t.h, n)
 		t.up(len(t.h) - 1)
 		return
 	}
-	if t.first(e, t.h[0]) {
-		t.h[0] = e
+	if t.first(t.s.rec(n), t.s.rec(t.h[0])) {
+		t.h[0] = n
 		t.down(0)
 	}
 }
 
-// sorted returns the kept executions in the order first; the heap is spent.
-func (t *topK) sorted() []*store.Execution {
-	slices.SortFunc(t.h, func(a, b *store.Execution) int {
+// sorted returns the kept records in the order first; the heap is spent.
+func (t *topK) sorted() []uint32 {
+	slices.SortFunc(t.h, func(a, b uint32) int {
+		ra, rb := t.s.rec(a), t.s.rec(b)
 		switch {
-		case t.first(a, b):
+		case t.first(ra, rb):
 			return -1
-		case t.first(b, a):
+		case t.first(rb, ra):
 			return 1
 		}
 		return 0
@@ -527,7 +592,7 @@ func (t *topK) sorted() []*store.Execution {
 
 // last reports whether h[i] belongs nearer the root than h[j]: it comes
 // later in the order.
-func (t *topK) last(i, j int) bool { return t.first(t.h[j], t.h[i]) }
+func (t *topK) last(i, j int) bool { return t.first(t.s.rec(t.h[j]), t.s.rec(t.h[i])) }
 
 func (t *topK) up(i int) {
 	for i > 0 {

@@ -1,0 +1,284 @@
+package memory
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/taskmill/taskmill/store"
+)
+
+// rec is one stored execution in a form without pointers. Records live in
+// chunks that the garbage collector allocates as pointer-free memory and
+// never scans: a store holding a million records adds nothing to a GC
+// cycle's marking, where a map of *store.Execution (each with eight
+// strings, three times with their location pointers and a slice) made
+// every cycle visit every record.
+//
+// The strings that every record has and that repeat (task, root task,
+// node) are numbers in the store's name table; the trigger, the state and
+// the times' locations are small numbers in fixed or interned tables. The
+// strings that are usually empty (exit message, error, external ID, skip
+// reason, args) live in the shard's extras map, only for the records that
+// have one.
+type rec struct {
+	id, parent, graph uuid.UUID
+	sec               [3]int64 // Unix seconds of the times, by timeIdx
+	exit              int64    // ExitCode
+	nsec              [3]int32
+	task, root, node  uint32 // in Store.names
+	trigger, state    uint8  // in triggers, states
+	loc               [3]uint8
+	extra             bool // the shard's extras holds this record's text
+}
+
+// The times of a record, as indexes of rec.sec, rec.nsec and rec.loc.
+const (
+	tSched = iota
+	tStarted
+	tEnded
+)
+
+// chunkBits sets the records per chunk: 1,024 records, about 110 KiB.
+const (
+	chunkBits = 10
+	chunkSize = 1 << chunkBits
+)
+
+type chunk [chunkSize]rec
+
+// extras is the text of a record that has some, and the locations of its
+// times when the store's location table was full.
+type extras struct {
+	exitMessage, err, externalID, skipReason string
+	args                                     []string
+	locs                                     *[3]*time.Location
+}
+
+var triggers = [...]store.Trigger{
+	store.TriggerSchedule, store.TriggerManual, store.TriggerDependency,
+	store.TriggerCatchUp, store.TriggerOneShot,
+}
+
+var states = [...]store.State{
+	store.StatePending, store.StateRunning, store.StateSucceeded, store.StateFailed,
+	store.StateSkipped, store.StateCancelled, store.StateAbandoned,
+}
+
+// triggerCode and stateCode return the index of a valid trigger or state;
+// the callers have validated it.
+func triggerCode(t store.Trigger) uint8 {
+	for i, x := range triggers {
+		if x == t {
+			return uint8(i)
+		}
+	}
+	panic("memory: unknown trigger " + string(t))
+}
+
+func stateCode(s store.State) uint8 {
+	for i, x := range states {
+		if x == s {
+			return uint8(i)
+		}
+	}
+	panic("memory: unknown state " + string(s))
+}
+
+// maxLocs bounds the location table: a host that loads a new
+// *time.Location for every run does not grow it without end. A time whose
+// location does not fit keeps it in the record's extras.
+const maxLocs = 255
+
+// noLoc marks a time whose location is in the record's extras.
+const noLoc = maxLocs
+
+// tables are the store's interned names and locations. They only grow, and
+// only under the store's write lock, so that readers holding the read lock
+// may read them.
+type tables struct {
+	names  []string
+	nameID map[string]uint32
+	locs   []*time.Location // locs[0] is UTC
+}
+
+func newTables() tables {
+	return tables{names: []string{""}, nameID: map[string]uint32{"": 0}, locs: []*time.Location{time.UTC}}
+}
+
+// name returns the number of s, adding it if add is set; ok is false if s
+// is new and add is not set.
+func (t *tables) name(s string, add bool) (uint32, bool) {
+	if id, ok := t.nameID[s]; ok {
+		return id, true
+	}
+	if !add {
+		return 0, false
+	}
+	id := uint32(len(t.names))
+	t.names = append(t.names, s)
+	t.nameID[s] = id
+	return id, true
+}
+
+// loc returns the number of l, adding it if add is set and the table has
+// room. ok is false if l is new and cannot be added now; with add set that
+// means the table is full, and the caller keeps l in the record's extras.
+func (t *tables) loc(l *time.Location, add bool) (uint8, bool) {
+	for i, x := range t.locs {
+		if x == l {
+			return uint8(i), true
+		}
+	}
+	if !add || len(t.locs) >= maxLocs {
+		return noLoc, false
+	}
+	t.locs = append(t.locs, l)
+	return uint8(len(t.locs) - 1), true
+}
+
+// needsWrite reports whether storing e needs an addition to the tables:
+// a name or a location they do not have. names lists the strings to check.
+func (t *tables) needsWrite(e *store.Execution, names ...string) bool {
+	for _, s := range names {
+		if _, ok := t.name(s, false); !ok {
+			return true
+		}
+	}
+	for _, tm := range [...]time.Time{e.ScheduledAt, e.StartedAt, e.EndedAt} {
+		if _, ok := t.loc(tm.Location(), false); !ok && len(t.locs) < maxLocs {
+			return true
+		}
+	}
+	return false
+}
+
+// setTime stores tm as time i of r, its location in x if the table is full
+// (x is then made if nil). add lets the table grow.
+func (t *tables) setTime(r *rec, i int, tm time.Time, x **extras, add bool) {
+	r.sec[i], r.nsec[i] = tm.Unix(), int32(tm.Nanosecond())
+	l := tm.Location()
+	code, ok := t.loc(l, add)
+	r.loc[i] = code
+	if !ok {
+		keepLoc(x, i, l)
+	}
+}
+
+// time returns time i of r.
+func (t *tables) time(r *rec, i int, x *extras) time.Time {
+	tm := time.Unix(r.sec[i], int64(r.nsec[i]))
+	if c := r.loc[i]; c != noLoc {
+		return tm.In(t.locs[c])
+	}
+	return tm.In(x.locs[i])
+}
+
+// encode fills r and its extras from e, except the task, trigger and
+// scheduled time when update is set (the stored ones stay). It returns the
+// record's extras, nil if it has none: old, the record's extras before an
+// update, is overwritten and returned rather than a new one made. add lets
+// the tables grow: without it the caller has checked with needsWrite.
+func (t *tables) encode(r *rec, e *store.Execution, update bool, old *extras, add bool) *extras {
+	var schedLoc *time.Location
+	if update && r.loc[tSched] == noLoc {
+		schedLoc = old.locs[tSched]
+	}
+	var x *extras
+	if e.ExitMessage != "" || e.Error != "" || e.ExternalID != "" || e.SkipReason != "" || e.Args != nil {
+		x = old
+		if x == nil {
+			x = new(extras)
+		}
+		args := x.args[:0]
+		*x = extras{exitMessage: e.ExitMessage, err: e.Error, externalID: e.ExternalID, skipReason: e.SkipReason}
+		if e.Args != nil {
+			// The store owns its copy; an empty list stays empty, not nil.
+			if x.args = append(args, e.Args...); x.args == nil {
+				x.args = []string{}
+			}
+		}
+	}
+	if !update {
+		r.id = e.ID
+		r.task, _ = t.name(e.Task, add)
+		r.trigger = triggerCode(e.Trigger)
+		t.setTime(r, tSched, e.ScheduledAt, &x, add)
+	} else if schedLoc != nil {
+		keepLoc(&x, tSched, schedLoc)
+	}
+	r.parent, r.graph = e.ParentID, e.GraphRunID
+	r.root, _ = t.name(e.RootTask, add)
+	r.node, _ = t.name(e.Node, add)
+	r.state = stateCode(e.State)
+	r.exit = int64(e.ExitCode)
+	t.setTime(r, tStarted, e.StartedAt, &x, add)
+	t.setTime(r, tEnded, e.EndedAt, &x, add)
+	r.extra = x != nil
+	return x
+}
+
+// keepLoc keeps l as the location of time i in *x, made if nil.
+func keepLoc(x **extras, i int, l *time.Location) {
+	if *x == nil {
+		*x = new(extras)
+	}
+	if (*x).locs == nil {
+		(*x).locs = new([3]*time.Location)
+	}
+	(*x).locs[i] = l
+}
+
+// decode returns r as a new execution; x is its extras or nil.
+func (t *tables) decode(r *rec, x *extras) *store.Execution {
+	e := &store.Execution{
+		ID:          r.id,
+		Task:        t.names[r.task],
+		Trigger:     triggers[r.trigger],
+		ScheduledAt: t.time(r, tSched, x),
+		StartedAt:   t.time(r, tStarted, x),
+		EndedAt:     t.time(r, tEnded, x),
+		State:       states[r.state],
+		ExitCode:    int(r.exit),
+		ParentID:    r.parent,
+		GraphRunID:  r.graph,
+		RootTask:    t.names[r.root],
+		Node:        t.names[r.node],
+	}
+	if x != nil {
+		e.ExitMessage, e.Error, e.ExternalID, e.SkipReason = x.exitMessage, x.err, x.externalID, x.skipReason
+		if x.args != nil {
+			e.Args = slices.Clone(x.args)
+		}
+	}
+	return e
+}
+
+// instant is a time as Unix seconds and nanoseconds: ordered like the
+// time.Time it came from, whatever its location.
+type instant struct {
+	sec  int64
+	nsec int32
+}
+
+func instantOf(t time.Time) instant { return instant{t.Unix(), int32(t.Nanosecond())} }
+
+func (r *rec) at(i int) instant { return instant{r.sec[i], r.nsec[i]} }
+
+func compareInstants(a, b instant) int {
+	if c := cmp.Compare(a.sec, b.sec); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.nsec, b.nsec)
+}
+
+// newer reports whether a comes before b in the newest-first listing order
+// (store.Newer).
+func newer(a, b *rec) bool {
+	if c := compareInstants(a.at(tStarted), b.at(tStarted)); c != 0 {
+		return c > 0
+	}
+	return store.CompareIDs(a.id, b.id) > 0
+}
