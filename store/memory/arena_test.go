@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -239,5 +240,88 @@ func TestUpdateAllocatesNothing(t *testing.T) {
 		}
 	}); n != 0 {
 		t.Errorf("UpdateExecution allocates %.1f times, want 0", n)
+	}
+}
+
+// Creates, updates, gets, listings and deletions at once, some adding
+// names and locations to the tables: run with -race. Every record that was
+// not deleted reads back as last written.
+func TestConcurrentUse(t *testing.T) {
+	ctx := context.Background()
+	s := New()
+	defer s.Close()
+	const writers, per = 4, 300
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	done := make(chan struct{})
+	var readers sync.WaitGroup
+	readers.Add(1)
+	go func() {
+		defer readers.Done()
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if _, err := s.ListExecutions(ctx, store.ExecutionFilter{Limit: 10}); err != nil {
+				t.Errorf("List: %v", err)
+			}
+			if _, err := s.LastSlots(ctx); err != nil {
+				t.Errorf("LastSlots: %v", err)
+			}
+			// Only the records of task "gone" are final before this cutoff.
+			if _, err := s.DeleteExecutions(ctx, store.DeleteParams{Task: "gone", Before: base.Add(time.Hour)}); err != nil {
+				t.Errorf("Delete: %v", err)
+			}
+		}
+	}()
+	final := make([][]*store.Execution, writers)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range per {
+				task := fmt.Sprintf("t%d", w)
+				if i%10 == 0 {
+					task = "gone"
+				}
+				e := newRun(task, base.Add(time.Duration(i)*time.Second))
+				e.Trigger, e.ScheduledAt = store.TriggerSchedule, base.Add(time.Duration(w*per+i)*time.Minute)
+				e.Node = fmt.Sprintf("node-%d", i%7)
+				if err := s.CreateExecution(ctx, e); err != nil {
+					t.Errorf("create: %v", err)
+					return
+				}
+				u := *e
+				u.State, u.EndedAt = store.StateSucceeded, e.StartedAt.Add(time.Second).In(time.FixedZone(fmt.Sprintf("w%d", i%5), w*3600))
+				u.Node = fmt.Sprintf("other-%d", i%11)
+				if i%3 == 0 {
+					u.State, u.Error, u.Args = store.StateFailed, fmt.Sprintf("err %d", i), []string{task}
+				}
+				if err := s.UpdateExecution(ctx, &u); err != nil {
+					t.Errorf("update: %v", err)
+					return
+				}
+				if task == "gone" {
+					continue // may be deleted already
+				}
+				if got, err := s.GetExecution(ctx, e.ID); err != nil || got.Node != u.Node {
+					t.Errorf("read back %+v, %v; want node %q", got, err, u.Node)
+				}
+				final[w] = append(final[w], u.Clone())
+			}
+		}()
+	}
+	wg.Wait()
+	close(done)
+	readers.Wait()
+	for _, es := range final {
+		for _, want := range es {
+			got := mustGet(t, s, want.ID)
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("record %s = %+v, want %+v", want.ID, got, want)
+			}
+		}
 	}
 }

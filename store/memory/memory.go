@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -15,23 +16,37 @@ import (
 // Store is the in-memory store. Create one with New; the zero value is not
 // usable.
 //
-// Locking: mu guards the index, the tables, the list of chunks, the free
-// list, the states and closed. Records are owned by the store;
-// UpdateExecution overwrites one in place holding mu's read lock and the
-// lock of the record's shard, so updates of different records do not wait
-// for each other. Everything else that reads or writes a record holds mu's
-// write lock, or its read lock and the shard's lock (Get).
+// Locking, in this order: mu, idx, a shard's lock.
+//
+//   - mu's write lock excludes everything else: listings, deletions,
+//     LastSlots and Close take it, and so do a create or an update that
+//     adds to the tables (a name or a location they do not have yet). mu
+//     also guards the states and closed.
+//   - Creates, updates and gets hold mu's read lock: the tables only grow
+//     under the write lock, so they may read them.
+//   - idx guards the task index and the allocation of records (next, free,
+//     growing chunks); creates hold it.
+//   - A shard's lock guards its maps and the contents of its records:
+//     creates, updates and gets of one record hold it.
+//
+// So a run's end (an update) waits neither for other runs' ends nor for a
+// fire creating a chunk of records, except on the same shard's lock for
+// one record's time.
 type Store struct {
 	mu     sync.RWMutex
 	closed bool
-	// tasks indexes the records by task, for listings, deletions and slot
-	// claims.
-	tasks  map[string]*taskRecs
 	states map[string]store.TaskState
 	tables tables
-	// chunks hold the records, numbered from 0 across the chunks; free
-	// lists the numbers of deleted records, for reuse.
-	chunks []*chunk
+
+	idx sync.Mutex
+	// tasks indexes the records by task, for listings, deletions and slot
+	// claims.
+	tasks map[string]*taskRecs
+	// chunks hold the records, numbered from 0 across the chunks: a
+	// snapshot replaced, never changed, when a chunk is added, so that
+	// readers holding mu's read lock do not need idx. free lists the
+	// numbers of deleted records, for reuse.
+	chunks atomic.Pointer[[]*chunk]
 	next   uint32 // records ever taken from chunks
 	free   []uint32
 	// shards find the records by ID.
@@ -55,7 +70,7 @@ type shard struct {
 func (s *Store) shardOf(id uuid.UUID) *shard { return &s.shards[id[15]%nShards] }
 
 // rec returns record n; s.mu must be held.
-func (s *Store) rec(n uint32) *rec { return &s.chunks[n>>chunkBits][n&(chunkSize-1)] }
+func (s *Store) rec(n uint32) *rec { return &(*s.chunks.Load())[n>>chunkBits][n&(chunkSize-1)] }
 
 var _ store.Store = (*Store)(nil)
 
@@ -90,6 +105,7 @@ func New() *Store {
 		states: make(map[string]store.TaskState),
 		tables: newTables(),
 	}
+	s.chunks.Store(new([]*chunk))
 	for i := range s.shards {
 		s.shards[i].ids = make(map[uuid.UUID]uint32)
 		s.shards[i].extras = make(map[uint32]*extras)
@@ -105,17 +121,14 @@ func (s *Store) CreateExecution(ctx context.Context, e *store.Execution) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return store.ErrClosed
-	}
-	return s.insertLocked(e)
+	es, errs := [1]*store.Execution{e}, [1]error{}
+	s.create(es[:], errs[:])
+	return errs[0]
 }
 
 var _ store.BatchCreator = (*Store)(nil)
 
-// CreateExecutions stores copies of es under one lock. See
+// CreateExecutions stores copies of es, taking the locks once. See
 // store.BatchCreator.
 func (s *Store) CreateExecutions(ctx context.Context, es []*store.Execution) []error {
 	errs := make([]error, len(es))
@@ -128,24 +141,52 @@ func (s *Store) CreateExecutions(ctx context.Context, es []*store.Execution) []e
 	for i, e := range es {
 		errs[i] = e.Validate()
 	}
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, e := range es {
-		switch {
-		case s.closed:
-			errs[i] = store.ErrClosed
-		case errs[i] == nil:
-			errs[i] = s.insertLocked(e)
-		}
-	}
+	s.create(es, errs)
 	return errs
 }
 
-// insertLocked adds a copy of a valid record, claiming its slot; s.mu must
-// be held for writing.
-func (s *Store) insertLocked(e *store.Execution) error {
+// create stores the records of es whose errs entry is nil, setting it.
+func (s *Store) create(es []*store.Execution, errs []error) {
+	s.mu.RLock()
+	add := false
+	for i, e := range es {
+		if errs[i] == nil && s.tables.needsWrite(e, e.Task, e.RootTask, e.Node) {
+			add = true
+			break
+		}
+	}
+	if add {
+		// Names or locations the tables do not have: they are added under
+		// the write lock (rare: tasks, nodes and zones repeat).
+		s.mu.RUnlock()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+	} else {
+		defer s.mu.RUnlock()
+	}
+	if s.closed {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = store.ErrClosed
+			}
+		}
+		return
+	}
+	s.idx.Lock()
+	defer s.idx.Unlock()
+	for i, e := range es {
+		if errs[i] == nil {
+			errs[i] = s.insert(e, add)
+		}
+	}
+}
+
+// insert adds a copy of a valid record, claiming its slot; s.mu must be
+// held, for writing if add is set, and s.idx.
+func (s *Store) insert(e *store.Execution, add bool) error {
 	sh := s.shardOf(e.ID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
 	if _, ok := sh.ids[e.ID]; ok {
 		return fmt.Errorf("%w: execution %s exists", store.ErrConflict, e.ID)
 	}
@@ -163,12 +204,13 @@ func (s *Store) insertLocked(e *store.Execution) error {
 		var found bool
 		slot = instantOf(e.ScheduledAt)
 		if i, found = t.find(slot); found {
+			// A record's ID does not change while it is stored.
 			return fmt.Errorf("%w: task %q: slot %s is claimed by execution %s",
 				store.ErrConflict, e.Task, e.ScheduledAt, s.rec(t.claims[i].by).id)
 		}
 	}
 	n := s.alloc()
-	if x := s.tables.encode(s.rec(n), e, false, nil, true); x != nil {
+	if x := s.tables.encode(s.rec(n), e, false, nil, add); x != nil {
 		sh.extras[n] = x
 	}
 	if claims {
@@ -180,7 +222,7 @@ func (s *Store) insertLocked(e *store.Execution) error {
 }
 
 // alloc returns the number of a free record, reusing a deleted one first;
-// s.mu must be held for writing.
+// s.idx must be held.
 func (s *Store) alloc() uint32 {
 	if k := len(s.free); k > 0 {
 		n := s.free[k-1]
@@ -188,8 +230,9 @@ func (s *Store) alloc() uint32 {
 		return n
 	}
 	n := s.next
-	if int(n>>chunkBits) == len(s.chunks) {
-		s.chunks = append(s.chunks, new(chunk))
+	if cs := *s.chunks.Load(); int(n>>chunkBits) == len(cs) {
+		grown := append(cs[:len(cs):len(cs)], new(chunk))
+		s.chunks.Store(&grown)
 	}
 	s.next++
 	return n
@@ -546,7 +589,8 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
-	s.tasks, s.states, s.chunks, s.free, s.tables = nil, nil, nil, nil, tables{}
+	s.tasks, s.states, s.free, s.tables = nil, nil, nil, tables{}
+	s.chunks.Store(new([]*chunk))
 	for i := range s.shards {
 		s.shards[i].ids, s.shards[i].extras = nil, nil
 	}
