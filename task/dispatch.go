@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/go-co-op/gocron/v2"
 	"go.uber.org/zap"
@@ -348,11 +349,11 @@ func (e *Engine) fireChunk(ents []*entry, slot time.Time) {
 	execs := make([]*store.Execution, 0, len(ents))
 	owners := make([]*entry, 0, len(ents))
 	runs := make([]*run, 0, len(ents))
-	// The chunk's runs share one allocation, made before taking the lock.
-	// A run outlives its end only as its task's last execution (and for
-	// callers of Wait), so the block is freed once the chunk's tasks have
-	// fired again: these are tasks on one schedule.
-	mem := make([]run, len(ents))
+	// The chunk's runs share a few allocations, made before taking the
+	// lock. A run outlives its end only as its task's last execution (and
+	// for callers of Wait), so a block is freed once its tasks have fired
+	// again: these are tasks on one schedule.
+	mem := runBlocks(len(ents))
 	e.mu.Lock()
 	if e.status != statusStarted {
 		e.mu.Unlock()
@@ -361,7 +362,7 @@ func (e *Engine) fireChunk(ents []*entry, slot time.Time) {
 	for i, ent := range ents {
 		exec := store.Execution{ID: newID(), Task: ent.spec.Name, Trigger: store.TriggerSchedule,
 			ScheduledAt: slot, StartedAt: now, Node: e.cfg.node}
-		r, rec, ok := e.reserveLocked(ent, &exec, false, &mem[i])
+		r, rec, ok := e.reserveLocked(ent, &exec, false, mem[i])
 		if !ok {
 			continue
 		}
@@ -382,6 +383,26 @@ func (e *Engine) fireChunk(ents []*entry, slot time.Time) {
 			e.log.Warn("could not record a fire", zap.String("task", exec.Task), zap.Time("slot", slot), zap.Error(err))
 		}
 	}
+}
+
+// runsPerBlock is how many runs share an allocation: as many as fit in
+// 32 KiB, the largest object the allocator serves from its per-CPU caches.
+// A larger block (a whole chunk of 128 runs is about 80 KiB) is a large
+// object: taken under the heap's lock, zeroed page by page, and on fresh
+// pages each time.
+var runsPerBlock = max(1, 32<<10/int(unsafe.Sizeof(run{})))
+
+// runBlocks returns n zero runs, in blocks of runsPerBlock.
+func runBlocks(n int) []*run {
+	rs := make([]*run, n)
+	for i := 0; i < n; {
+		block := make([]run, min(runsPerBlock, n-i))
+		for j := range block {
+			rs[i+j] = &block[j]
+		}
+		i += len(block)
+	}
+	return rs
 }
 
 // gocronLogger sends gocron's logs to zap.
