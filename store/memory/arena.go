@@ -139,20 +139,59 @@ func (t *tables) loc(l *time.Location, add bool) (uint8, bool) {
 	return uint8(len(t.locs) - 1), true
 }
 
-// needsWrite reports whether storing e needs an addition to the tables:
-// a name or a location they do not have. names lists the strings to check.
-func (t *tables) needsWrite(e *store.Execution, names ...string) bool {
-	for _, s := range names {
-		if _, ok := t.name(s, false); !ok {
-			return true
-		}
+// names are the numbers of a record's task, root task and node.
+type names struct{ task, root, node uint32 }
+
+// memo remembers a name's number: the runs of one engine share a node, and
+// an update usually keeps the record's.
+type memo struct {
+	s  string
+	id uint32
+}
+
+// lookup returns the number of s, adding it if add is set; ok is false if s
+// is new and add is not set. m, if not nil, is checked first and set.
+func (t *tables) lookup(s string, m *memo, add bool) (uint32, bool) {
+	if s == "" {
+		return 0, true
 	}
-	for _, tm := range [...]time.Time{e.ScheduledAt, e.StartedAt, e.EndedAt} {
-		if _, ok := t.loc(tm.Location(), false); !ok && len(t.locs) < maxLocs {
-			return true
-		}
+	if m != nil && m.id != 0 && m.s == s {
+		return m.id, true
 	}
-	return false
+	id, ok := t.name(s, add)
+	if ok && m != nil {
+		*m = memo{s, id}
+	}
+	return id, ok
+}
+
+// resolve returns the numbers of e's root task and node, and of its task
+// unless task is not nil (the caller's number for it), adding them if add
+// is set. ok is false if without add a name or a location of e's times
+// (the scheduled time's only if sched is set) is missing from the tables
+// and could be added: the caller takes the write lock and resolves again.
+func (t *tables) resolve(e *store.Execution, task *uint32, sched bool, node *memo, add bool) (n names, ok bool) {
+	ok = true
+	var o bool
+	if task != nil {
+		n.task = *task
+	} else {
+		n.task, o = t.lookup(e.Task, nil, add)
+		ok = ok && o
+	}
+	n.root, o = t.lookup(e.RootTask, nil, add)
+	ok = ok && o
+	n.node, o = t.lookup(e.Node, node, add)
+	ok = ok && o
+	if !add && len(t.locs) < maxLocs {
+		ok = ok && t.hasLoc(e.StartedAt) && t.hasLoc(e.EndedAt) && (!sched || t.hasLoc(e.ScheduledAt))
+	}
+	return n, ok
+}
+
+func (t *tables) hasLoc(tm time.Time) bool {
+	_, ok := t.loc(tm.Location(), false)
+	return ok
 }
 
 // setTime stores tm as time i of r, its location in x if the table is full
@@ -176,12 +215,13 @@ func (t *tables) time(r *rec, i int, x *extras) time.Time {
 	return tm.In(x.locs[i])
 }
 
-// encode fills r and its extras from e, except the task, trigger and
-// scheduled time when update is set (the stored ones stay). It returns the
-// record's extras, nil if it has none: old, the record's extras before an
-// update, is overwritten and returned rather than a new one made. add lets
-// the tables grow: without it the caller has checked with needsWrite.
-func (t *tables) encode(r *rec, e *store.Execution, update bool, old *extras, add bool) *extras {
+// encode fills r and its extras from e, with the names n, except the task,
+// trigger and scheduled time when update is set (the stored ones stay). It
+// returns the record's extras, nil if it has none: old, the record's
+// extras before an update, is overwritten and returned rather than a new
+// one made. add lets the location table grow: without it the caller has
+// checked with resolve.
+func (t *tables) encode(r *rec, e *store.Execution, n names, update bool, old *extras, add bool) *extras {
 	var schedLoc *time.Location
 	if update && r.loc[tSched] == noLoc {
 		schedLoc = old.locs[tSched]
@@ -203,15 +243,14 @@ func (t *tables) encode(r *rec, e *store.Execution, update bool, old *extras, ad
 	}
 	if !update {
 		r.id = e.ID
-		r.task, _ = t.name(e.Task, add)
+		r.task = n.task
 		r.trigger = triggerCode(e.Trigger)
 		t.setTime(r, tSched, e.ScheduledAt, &x, add)
 	} else if schedLoc != nil {
 		keepLoc(&x, tSched, schedLoc)
 	}
 	r.parent, r.graph = e.ParentID, e.GraphRunID
-	r.root, _ = t.name(e.RootTask, add)
-	r.node, _ = t.name(e.Node, add)
+	r.root, r.node = n.root, n.node
 	r.state = stateCode(e.State)
 	r.exit = int64(e.ExitCode)
 	t.setTime(r, tStarted, e.StartedAt, &x, add)

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -57,12 +58,14 @@ type Store struct {
 const nShards = 32
 
 // shard maps IDs to record numbers and holds the extras of its records.
-// Neither map holds pointers to records.
+// No map holds pointers to records. open holds the records that are not
+// final (pending or running) as well: the ones runs' ends update.
 type shard struct {
 	mu     sync.Mutex
 	ids    map[uuid.UUID]uint32
+	open   map[uuid.UUID]uint32
 	extras map[uint32]*extras
-	_      [40]byte // keep shards' locks on separate cache lines
+	_      [32]byte // keep shards' locks on separate cache lines
 }
 
 // shardOf returns the shard of an ID: its last byte, random in UUIDv4 and
@@ -78,6 +81,7 @@ var _ store.Store = (*Store)(nil)
 // maps: the common insert is an append (records in creation order, slots
 // ascending), and a task's slot is found by binary search.
 type taskRecs struct {
+	name   uint32   // the task's number in the tables
 	recs   []uint32 // record numbers, in creation order
 	claims []claim  // ordered by slot
 }
@@ -108,6 +112,7 @@ func New() *Store {
 	s.chunks.Store(new([]*chunk))
 	for i := range s.shards {
 		s.shards[i].ids = make(map[uuid.UUID]uint32)
+		s.shards[i].open = make(map[uuid.UUID]uint32)
 		s.shards[i].extras = make(map[uint32]*extras)
 	}
 	return s
@@ -145,54 +150,73 @@ func (s *Store) CreateExecutions(ctx context.Context, es []*store.Execution) []e
 	return errs
 }
 
+// errNeedsWrite is returned by insert and updateLocked without the write
+// lock for a record with a name or a location the tables do not have.
+var errNeedsWrite = errors.New("memory: the tables need an addition")
+
 // create stores the records of es whose errs entry is nil, setting it.
 func (s *Store) create(es []*store.Execution, errs []error) {
 	s.mu.RLock()
-	add := false
-	for i, e := range es {
-		if errs[i] == nil && s.tables.needsWrite(e, e.Task, e.RootTask, e.Node) {
-			add = true
-			break
-		}
-	}
-	if add {
-		// Names or locations the tables do not have: they are added under
-		// the write lock (rare: tasks, nodes and zones repeat).
-		s.mu.RUnlock()
+	i := s.createFrom(es, errs, 0, false)
+	s.mu.RUnlock()
+	if i < len(es) {
+		// Names or locations the tables do not have: the rest is stored
+		// under the write lock, which lets them grow (rare: tasks, nodes
+		// and zones repeat).
 		s.mu.Lock()
-		defer s.mu.Unlock()
-	} else {
-		defer s.mu.RUnlock()
+		s.createFrom(es, errs, i, true)
+		s.mu.Unlock()
 	}
+}
+
+// createFrom stores es[i:] (those whose errs entry is nil) holding s.mu, for
+// writing if add is set. Without add it stops at a record that needs an
+// addition to the tables and returns its index; otherwise len(es).
+func (s *Store) createFrom(es []*store.Execution, errs []error, i int, add bool) int {
 	if s.closed {
-		for i := range errs {
+		for ; i < len(es); i++ {
 			if errs[i] == nil {
 				errs[i] = store.ErrClosed
 			}
 		}
-		return
+		return i
 	}
 	s.idx.Lock()
 	defer s.idx.Unlock()
-	for i, e := range es {
-		if errs[i] == nil {
-			errs[i] = s.insert(e, add)
+	var node memo // the records of a batch share their node
+	for ; i < len(es); i++ {
+		if errs[i] != nil {
+			continue
 		}
+		err := s.insert(es[i], &node, add)
+		if err == errNeedsWrite {
+			return i
+		}
+		errs[i] = err
 	}
+	return i
 }
 
 // insert adds a copy of a valid record, claiming its slot; s.mu must be
 // held, for writing if add is set, and s.idx.
-func (s *Store) insert(e *store.Execution, add bool) error {
+func (s *Store) insert(e *store.Execution, node *memo, add bool) error {
+	t := s.tasks[e.Task]
+	var task *uint32
+	if t != nil {
+		task = &t.name
+	}
+	ns, ok := s.tables.resolve(e, task, true, node, add)
+	if !ok {
+		return errNeedsWrite
+	}
 	sh := s.shardOf(e.ID)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if _, ok := sh.ids[e.ID]; ok {
 		return fmt.Errorf("%w: execution %s exists", store.ErrConflict, e.ID)
 	}
-	t := s.tasks[e.Task]
 	if t == nil {
-		t = &taskRecs{}
+		t = &taskRecs{name: ns.task}
 		s.tasks[e.Task] = t
 	}
 	var (
@@ -210,13 +234,16 @@ func (s *Store) insert(e *store.Execution, add bool) error {
 		}
 	}
 	n := s.alloc()
-	if x := s.tables.encode(s.rec(n), e, false, nil, add); x != nil {
+	if x := s.tables.encode(s.rec(n), e, ns, false, nil, add); x != nil {
 		sh.extras[n] = x
 	}
 	if claims {
 		t.claims = slices.Insert(t.claims, i, claim{slot: slot, by: n})
 	}
 	sh.ids[e.ID] = n
+	if !e.State.Final() {
+		sh.open[e.ID] = n
+	}
 	t.recs = append(t.recs, n)
 	return nil
 }
@@ -249,19 +276,19 @@ func (s *Store) UpdateExecution(ctx context.Context, e *store.Execution) error {
 		s.mu.RUnlock()
 		return store.ErrClosed
 	}
-	if s.tables.needsWrite(e, e.RootTask, e.Node) {
-		// A name or a location the tables do not have: the update adds it,
-		// under the write lock (rare: nodes and root tasks repeat).
-		s.mu.RUnlock()
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if s.closed {
-			return store.ErrClosed
-		}
-		return s.updateLocked(e, true)
+	err := s.updateLocked(e, false)
+	s.mu.RUnlock()
+	if err != errNeedsWrite {
+		return err
 	}
-	defer s.mu.RUnlock()
-	return s.updateLocked(e, false)
+	// A name or a location the tables do not have: the update adds it,
+	// under the write lock (rare: nodes and root tasks repeat).
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return store.ErrClosed
+	}
+	return s.updateLocked(e, true)
 }
 
 // updateLocked overwrites the stored record in place under its shard's
@@ -270,9 +297,14 @@ func (s *Store) updateLocked(e *store.Execution, add bool) error {
 	sh := s.shardOf(e.ID)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	n, ok := sh.ids[e.ID]
-	if !ok {
-		return notFound(e.ID)
+	// A run's end finds its record among the open ones: a small map, where
+	// the map of every ID is large and mostly out of the CPU's caches.
+	n, open := sh.open[e.ID]
+	if !open {
+		var ok bool
+		if n, ok = sh.ids[e.ID]; !ok {
+			return notFound(e.ID)
+		}
 	}
 	// The stored task, trigger and scheduled time are valid and stay: of
 	// what Validate checks, only these two are left.
@@ -280,15 +312,23 @@ func (s *Store) updateLocked(e *store.Execution, add bool) error {
 		return invalidUpdate(e)
 	}
 	r := s.rec(n)
+	node := memo{s.tables.names[r.node], r.node}
+	ns, ok := s.tables.resolve(e, &r.task, false, &node, add)
+	if !ok {
+		return errNeedsWrite
+	}
 	var old *extras
 	if r.extra {
 		old = sh.extras[n]
 	}
-	switch x := s.tables.encode(r, e, true, old, add); {
+	switch x := s.tables.encode(r, e, ns, true, old, add); {
 	case x != nil && x != old:
 		sh.extras[n] = x
 	case x == nil && old != nil:
 		delete(sh.extras, n)
+	}
+	if open && e.State.Final() {
+		delete(sh.open, e.ID)
 	}
 	return nil
 }
@@ -454,6 +494,7 @@ func (s *Store) DeleteExecutions(ctx context.Context, p store.DeleteParams) (int
 		r := s.rec(n)
 		sh := s.shardOf(r.id)
 		delete(sh.ids, r.id)
+		delete(sh.open, r.id) // not there: only final records are deleted
 		delete(sh.extras, n)
 		gone[n] = true
 		touched[s.tables.names[r.task]] = true
@@ -592,7 +633,7 @@ func (s *Store) Close() error {
 	s.tasks, s.states, s.free, s.tables = nil, nil, nil, tables{}
 	s.chunks.Store(new([]*chunk))
 	for i := range s.shards {
-		s.shards[i].ids, s.shards[i].extras = nil, nil
+		s.shards[i].ids, s.shards[i].open, s.shards[i].extras = nil, nil, nil
 	}
 	return nil
 }
