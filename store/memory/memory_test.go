@@ -41,7 +41,6 @@ func seqID(n uint64) uuid.UUID {
 	return id
 }
 
-// BenchmarkCreateUpdate records one execution per op the way the engine
 // BenchmarkCreateUpdate is storetest.BenchCreateUpdate on a memory store,
 // from 1 and 8 goroutines.
 func BenchmarkCreateUpdate(b *testing.B) {
@@ -52,6 +51,7 @@ func BenchmarkCreateUpdate(b *testing.B) {
 	}
 }
 
+// BenchmarkList lists a page of 100 of one task's records among 100,000 records
 // of 100 tasks.
 func BenchmarkList(b *testing.B) {
 	s := memory.New()
