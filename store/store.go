@@ -342,32 +342,49 @@ type Cursor struct {
 	ID        uuid.UUID
 }
 
-// EncodeCursor returns the opaque text form of the position after e.
+// EncodeCursor returns the opaque text form of the position after e. The
+// time is written as Unix seconds and nanoseconds ("sec.nnnnnnnnn/id"), so
+// that every time.Time round-trips, not only those within UnixNano's range
+// (years 1678 to 2262).
 func EncodeCursor(e *Execution) string {
-	raw := strconv.FormatInt(e.StartedAt.UnixNano(), 10) + "/" + e.ID.String()
+	raw := fmt.Sprintf("%d.%09d/%s", e.StartedAt.Unix(), e.StartedAt.Nanosecond(), e.ID)
 	return base64.RawURLEncoding.EncodeToString([]byte(raw))
 }
 
-// DecodeCursor parses a cursor made by EncodeCursor. A malformed cursor is an
-// error wrapping ErrInvalid.
+// DecodeCursor parses a cursor made by EncodeCursor, or by its earlier form
+// ("unixnano/id"). A malformed cursor is an error wrapping ErrInvalid.
 func DecodeCursor(s string) (Cursor, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
 		return Cursor{}, fmt.Errorf("%w: cursor %q: %v", ErrInvalid, s, err)
 	}
-	ns, id, ok := strings.Cut(string(raw), "/")
+	at, id, ok := strings.Cut(string(raw), "/")
 	if !ok {
 		return Cursor{}, fmt.Errorf("%w: cursor %q: no separator", ErrInvalid, s)
 	}
-	n, err := strconv.ParseInt(ns, 10, 64)
-	if err != nil {
-		return Cursor{}, fmt.Errorf("%w: cursor %q: %v", ErrInvalid, s, err)
+	var t time.Time
+	if secs, nanos, dotted := strings.Cut(at, "."); dotted {
+		sec, err := strconv.ParseInt(secs, 10, 64)
+		if err != nil {
+			return Cursor{}, fmt.Errorf("%w: cursor %q: %v", ErrInvalid, s, err)
+		}
+		nsec, err := strconv.ParseUint(nanos, 10, 32)
+		if err != nil || len(nanos) != 9 {
+			return Cursor{}, fmt.Errorf("%w: cursor %q: bad nanoseconds %q", ErrInvalid, s, nanos)
+		}
+		t = time.Unix(sec, int64(nsec))
+	} else {
+		n, err := strconv.ParseInt(at, 10, 64)
+		if err != nil {
+			return Cursor{}, fmt.Errorf("%w: cursor %q: %v", ErrInvalid, s, err)
+		}
+		t = time.Unix(0, n)
 	}
 	u, err := uuid.Parse(id)
 	if err != nil {
 		return Cursor{}, fmt.Errorf("%w: cursor %q: %v", ErrInvalid, s, err)
 	}
-	return Cursor{StartedAt: time.Unix(0, n), ID: u}, nil
+	return Cursor{StartedAt: t, ID: u}, nil
 }
 
 // After reports whether e comes after the cursor position in the newest-first

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
@@ -42,15 +43,32 @@ func TestListAllPagesThroughEverything(t *testing.T) {
 }
 
 func TestCursorRoundTrip(t *testing.T) {
-	x := &store.Execution{ID: uuid.New(), StartedAt: time.Date(2026, 5, 1, 2, 3, 4, 5000, time.UTC)}
-	c, err := store.DecodeCursor(store.EncodeCursor(x))
-	if err != nil {
-		t.Fatal(err)
+	// Times outside UnixNano's range (1678 to 2262) round-trip too.
+	for _, at := range []time.Time{
+		time.Date(2026, 5, 1, 2, 3, 4, 5000, time.UTC),
+		time.Date(1500, 1, 2, 3, 4, 5, 6, time.UTC),
+		time.Date(3000, 1, 2, 3, 4, 5, 999999999, time.UTC),
+		time.Date(1969, 12, 31, 23, 59, 59, 1, time.UTC),
+	} {
+		x := &store.Execution{ID: uuid.New(), StartedAt: at}
+		c, err := store.DecodeCursor(store.EncodeCursor(x))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.StartedAt.Equal(x.StartedAt) || c.ID != x.ID {
+			t.Errorf("cursor = %+v, want %v %v", c, x.StartedAt, x.ID)
+		}
 	}
-	if !c.StartedAt.Equal(x.StartedAt) || c.ID != x.ID {
-		t.Fatalf("cursor = %+v, want %v %v", c, x.StartedAt, x.ID)
+	// A cursor of the earlier form (Unix nanoseconds) still reads.
+	id := uuid.New()
+	old := base64.RawURLEncoding.EncodeToString([]byte("1777600984000005000/" + id.String()))
+	if c, err := store.DecodeCursor(old); err != nil || !c.StartedAt.Equal(time.Unix(0, 1777600984000005000)) || c.ID != id {
+		t.Errorf("DecodeCursor(old form) = %+v, %v", c, err)
 	}
-	for _, bad := range []string{"", "%%%", "bm9zZXBhcmF0b3I", "eC95"} {
+	for _, bad := range []string{"", "%%%", "bm9zZXBhcmF0b3I", "eC95",
+		base64.RawURLEncoding.EncodeToString([]byte("1.5/" + id.String())),
+		base64.RawURLEncoding.EncodeToString([]byte("x.000000005/" + id.String())),
+	} {
 		if _, err := store.DecodeCursor(bad); !errors.Is(err, store.ErrInvalid) {
 			t.Errorf("DecodeCursor(%q) = %v, want ErrInvalid", bad, err)
 		}
@@ -84,4 +102,26 @@ func TestListStatesFallbackError(t *testing.T) {
 	if !errors.Is(err, errBroken) || !strings.Contains(err.Error(), `"broken"`) {
 		t.Fatalf("ListStates with a failing read = %v, want an error wrapping %v that names the task", err, errBroken)
 	}
+}
+
+// DecodeCursor never panics, and a cursor it accepts survives a round trip
+// through EncodeCursor.
+func FuzzDecodeCursor(f *testing.F) {
+	x := &store.Execution{ID: uuid.New(), StartedAt: time.Date(1500, 1, 2, 3, 4, 5, 6, time.UTC)}
+	f.Add(store.EncodeCursor(x))
+	f.Add(base64.RawURLEncoding.EncodeToString([]byte("1777600984000005000/" + x.ID.String())))
+	f.Add("")
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := store.DecodeCursor(s)
+		if err != nil {
+			if !errors.Is(err, store.ErrInvalid) {
+				t.Fatalf("DecodeCursor(%q) = %v, not ErrInvalid", s, err)
+			}
+			return
+		}
+		back, err := store.DecodeCursor(store.EncodeCursor(&store.Execution{ID: c.ID, StartedAt: c.StartedAt}))
+		if err != nil || !back.StartedAt.Equal(c.StartedAt) || back.ID != c.ID {
+			t.Fatalf("round trip of %q: %+v, %v; want %+v", s, back, err, c)
+		}
+	})
 }
