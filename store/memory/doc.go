@@ -43,7 +43,9 @@
 // over 32 shards by ID, each with its own lock. Creates, updates and gets
 // hold the store's read lock and their record's shard lock (creates also
 // an index lock): a run's end waits neither for other runs' ends nor for a
-// fire creating a batch of records. Everything that reads many records
+// fire creating a batch of records. (A batch with a record that needs a new
+// name or location is stored in two parts: the records before it under the
+// read lock, the rest under the write lock.) Everything that reads many records
 // (listings, deletions, LastSlots) holds the write lock, and so does a
 // create or update that adds a name or location to the tables.
 // UpdateExecution overwrites the record in place and allocates nothing

@@ -175,9 +175,7 @@ func (s *Store) create(es []*store.Execution, errs []error) {
 func (s *Store) createFrom(es []*store.Execution, errs []error, i int, add bool) int {
 	if s.closed {
 		for ; i < len(es); i++ {
-			if errs[i] == nil {
-				errs[i] = store.ErrClosed
-			}
+			errs[i] = store.ErrClosed
 		}
 		return i
 	}
@@ -200,6 +198,12 @@ func (s *Store) createFrom(es []*store.Execution, errs []error, i int, add bool)
 // insert adds a copy of a valid record, claiming its slot; s.mu must be
 // held, for writing if add is set, and s.idx.
 func (s *Store) insert(e *store.Execution, node *memo, add bool) error {
+	sh := s.shardOf(e.ID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if _, ok := sh.ids[e.ID]; ok {
+		return fmt.Errorf("%w: execution %s exists", store.ErrConflict, e.ID)
+	}
 	t := s.tasks[e.Task]
 	var task *uint32
 	if t != nil {
@@ -208,12 +212,6 @@ func (s *Store) insert(e *store.Execution, node *memo, add bool) error {
 	ns, ok := s.tables.resolve(e, task, true, node, add)
 	if !ok {
 		return errNeedsWrite
-	}
-	sh := s.shardOf(e.ID)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if _, ok := sh.ids[e.ID]; ok {
-		return fmt.Errorf("%w: execution %s exists", store.ErrConflict, e.ID)
 	}
 	if t == nil {
 		t = &taskRecs{name: ns.task}
