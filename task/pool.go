@@ -15,12 +15,13 @@ import (
 const maxIdleWorkers = 1024
 
 // Workers idle through a whole trimEvery are ended, down to keepIdle: a
-// burst does not leave a thousand goroutines behind for good. The clock is
-// read once per checkEvery workers going idle.
+// burst does not leave a thousand goroutines behind for good. One timer
+// per pool (real time: this is housekeeping, not scheduling, and a fake
+// clock in tests must not count it) is armed while more than keepIdle
+// workers wait.
 const (
-	trimEvery  = time.Minute
-	keepIdle   = 64
-	checkEvery = 256
+	trimEvery = time.Minute
+	keepIdle  = 64
 )
 
 // workers runs executions on reused goroutines: a run handed to an idle
@@ -31,11 +32,10 @@ type workers struct {
 	mu     sync.Mutex
 	idle   []chan *run // idle workers, each waiting on its own channel; the last idled last
 	closed bool
-	// low is the fewest idle workers since the last trim: idle[:low] have
-	// waited since then.
-	low    int
-	checks int // workers gone idle since the clock was last read
-	trimAt time.Time
+	// low is the fewest idle workers since the janitor was armed or last
+	// ran: idle[:low] have waited since then.
+	low     int
+	janitor *time.Timer // armed while more than keepIdle wait
 }
 
 // submit starts r on an idle worker or a new goroutine.
@@ -58,37 +58,65 @@ func (w *workers) work(r *run) {
 	var ch chan *run // made when the worker first waits
 	for r != nil {
 		r.execute()
-		w.mu.Lock()
-		if w.closed || len(w.idle) >= maxIdleWorkers {
-			w.mu.Unlock()
-			return
-		}
 		if ch == nil {
 			ch = make(chan *run)
 		}
-		w.idle = append(w.idle, ch)
-		if w.checks++; w.checks >= checkEvery {
-			w.checks = 0
-			w.trimLocked(time.Now())
+		if !w.park(ch) {
+			return
 		}
-		w.mu.Unlock()
 		r = <-ch // nil when closed
 	}
 }
 
-// trimLocked ends the workers that have been idle since the last trim, if
-// trimEvery has passed, keeping keepIdle; w.mu must be held.
-func (w *workers) trimLocked(now time.Time) {
-	if now.Before(w.trimAt) {
+// park adds an idle worker's channel, arming the janitor when more than
+// keepIdle wait. It reports false if the worker should end instead: the
+// pool is closed or has maxIdleWorkers idle.
+func (w *workers) park(ch chan *run) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed || len(w.idle) >= maxIdleWorkers {
+		return false
+	}
+	w.idle = append(w.idle, ch)
+	if len(w.idle) > keepIdle && w.janitor == nil {
+		w.low = len(w.idle)
+		w.janitor = time.AfterFunc(trimEvery, w.trim)
+	}
+	return true
+}
+
+// trim is the janitor: it ends the workers idle since it was armed or last
+// ran, keeping keepIdle, and stays armed while more than keepIdle wait.
+func (w *workers) trim() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
 		return
 	}
-	if n := w.low - keepIdle; n > 0 {
+	w.trimLocked()
+	switch {
+	case len(w.idle) <= keepIdle:
+		if w.janitor != nil {
+			w.janitor.Stop()
+			w.janitor = nil
+		}
+	case w.janitor == nil:
+		w.janitor = time.AfterFunc(trimEvery, w.trim)
+	default:
+		w.janitor.Reset(trimEvery)
+	}
+}
+
+// trimLocked ends the workers idle since the last trim, keeping keepIdle;
+// w.mu must be held.
+func (w *workers) trimLocked() {
+	if w.low > keepIdle {
 		for _, ch := range w.idle[keepIdle:w.low] {
 			close(ch)
 		}
 		w.idle = slices.Delete(w.idle, keepIdle, w.low)
 	}
-	w.low, w.trimAt = len(w.idle), now.Add(trimEvery)
+	w.low = len(w.idle)
 }
 
 // close ends the idle workers; busy ones end after their run.
@@ -96,6 +124,9 @@ func (w *workers) close() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.closed = true
+	if w.janitor != nil {
+		w.janitor.Stop()
+	}
 	for _, ch := range w.idle {
 		close(ch)
 	}
