@@ -243,8 +243,8 @@ func TestUpdateAllocatesNothing(t *testing.T) {
 	}
 }
 
-// Creates, updates, gets, listings and deletions at once, some adding
-// names and locations to the tables: run with -race. Every record that was
+// Creates (single and in batches), updates, gets, listings and deletions
+// at once, many adding names and locations to the tables: run with -race. Every record that was
 // not deleted reads back as last written.
 func TestConcurrentUse(t *testing.T) {
 	ctx := context.Background()
@@ -302,6 +302,21 @@ func TestConcurrentUse(t *testing.T) {
 				if err := s.UpdateExecution(ctx, &u); err != nil {
 					t.Errorf("update: %v", err)
 					return
+				}
+				if i%10 == 0 {
+					// A batch with names and locations never seen: part of
+					// it goes under the read lock, the rest under the write
+					// lock.
+					es := make([]*store.Execution, 5)
+					for j := range es {
+						es[j] = newRun(fmt.Sprintf("b%d-%d", w, j), base.In(time.FixedZone(fmt.Sprintf("b%d-%d-%d", w, i, j), 0)))
+						es[j].State, es[j].RootTask = store.StatePending, fmt.Sprintf("r%d-%d", w, i+j)
+					}
+					for _, err := range s.CreateExecutions(ctx, es) {
+						if err != nil {
+							t.Errorf("batch create: %v", err)
+						}
+					}
 				}
 				if task == "gone" {
 					continue // may be deleted already
