@@ -70,22 +70,28 @@ var states = [...]store.State{
 // triggerCode and stateCode return the index of a valid trigger or state;
 // the callers have validated it.
 func triggerCode(t store.Trigger) uint8 {
-	for i, x := range triggers {
+	for i, x := range &triggers {
 		if x == t {
 			return uint8(i)
 		}
 	}
-	panic("memory: unknown trigger " + string(t))
+	panic(unknown("trigger", string(t)))
 }
 
 func stateCode(s store.State) uint8 {
-	for i, x := range states {
+	for i, x := range &states {
 		if x == s {
 			return uint8(i)
 		}
 	}
-	panic("memory: unknown state " + string(s))
+	panic(unknown("state", string(s)))
 }
+
+// unknown is the panic of triggerCode and stateCode, out of line: the
+// message's concatenation would otherwise take room in encode's frame.
+//
+//go:noinline
+func unknown(what, v string) string { return "memory: unknown " + what + " " + v }
 
 // maxLocs bounds the location table: a host that loads a new
 // *time.Location for every run does not grow it without end. A time whose
@@ -135,8 +141,15 @@ func (t *tables) loc(l *time.Location, add bool) (uint8, bool) {
 	if !add || len(t.locs) >= maxLocs {
 		return noLoc, false
 	}
+	return t.addLoc(l), true
+}
+
+// addLoc adds l to the location table, out of line (see textOf).
+//
+//go:noinline
+func (t *tables) addLoc(l *time.Location) uint8 {
 	t.locs = append(t.locs, l)
-	return uint8(len(t.locs) - 1), true
+	return uint8(len(t.locs) - 1)
 }
 
 // names are the numbers of a record's task, root task and node.
@@ -228,18 +241,7 @@ func (t *tables) encode(r *rec, e *store.Execution, n names, update bool, old *e
 	}
 	var x *extras
 	if e.ExitMessage != "" || e.Error != "" || e.ExternalID != "" || e.SkipReason != "" || e.Args != nil {
-		x = old
-		if x == nil {
-			x = new(extras)
-		}
-		args := x.args[:0]
-		*x = extras{exitMessage: e.ExitMessage, err: e.Error, externalID: e.ExternalID, skipReason: e.SkipReason}
-		if e.Args != nil {
-			// The store owns its copy; an empty list stays empty, not nil.
-			if x.args = append(args, e.Args...); x.args == nil {
-				x.args = []string{}
-			}
-		}
+		x = textOf(e, old)
 	}
 	if !update {
 		r.id = e.ID
@@ -259,7 +261,30 @@ func (t *tables) encode(r *rec, e *store.Execution, n names, update bool, old *e
 	return x
 }
 
+// textOf returns e's text as extras: old, overwritten, or a new one if old
+// is nil. It is kept out of line, to keep encode's frame small (see
+// updateLocked).
+//
+//go:noinline
+func textOf(e *store.Execution, old *extras) *extras {
+	x := old
+	if x == nil {
+		x = new(extras)
+	}
+	args := x.args[:0]
+	*x = extras{exitMessage: e.ExitMessage, err: e.Error, externalID: e.ExternalID, skipReason: e.SkipReason}
+	if e.Args != nil {
+		// The store owns its copy; an empty list stays empty, not nil.
+		if x.args = append(args, e.Args...); x.args == nil {
+			x.args = []string{}
+		}
+	}
+	return x
+}
+
 // keepLoc keeps l as the location of time i in *x, made if nil.
+//
+//go:noinline
 func keepLoc(x **extras, i int, l *time.Location) {
 	if *x == nil {
 		*x = new(extras)

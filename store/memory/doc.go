@@ -36,10 +36,18 @@
 //
 // # Cost
 //
-// CreateExecution, UpdateExecution and GetExecution are one lookup in a map
-// by ID plus one copy of the record; a run's end (an update of a pending
-// or running record) finds it in a smaller map of the records that are not
-// final, whose entries stay in the CPU's caches. The records are split
+// Each shard indexes its IDs in two parts: a slice sorted by ID, to which
+// an ID above every ID the shard has held is appended with no lookup, and
+// a map for the rest. The engine mints UUIDv7 IDs in increasing order and
+// creates a fire's records in that order, so a fire appends. (With one map
+// of every ID, the conflict check of each create was a cache miss into
+// memory the size of the history: the largest single cost of a fire.)
+// GetExecution and an update of a final record are a binary search and, on
+// a miss, a map lookup, plus one copy of the record; a run's end (an
+// update of a pending or running record) finds it in a small map of the
+// records that are not final, whose entries stay in the CPU's caches. A
+// deleted ID leaves a tombstone in the slice, swept when tombstones are
+// half of it. The records are split
 // over 32 shards by ID, each with its own lock. Creates, updates and gets
 // hold the store's read lock and their record's shard lock (creates also
 // an index lock): a run's end waits neither for other runs' ends nor for a

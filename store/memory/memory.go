@@ -57,12 +57,12 @@ type Store struct {
 // nShards is how many ways the records are split by ID.
 const nShards = 32
 
-// shard maps IDs to record numbers and holds the extras of its records.
+// shard indexes IDs (see idIndex) and holds the extras of its records.
 // No map holds pointers to records. open holds the records that are not
 // final (pending or running) as well: the ones runs' ends update.
 type shard struct {
 	mu     sync.Mutex
-	ids    map[uuid.UUID]uint32
+	ids    idIndex
 	open   map[uuid.UUID]uint32
 	extras map[uint32]*extras
 	_      [32]byte // keep shards' locks on separate cache lines
@@ -111,7 +111,7 @@ func New() *Store {
 	}
 	s.chunks.Store(new([]*chunk))
 	for i := range s.shards {
-		s.shards[i].ids = make(map[uuid.UUID]uint32)
+		s.shards[i].ids = newIDIndex()
 		s.shards[i].open = make(map[uuid.UUID]uint32)
 		s.shards[i].extras = make(map[uint32]*extras)
 	}
@@ -201,7 +201,7 @@ func (s *Store) insert(e *store.Execution, node *memo, add bool) error {
 	sh := s.shardOf(e.ID)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if _, ok := sh.ids[e.ID]; ok {
+	if _, ok := sh.ids.get(e.ID); ok {
 		return fmt.Errorf("%w: execution %s exists", store.ErrConflict, e.ID)
 	}
 	t := s.tasks[e.Task]
@@ -238,7 +238,7 @@ func (s *Store) insert(e *store.Execution, node *memo, add bool) error {
 	if claims {
 		t.claims = slices.Insert(t.claims, i, claim{slot: slot, by: n})
 	}
-	sh.ids[e.ID] = n
+	sh.ids.put(e.ID, n)
 	if !e.State.Final() {
 		sh.open[e.ID] = n
 	}
@@ -291,19 +291,34 @@ func (s *Store) UpdateExecution(ctx context.Context, e *store.Execution) error {
 
 // updateLocked overwrites the stored record in place under its shard's
 // lock; s.mu must be held, for writing if add is set.
+//
+// It and what it calls keep their frames small (no defer; errors and rare
+// paths out of line): a run's end calls it on a worker goroutine, whose
+// stack a deep path makes grow (see task.run.execute). The path is still
+// deeper than a new goroutine's first stack; the engine keeps its workers.
 func (s *Store) updateLocked(e *store.Execution, add bool) error {
 	sh := s.shardOf(e.ID)
 	sh.mu.Lock()
-	defer sh.mu.Unlock()
 	// A run's end finds its record among the open ones: a small map, where
 	// the map of every ID is large and mostly out of the CPU's caches.
 	n, open := sh.open[e.ID]
 	if !open {
 		var ok bool
-		if n, ok = sh.ids[e.ID]; !ok {
+		if n, ok = sh.ids.get(e.ID); !ok {
+			sh.mu.Unlock()
 			return notFound(e.ID)
 		}
 	}
+	err := s.overwrite(sh, n, e, add)
+	if err == nil && open && e.State.Final() {
+		delete(sh.open, e.ID)
+	}
+	sh.mu.Unlock()
+	return err
+}
+
+// overwrite is updateLocked's write of record n; the shard's lock is held.
+func (s *Store) overwrite(sh *shard, n uint32, e *store.Execution, add bool) error {
 	// The stored task, trigger and scheduled time are valid and stay: of
 	// what Validate checks, only these two are left.
 	if !e.State.Valid() || e.StartedAt.IsZero() {
@@ -324,9 +339,6 @@ func (s *Store) updateLocked(e *store.Execution, add bool) error {
 		sh.extras[n] = x
 	case x == nil && old != nil:
 		delete(sh.extras, n)
-	}
-	if open && e.State.Final() {
-		delete(sh.open, e.ID)
 	}
 	return nil
 }
@@ -370,7 +382,7 @@ func (s *Store) GetExecution(ctx context.Context, id uuid.UUID) (*store.Executio
 	sh := s.shardOf(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	n, ok := sh.ids[id]
+	n, ok := sh.ids.get(id)
 	if !ok {
 		return nil, notFound(id)
 	}
@@ -491,7 +503,7 @@ func (s *Store) DeleteExecutions(ctx context.Context, p store.DeleteParams) (int
 	for _, n := range victims {
 		r := s.rec(n)
 		sh := s.shardOf(r.id)
-		delete(sh.ids, r.id)
+		sh.ids.del(r.id)
 		delete(sh.open, r.id) // not there: only final records are deleted
 		delete(sh.extras, n)
 		gone[n] = true
@@ -631,7 +643,7 @@ func (s *Store) Close() error {
 	s.tasks, s.states, s.free, s.tables = nil, nil, nil, tables{}
 	s.chunks.Store(new([]*chunk))
 	for i := range s.shards {
-		s.shards[i].ids, s.shards[i].open, s.shards[i].extras = nil, nil, nil
+		s.shards[i].ids, s.shards[i].open, s.shards[i].extras = idIndex{}, nil, nil
 	}
 	return nil
 }
