@@ -3,12 +3,14 @@ package task
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
 	"unsafe"
 
 	"github.com/go-co-op/gocron/v2"
+	"github.com/google/uuid"
 	"go.uber.org/zap"
 
 	"github.com/taskmill/taskmill/cron"
@@ -336,11 +338,23 @@ const fireChunk = 128
 // the engine's lock reserves a chunk's runs, their records are created
 // together (in one call if the store is a store.BatchCreator), then they
 // start.
+//
+// Between chunks the dispatch yields its processor. The chunk's runs were
+// just handed to workers, which wait on this processor's run queue: they
+// run now, and the next chunk reuses them as they go idle. Without the
+// yield the dispatch ran ahead of its runs (runs in flight grew to well
+// over the idle workers kept), so each fire of 10,000 tasks started 300 to
+// 1,000 new goroutines that grew their stacks: the tick benchmark's CPU
+// per fire went from 5.1 to 3.2 µs and its p99 lateness from 50 to 37 ms
+// with the yield (bench/README.md).
 func (e *Engine) fireAll(ents []*entry, slot time.Time) {
 	for len(ents) > 0 {
 		n := min(len(ents), fireChunk)
 		e.fireChunk(ents[:n], slot)
 		ents = ents[n:]
+		if len(ents) > 0 {
+			runtime.Gosched()
+		}
 	}
 }
 
@@ -354,13 +368,15 @@ func (e *Engine) fireChunk(ents []*entry, slot time.Time) {
 	// for callers of Wait), so a block is freed once its tasks have fired
 	// again: these are tasks on one schedule.
 	mem := runBlocks(len(ents))
+	var ids [fireChunk]uuid.UUID
+	newIDs(ids[:len(ents)])
 	e.mu.Lock()
 	if e.status != statusStarted {
 		e.mu.Unlock()
 		return
 	}
 	for i, ent := range ents {
-		exec := store.Execution{ID: newID(), Task: ent.spec.Name, Trigger: store.TriggerSchedule,
+		exec := store.Execution{ID: ids[i], Task: ent.spec.Name, Trigger: store.TriggerSchedule,
 			ScheduledAt: slot, StartedAt: now, Node: e.cfg.node}
 		r, rec, ok := e.reserveLocked(ent, &exec, false, mem[i])
 		if !ok {

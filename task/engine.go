@@ -952,22 +952,36 @@ var lastIDTime atomic.Uint64
 // (math/rand/v2's generator is seeded from it once): IDs must be unique,
 // not secret, and one is made per execution.
 func newID() uuid.UUID {
+	var u [1]uuid.UUID
+	newIDs(u[:])
+	return u[0]
+}
+
+// newIDs fills ids with new IDs as newID makes them, in increasing order,
+// with one clock read and one reservation of the sequence for all of them.
+func newIDs(ids []uuid.UUID) {
+	n := uint64(len(ids))
+	if n == 0 {
+		return
+	}
 	ts := uint64(time.Now().UnixMilli()) << 12
 	for {
 		last := lastIDTime.Load()
 		if ts <= last {
 			ts = last + 1
 		}
-		if lastIDTime.CompareAndSwap(last, ts) {
+		if lastIDTime.CompareAndSwap(last, ts+n-1) {
 			break
 		}
 	}
-	var u uuid.UUID
-	binary.BigEndian.PutUint64(u[8:], rand.Uint64())
-	ms := ts >> 12
-	u[0], u[1], u[2], u[3], u[4], u[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
-	u[6] = 0x70 | byte(ts>>8)&0x0f // version 7
-	u[7] = byte(ts)
-	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
-	return u
+	for i := range ids {
+		u := &ids[i]
+		binary.BigEndian.PutUint64(u[8:], rand.Uint64())
+		ms := ts >> 12
+		u[0], u[1], u[2], u[3], u[4], u[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
+		u[6] = 0x70 | byte(ts>>8)&0x0f // version 7
+		u[7] = byte(ts)
+		u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
+		ts++
+	}
 }

@@ -8,10 +8,9 @@ import (
 	"github.com/google/uuid"
 )
 
-// maxIdleWorkers bounds the goroutines kept waiting for runs. A fire of
-// 10,000 tasks has about 1,000 runs in flight at its peak on two CPUs; a
-// smaller pool made a fifth of its runs start a goroutine and grow its
-// stack (a sixth of the CPU per fire in a profile).
+// maxIdleWorkers bounds the goroutines kept waiting for runs: enough for a
+// burst of RunNow calls or a fire's runs whose jobs wait on I/O. (A fire
+// yields between its chunks so that its runs do not pile up: see fireAll.)
 const maxIdleWorkers = 1024
 
 // Workers idle through a whole trimEvery are ended, down to keepIdle: a

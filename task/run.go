@@ -62,7 +62,9 @@ func (e *Engine) newRunSpec(ent *entry, spec *def, exec *store.Execution, mem *r
 	if r == nil {
 		r = new(run)
 	}
-	*r = run{e: e, ent: ent, spec: spec, rec: *exec}
+	// Field by field: r is zero, and writing it whole (*r = run{...})
+	// wrote all 600-odd bytes a second time.
+	r.e, r.ent, r.spec, r.rec = e, ent, spec, *exec
 	r.listeners = e.cfg.listeners
 	if len(spec.o().Listeners) > 0 {
 		r.listeners = append(slices.Clip(e.cfg.listeners), spec.o().Listeners...)
