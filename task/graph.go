@@ -305,8 +305,9 @@ func (e *Engine) endGraph(gr *graphRun) {
 	}
 	gr.over = true
 	gr.mu.Unlock()
-	close(gr.done)
 
+	// The root is free before the waiters wake: a RunNow of it right
+	// after WaitGraphRun must not find this graph run still counted.
 	e.mu.Lock()
 	var next *run
 	closing := e.status != statusStarted
@@ -316,6 +317,7 @@ func (e *Engine) endGraph(gr *graphRun) {
 	}
 	delete(e.graphRuns, gr.id)
 	e.mu.Unlock()
+	close(gr.done)
 	e.log.Debug("graph run ended", zap.String("root", gr.root), zap.Stringer("graph_run", gr.id))
 	e.startPromoted(next, closing)
 }

@@ -531,3 +531,22 @@ func TestGraphOfATaskWhenNoTaskHasPredecessors(t *testing.T) {
 		t.Fatalf("a task with no dependents ran in graph run %s", x.GraphRunID)
 	}
 }
+
+// A graph run is over for its root by the time WaitGraphRun returns: a
+// RunNow of the root right after it is not refused as overlapping (the
+// root's count of graph runs once dropped only after the waiters woke).
+func TestRootRunsAgainRightAfterWaitGraphRun(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.register(t,
+		Spec{Name: "root", Job: JobFunc(ok)},
+		Spec{Name: "child", After: []string{"root"}, Job: JobFunc(ok)},
+	)
+	b.start(t)
+	for i := 0; i < 300; i++ {
+		run := b.runGraph(t, "root")
+		if x := run["child"]; x == nil || x.State != store.StateSucceeded {
+			t.Fatalf("round %d: child %v", i, x)
+		}
+	}
+}
