@@ -233,7 +233,7 @@ func (e *Engine) admitTask(ent *entry, name string, exec *store.Execution, expli
 		}
 		return nil, ent, errSuspended
 	}
-	return r, ent, e.settle(ent, rec, r, e.store.CreateExecution(e.storeCtx, rec))
+	return r, ent, e.settle(ent, rec, r, e.store.CreateExecution(e.storeCtx, rec), nil)
 }
 
 // reserveLocked decides what a fire (or an explicit request) of a started
@@ -276,8 +276,10 @@ func (e *Engine) reserveLocked(ent *entry, exec *store.Execution, explicit bool,
 
 // settle finishes an admission once the record's creation returned err:
 // a skipped record becomes the task's last; a run starts (or waits in the
-// queue); a failed creation undoes the reservation. It returns err.
-func (e *Engine) settle(ent *entry, exec *store.Execution, r *run, err error) error {
+// task's queue) — or, given a batch, is appended to it for the caller to
+// start with the others; a failed creation undoes the reservation. It
+// returns err.
+func (e *Engine) settle(ent *entry, exec *store.Execution, r *run, err error, batch *[]*run) error {
 	if r == nil {
 		if err == nil {
 			e.mu.Lock()
@@ -324,7 +326,11 @@ func (e *Engine) settle(ent *entry, exec *store.Execution, r *run, err error) er
 	}
 	r.created.set()
 	if exec.State == store.StateRunning {
-		e.pool.submit(r)
+		if batch != nil {
+			*batch = append(*batch, r)
+		} else {
+			e.pool.submit(r)
+		}
 	}
 	return nil
 }
@@ -387,8 +393,9 @@ func (e *Engine) fireChunk(ents []*entry, slot time.Time) {
 	e.runs.addAll(runs)
 	e.mu.Unlock()
 	errs := store.CreateMany(e.storeCtx, e.store, execs)
+	start := runs[:0] // the runs to start, in place of those settled
 	for i, exec := range execs {
-		err := e.settle(owners[i], exec, runs[i], errs[i])
+		err := e.settle(owners[i], exec, runs[i], errs[i], &start)
 		switch {
 		case err == nil:
 		case errors.Is(err, store.ErrConflict):
@@ -399,6 +406,7 @@ func (e *Engine) fireChunk(ents []*entry, slot time.Time) {
 			e.log.Warn("could not record a fire", zap.String("task", exec.Task), zap.Time("slot", slot), zap.Error(err))
 		}
 	}
+	e.pool.submitAll(start)
 }
 
 // runsPerBlock is how many runs share an allocation: as many as fit in

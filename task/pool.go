@@ -1,6 +1,7 @@
 package task
 
 import (
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -25,8 +26,17 @@ const (
 
 // workers runs executions on reused goroutines: a run handed to an idle
 // worker skips creating a goroutine and growing its stack, which for short
-// jobs cost more than the job. With no idle worker a new one starts: runs
-// never wait for each other.
+// jobs cost more than the job. With no idle worker a new one starts.
+//
+// A run started on its own (submit: run-now, a graph step, a queued run)
+// gets a worker of its own at once. A fire's runs (submitAll) go to a queue
+// instead, drained by a few workers (drainers per batch) that take one run
+// after another: handing each run to a worker of its own was a goroutine
+// wake and park per run, a fifth of the CPU of a fire of 10,000 tasks
+// (bench/README.md). Runs in the queue would wait behind jobs that block;
+// a watchdog (real time: the engine's clock may be fake) sees when no run
+// has left the queue for stallAfter and gives every queued run a worker of
+// its own. So a run waits for another's job at most about stallAfter.
 type workers struct {
 	mu     sync.Mutex
 	idle   []chan *run // idle workers, each waiting on its own channel; the last idled last
@@ -35,15 +45,27 @@ type workers struct {
 	// ran: idle[:low] have waited since then.
 	low     int
 	janitor *time.Timer // armed while more than keepIdle wait
+
+	queue    []*run // runs waiting for a drainer: queue[head:]
+	head     int
+	taken    uint64      // runs taken from the queue, ever
+	watched  uint64      // taken when the watchdog last looked
+	watch    *time.Timer // the watchdog; runs while watching
+	watching bool
 }
+
+// stallAfter is how long the queue may make no progress before each of its
+// runs gets a worker of its own.
+const stallAfter = time.Millisecond
+
+// drainers is how many workers a batch of runs wakes to drain the queue:
+// as many as run at once.
+var drainers = max(2, runtime.GOMAXPROCS(0))
 
 // submit starts r on an idle worker or a new goroutine.
 func (w *workers) submit(r *run) {
 	w.mu.Lock()
-	if n := len(w.idle); n > 0 && !w.closed {
-		ch := w.idle[n-1]
-		w.idle = w.idle[:n-1]
-		w.low = min(w.low, n-1)
+	if ch := w.popIdleLocked(); ch != nil {
 		w.mu.Unlock()
 		ch <- r
 		return
@@ -52,7 +74,98 @@ func (w *workers) submit(r *run) {
 	go w.work(r)
 }
 
-// work runs r, then waits for more while there is room among the idle.
+// submitAll queues rs, in order, and wakes drainers to take them.
+func (w *workers) submitAll(rs []*run) {
+	if len(rs) == 0 {
+		return
+	}
+	w.mu.Lock()
+	w.queue = append(w.queue, rs...)
+	var (
+		start [8]*run // the first runs of the new drainers, handed directly
+		chans [8]chan *run
+		n     = min(len(rs), drainers, len(start))
+	)
+	for i := range n {
+		start[i] = w.takeLocked()
+		chans[i] = w.popIdleLocked()
+	}
+	if !w.watching && w.head < len(w.queue) {
+		w.watchLocked()
+	}
+	w.mu.Unlock()
+	for i := range n {
+		if chans[i] != nil {
+			chans[i] <- start[i]
+		} else {
+			go w.work(start[i])
+		}
+	}
+}
+
+// popIdleLocked takes the idle worker that idled last, or returns nil;
+// w.mu must be held.
+func (w *workers) popIdleLocked() chan *run {
+	n := len(w.idle)
+	if n == 0 || w.closed {
+		return nil
+	}
+	ch := w.idle[n-1]
+	w.idle = w.idle[:n-1]
+	w.low = min(w.low, n-1)
+	return ch
+}
+
+// takeLocked takes the first queued run, or returns nil; w.mu must be held.
+func (w *workers) takeLocked() *run {
+	if w.head == len(w.queue) {
+		return nil
+	}
+	r := w.queue[w.head]
+	w.queue[w.head] = nil
+	w.head++
+	w.taken++
+	if w.head == len(w.queue) {
+		w.queue, w.head = w.queue[:0], 0
+	}
+	return r
+}
+
+// watchLocked arms the watchdog; w.mu must be held.
+func (w *workers) watchLocked() {
+	w.watching, w.watched = true, w.taken
+	if w.watch == nil {
+		w.watch = time.AfterFunc(stallAfter, w.look)
+	} else {
+		w.watch.Reset(stallAfter)
+	}
+}
+
+// look is the watchdog: if no run left the queue since it last looked, the
+// drainers are in jobs that block (or the machine is starved), and every
+// queued run gets a worker of its own. It stays armed while runs are
+// queued.
+func (w *workers) look() {
+	w.mu.Lock()
+	var stuck []*run
+	if w.taken == w.watched {
+		stuck = make([]*run, 0, len(w.queue)-w.head)
+		for r := w.takeLocked(); r != nil; r = w.takeLocked() {
+			stuck = append(stuck, r)
+		}
+	}
+	w.watching = false
+	if w.head < len(w.queue) {
+		w.watchLocked()
+	}
+	w.mu.Unlock()
+	for _, r := range stuck {
+		w.submit(r)
+	}
+}
+
+// work runs r, then the queued runs, then waits for more while there is
+// room among the idle.
 func (w *workers) work(r *run) {
 	var ch chan *run // made when the worker first waits
 	for r != nil {
@@ -60,19 +173,37 @@ func (w *workers) work(r *run) {
 		if ch == nil {
 			ch = make(chan *run)
 		}
-		if !w.park(ch) {
+		var ok bool
+		if r, ok = w.next(ch); !ok {
 			return
 		}
-		r = <-ch // nil when closed
+		if r == nil {
+			r = <-ch // nil when closed
+		}
 	}
 }
 
-// park adds an idle worker's channel, arming the janitor when more than
-// keepIdle wait. It reports false if the worker should end instead: the
-// pool is closed or has maxIdleWorkers idle.
+// next takes a queued run, or else parks the worker: it adds its channel
+// to the idle, arming the janitor when more than keepIdle wait. It reports
+// false if the worker should end instead: nothing is queued and the pool is
+// closed or has maxIdleWorkers idle.
+func (w *workers) next(ch chan *run) (*run, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if r := w.takeLocked(); r != nil {
+		return r, true
+	}
+	return nil, w.parkLocked(ch)
+}
+
+// park adds an idle worker's channel (see next).
 func (w *workers) park(ch chan *run) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	return w.parkLocked(ch)
+}
+
+func (w *workers) parkLocked(ch chan *run) bool {
 	if w.closed || len(w.idle) >= maxIdleWorkers {
 		return false
 	}

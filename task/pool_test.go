@@ -1,6 +1,15 @@
 package task
 
-import "testing"
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/taskmill/taskmill/cron"
+	"github.com/taskmill/taskmill/store"
+)
 
 // The janitor ends the workers idle since it last ran, the longest idle
 // first, down to keepIdle; the ones handed runs meanwhile stay.
@@ -86,5 +95,112 @@ func TestWorkersJanitor(t *testing.T) {
 	}
 	if w.park(make(chan *run)) {
 		t.Errorf("park after close accepted a worker")
+	}
+}
+
+// A fire's runs are drained from a queue by a few workers; when their jobs
+// block, the watchdog gives every queued run a worker of its own: all the
+// runs of a fire whose jobs all block start (here 300, more than two
+// chunks), and are recorded when released.
+func TestFireOfBlockingJobsStartsEveryRun(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	const n = 300
+	var started atomic.Int64
+	release := make(chan struct{})
+	job := JobFunc(func(ctx context.Context) error {
+		started.Add(1)
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	for i := range n {
+		b.register(t, Spec{Name: fmt.Sprintf("block-%03d", i), Schedule: cron.Every(time.Minute), Job: job})
+	}
+	b.start(t)
+	b.advanceTo(t, 1, testStart.Add(time.Minute))
+	waitFor(t, fmt.Sprintf("%d jobs to start together", n), func() bool { return started.Load() == n })
+	close(release)
+	waitFor(t, "every run recorded", func() bool {
+		xs, err := store.ListAll(context.Background(), b.store, store.ExecutionFilter{States: []store.State{store.StateSucceeded}, Limit: store.MaxListLimit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(xs) == n
+	})
+}
+
+// Runs queued behind jobs that block do not wait for them: while the first
+// runs of a fire block, the others all run and end.
+func TestFireRunsDoNotWaitBehindBlockingJobs(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	const n = 200
+	release := make(chan struct{})
+	defer close(release)
+	var blocked, ended atomic.Int64
+	for i := range n {
+		job := JobFunc(func(context.Context) error { ended.Add(1); return nil })
+		if i < 4 { // the first in the queue, taken by the first workers
+			job = func(ctx context.Context) error {
+				blocked.Add(1)
+				select {
+				case <-release:
+				case <-ctx.Done():
+				}
+				return nil
+			}
+		}
+		b.register(t, Spec{Name: fmt.Sprintf("t-%03d", i), Schedule: cron.Every(time.Minute), Job: job})
+	}
+	b.start(t)
+	b.advanceTo(t, 1, testStart.Add(time.Minute))
+	waitFor(t, "the other runs to end while four jobs block", func() bool {
+		return blocked.Load() == 4 && ended.Load() == n-4
+	})
+}
+
+// The watchdog hands every queued run to a worker of its own when none
+// left the queue since it last looked, and only then.
+func TestWorkersWatchdog(t *testing.T) {
+	w := &workers{}
+	chans := make([]chan *run, 3)
+	for i := range chans {
+		chans[i] = make(chan *run, 1) // buffered: a hand-off does not wait
+		w.idle = append(w.idle, chans[i])
+	}
+	rs := []*run{{}, {}, {}}
+	w.mu.Lock()
+	w.queue = append(w.queue, rs...)
+	w.watchLocked()
+	w.watch.Stop() // the test calls look itself
+	w.taken++      // as if a drainer took a run (one that is not queued here)
+	w.mu.Unlock()
+
+	w.look() // progress since it was armed: nothing handed out
+	if got := len(w.queue) - w.head; got != 3 || !w.watching || len(w.idle) != 3 {
+		t.Fatalf("after a look with progress: %d queued, watching %v, %d idle; want 3, true, 3", got, w.watching, len(w.idle))
+	}
+	w.watch.Stop()
+	w.look() // no progress: each queued run goes to an idle worker
+	if got := len(w.queue) - w.head; got != 0 || w.watching || len(w.idle) != 0 {
+		t.Fatalf("after a stalled look: %d queued, watching %v, %d idle; want 0, false, 0", got, w.watching, len(w.idle))
+	}
+	got := map[*run]bool{}
+	for _, ch := range chans {
+		select {
+		case r := <-ch:
+			got[r] = true
+		default:
+			t.Fatal("an idle worker was handed no run")
+		}
+	}
+	for i, r := range rs {
+		if !got[r] {
+			t.Errorf("queued run %d was not handed out", i)
+		}
 	}
 }
