@@ -346,13 +346,14 @@ const fireChunk = 128
 // start.
 //
 // Between chunks the dispatch yields its processor. The chunk's runs were
-// just handed to workers, which wait on this processor's run queue: they
-// run now, and the next chunk reuses them as they go idle. Without the
-// yield the dispatch ran ahead of its runs (runs in flight grew to well
-// over the idle workers kept), so each fire of 10,000 tasks started 300 to
-// 1,000 new goroutines that grew their stacks: the tick benchmark's CPU
-// per fire went from 5.1 to 3.2 µs and its p99 lateness from 50 to 37 ms
-// with the yield (bench/README.md).
+// just queued and the workers woken for them wait on this processor's run
+// queue: they run now, and the queue is short again for the next chunk.
+// Without the yield the dispatch ran ahead of its runs: when each run had
+// a worker of its own, each fire of 10,000 tasks started 300 to 1,000 new
+// goroutines that grew their stacks (5.1 µs of CPU per run against 3.2
+// with the yield); with the queue, the awake workers take runs on the
+// other processors while the dispatch keeps this one, and a run cost 4.4
+// µs against 3.7 with the yield (bench/README.md).
 func (e *Engine) fireAll(ents []*entry, slot time.Time) {
 	for len(ents) > 0 {
 		n := min(len(ents), fireChunk)
@@ -406,7 +407,7 @@ func (e *Engine) fireChunk(ents []*entry, slot time.Time) {
 			e.log.Warn("could not record a fire", zap.String("task", exec.Task), zap.Time("slot", slot), zap.Error(err))
 		}
 	}
-	e.pool.submitAll(start)
+	e.pool.submit(start...)
 }
 
 // runsPerBlock is how many runs share an allocation: as many as fit in

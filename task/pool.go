@@ -26,94 +26,110 @@ const (
 
 // workers runs executions on reused goroutines: a run handed to an idle
 // worker skips creating a goroutine and growing its stack, which for short
-// jobs cost more than the job. With no idle worker a new one starts.
+// jobs cost more than the job.
 //
-// A run started on its own (submit: run-now, a graph step, a queued run)
-// gets a worker of its own at once. A fire's runs (submitAll) go to a queue
-// instead, drained by a few workers (drainers per batch) that take one run
-// after another: handing each run to a worker of its own was a goroutine
-// wake and park per run, a fifth of the CPU of a fire of 10,000 tasks
-// (bench/README.md). Runs in the queue would wait behind jobs that block;
-// a watchdog (real time: the engine's clock may be fake) sees when no run
-// has left the queue for stallAfter and gives every queued run a worker of
-// its own. So a run waits for another's job at most about stallAfter.
+// Runs go to a queue, drained by a few awake workers (drainers) that take
+// one run after another; a submission wakes an idle worker (or starts one)
+// only while fewer than drainers are awake. Handing each run to a worker
+// of its own was a goroutine wake and park per run: a fifth of the CPU of
+// a fire of 10,000 tasks (bench/README.md).
+//
+// Queued runs would wait behind jobs that block. A watchdog (real time:
+// the engine's clock may be fake) is armed while runs are queued; when no
+// run left the queue since it last looked (stallAfter), it gives every
+// queued run a worker of its own and stops counting the awake workers,
+// which are in jobs that block (a new generation). So a run waits for
+// another's job at most about stallAfter.
 type workers struct {
 	mu     sync.Mutex
-	idle   []chan *run // idle workers, each waiting on its own channel; the last idled last
+	idle   []*worker // idle workers, the last idled last
 	closed bool
 	// low is the fewest idle workers since the janitor was armed or last
 	// ran: idle[:low] have waited since then.
 	low     int
 	janitor *time.Timer // armed while more than keepIdle wait
 
-	queue    []*run // runs waiting for a drainer: queue[head:]
+	queue    []*run // runs waiting for a worker: queue[head:]
 	head     int
+	awake    int         // workers counted awake in generation gen
+	gen      uint64      // bumped when the watchdog finds the queue stalled
 	taken    uint64      // runs taken from the queue, ever
 	watched  uint64      // taken when the watchdog last looked
-	watch    *time.Timer // the watchdog; runs while watching
-	watching bool
+	watch    *time.Timer // the watchdog
+	watching bool        // the watchdog is armed
+}
+
+// A worker is one goroutine that executes runs.
+type worker struct {
+	ch      chan *run // where an idle worker waits; made when it first does
+	counted bool      // counted awake, in generation gen
+	gen     uint64
 }
 
 // stallAfter is how long the queue may make no progress before each of its
 // runs gets a worker of its own.
 const stallAfter = time.Millisecond
 
-// drainers is how many workers a batch of runs wakes to drain the queue:
-// as many as run at once.
+// drainers is how many workers are kept awake to take queued runs: as many
+// as run at once.
 var drainers = max(2, runtime.GOMAXPROCS(0))
 
-// submit starts r on an idle worker or a new goroutine.
-func (w *workers) submit(r *run) {
-	w.mu.Lock()
-	if ch := w.popIdleLocked(); ch != nil {
-		w.mu.Unlock()
-		ch <- r
-		return
-	}
-	w.mu.Unlock()
-	go w.work(r)
-}
-
-// submitAll queues rs, in order, and wakes drainers to take them.
-func (w *workers) submitAll(rs []*run) {
-	if len(rs) == 0 {
-		return
-	}
+// submit queues rs, in order, and wakes workers to take them.
+func (w *workers) submit(rs ...*run) {
 	w.mu.Lock()
 	w.queue = append(w.queue, rs...)
 	var (
-		start [8]*run // the first runs of the new drainers, handed directly
-		chans [8]chan *run
-		n     = min(len(rs), drainers, len(start))
+		start [4]*run // the first runs of the workers woken, handed directly
+		wake  [4]*worker
+		n     int
 	)
-	for i := range n {
-		start[i] = w.takeLocked()
-		chans[i] = w.popIdleLocked()
+	for n < len(start) && w.awake < drainers && w.head < len(w.queue) {
+		start[n], wake[n] = w.takeLocked(), w.wakeLocked(true)
+		w.awake++
+		n++
 	}
 	if !w.watching && w.head < len(w.queue) {
 		w.watchLocked()
 	}
 	w.mu.Unlock()
 	for i := range n {
-		if chans[i] != nil {
-			chans[i] <- start[i]
-		} else {
-			go w.work(start[i])
-		}
+		w.handOff(wake[i], start[i])
 	}
 }
 
-// popIdleLocked takes the idle worker that idled last, or returns nil;
-// w.mu must be held.
-func (w *workers) popIdleLocked() chan *run {
+// wakeLocked takes the worker that idled last, or makes a new one, counted
+// awake or not; w.mu must be held.
+func (w *workers) wakeLocked(counted bool) *worker {
+	wk := w.popIdleLocked()
+	if wk == nil {
+		wk = &worker{}
+	}
+	wk.counted, wk.gen = counted, w.gen
+	return wk
+}
+
+// handOff gives r to wk: through its channel if it waits, else on a new
+// goroutine.
+func (w *workers) handOff(wk *worker, r *run) {
+	if wk.ch == nil {
+		go w.work(wk, r)
+		return
+	}
+	wk.ch <- r
+}
+
+// popIdleLocked takes the worker that idled last, or returns nil; w.mu
+// must be held.
+func (w *workers) popIdleLocked() *worker {
 	n := len(w.idle)
 	if n == 0 || w.closed {
 		return nil
 	}
-	ch := w.idle[n-1]
+	wk := w.idle[n-1]
+	w.idle[n-1] = nil
 	w.idle = w.idle[:n-1]
 	w.low = min(w.low, n-1)
-	return ch
+	return wk
 }
 
 // takeLocked takes the first queued run, or returns nil; w.mu must be held.
@@ -142,72 +158,73 @@ func (w *workers) watchLocked() {
 }
 
 // look is the watchdog: if no run left the queue since it last looked, the
-// drainers are in jobs that block (or the machine is starved), and every
-// queued run gets a worker of its own. It stays armed while runs are
-// queued.
+// awake workers are in jobs that block (or the machine is starved): every
+// queued run gets a worker of its own (not counted awake), and the awake
+// ones stop counting (a new generation), so the next submission wakes
+// others. It stays armed while runs are queued.
 func (w *workers) look() {
 	w.mu.Lock()
 	var stuck []*run
+	var wake []*worker
 	if w.taken == w.watched {
-		stuck = make([]*run, 0, len(w.queue)-w.head)
 		for r := w.takeLocked(); r != nil; r = w.takeLocked() {
 			stuck = append(stuck, r)
+			wake = append(wake, w.wakeLocked(false))
 		}
+		w.gen++
+		w.awake = 0
 	}
 	w.watching = false
 	if w.head < len(w.queue) {
 		w.watchLocked()
 	}
 	w.mu.Unlock()
-	for _, r := range stuck {
-		w.submit(r)
+	for i, r := range stuck {
+		w.handOff(wake[i], r)
 	}
 }
 
-// work runs r, then the queued runs, then waits for more while there is
-// room among the idle.
-func (w *workers) work(r *run) {
-	var ch chan *run // made when the worker first waits
+// work runs r, then queued runs, then waits for more while there is room
+// among the idle.
+func (w *workers) work(wk *worker, r *run) {
 	for r != nil {
 		r.execute()
-		if ch == nil {
-			ch = make(chan *run)
-		}
 		var ok bool
-		if r, ok = w.next(ch); !ok {
+		if r, ok = w.next(wk); !ok {
 			return
 		}
 		if r == nil {
-			r = <-ch // nil when closed
+			r = <-wk.ch // nil when closed
 		}
 	}
 }
 
-// next takes a queued run, or else parks the worker: it adds its channel
-// to the idle, arming the janitor when more than keepIdle wait. It reports
-// false if the worker should end instead: nothing is queued and the pool is
-// closed or has maxIdleWorkers idle.
-func (w *workers) next(ch chan *run) (*run, bool) {
+// next takes a queued run for wk, or else parks it (see parkLocked). It
+// reports false if the worker should end instead.
+func (w *workers) next(wk *worker) (*run, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if r := w.takeLocked(); r != nil {
 		return r, true
 	}
-	return nil, w.parkLocked(ch)
+	if wk.counted && wk.gen == w.gen {
+		w.awake--
+	}
+	wk.counted = false
+	if wk.ch == nil {
+		wk.ch = make(chan *run)
+	}
+	return nil, w.parkLocked(wk)
 }
 
-// park adds an idle worker's channel (see next).
-func (w *workers) park(ch chan *run) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.parkLocked(ch)
-}
-
-func (w *workers) parkLocked(ch chan *run) bool {
+// parkLocked adds an idle worker, arming the janitor when more than
+// keepIdle wait. It reports false if the worker should end instead: the
+// pool is closed or has maxIdleWorkers idle. w.mu must be held.
+func (w *workers) parkLocked(wk *worker) bool {
 	if w.closed || len(w.idle) >= maxIdleWorkers {
 		return false
 	}
-	w.idle = append(w.idle, ch)
+	w.idle = append(w.idle, wk)
 	if len(w.idle) > keepIdle && w.janitor == nil {
 		w.low = len(w.idle)
 		w.janitor = time.AfterFunc(trimEvery, w.trim)
@@ -241,8 +258,8 @@ func (w *workers) trim() {
 // w.mu must be held.
 func (w *workers) trimLocked() {
 	if w.low > keepIdle {
-		for _, ch := range w.idle[keepIdle:w.low] {
-			close(ch)
+		for _, wk := range w.idle[keepIdle:w.low] {
+			close(wk.ch)
 		}
 		w.idle = slices.Delete(w.idle, keepIdle, w.low)
 	}
@@ -257,8 +274,8 @@ func (w *workers) close() {
 	if w.janitor != nil {
 		w.janitor.Stop()
 	}
-	for _, ch := range w.idle {
-		close(ch)
+	for _, wk := range w.idle {
+		close(wk.ch)
 	}
 	w.idle = nil
 }

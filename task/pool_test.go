@@ -7,45 +7,66 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/taskmill/taskmill/cron"
 	"github.com/taskmill/taskmill/store"
 )
 
+// idleWorkers parks n workers on buffered channels (a hand-off does not
+// wait for a goroutine) and returns them, the first parked first.
+func idleWorkers(t *testing.T, w *workers, n int) []*worker {
+	t.Helper()
+	wks := make([]*worker, n)
+	for i := range wks {
+		wks[i] = &worker{ch: make(chan *run, 1)}
+		w.mu.Lock()
+		ok := w.parkLocked(wks[i])
+		w.mu.Unlock()
+		if !ok {
+			t.Fatalf("park %d refused", i)
+		}
+	}
+	return wks
+}
+
+// handed returns the run handed to a worker, if any, and whether its
+// channel was closed (the worker ended).
+func handed(wk *worker) (r *run, ended bool) {
+	select {
+	case r, ok := <-wk.ch:
+		return r, !ok
+	default:
+		return nil, false
+	}
+}
+
 // The janitor ends the workers idle since it last ran, the longest idle
-// first, down to keepIdle; the ones handed runs meanwhile stay.
+// first, down to keepIdle; the ones woken meanwhile stay.
 func TestWorkersTrimIdle(t *testing.T) {
 	w := &workers{}
 	const n = 100
-	chans := make([]chan *run, n)
-	for i := range chans {
-		chans[i] = make(chan *run, 1) // buffered: submit does not wait for a worker
-		w.idle = append(w.idle, chans[i])
-	}
-	w.low = n // as when the janitor was armed
-	// 30 runs go to the 30 workers that idled last.
-	for range 30 {
-		w.submit(&run{})
-	}
+	wks := idleWorkers(t, w, n)
 	w.mu.Lock()
+	w.low = n // as when the janitor was armed
+	// 30 workers are woken: those that idled last.
+	for range 30 {
+		w.wakeLocked(false)
+	}
 	w.trimLocked()
 	w.mu.Unlock()
 	if len(w.idle) != keepIdle || w.low != keepIdle {
 		t.Fatalf("%d idle (low %d) after the trim, want %d", len(w.idle), w.low, keepIdle)
 	}
-	for i, ch := range chans {
-		ended := false
-		select {
-		case r, ok := <-ch:
-			ended = !ok && r == nil
-		default:
-		}
+	for i, wk := range wks {
+		_, ended := handed(wk)
 		switch {
 		case i < keepIdle && ended:
 			t.Errorf("worker %d ended; the first %d stay", i, keepIdle)
 		case i >= keepIdle && i < n-30 && !ended:
 			t.Errorf("worker %d, idle all along, not ended", i)
 		case i >= n-30 && ended:
-			t.Errorf("worker %d, handed a run, ended", i)
+			t.Errorf("worker %d, woken, ended", i)
 		}
 	}
 }
@@ -55,13 +76,9 @@ func TestWorkersTrimIdle(t *testing.T) {
 // and stops it.
 func TestWorkersJanitor(t *testing.T) {
 	w := &workers{}
-	var chans []chan *run
+	var wks []*worker
 	for i := range keepIdle + 2 {
-		ch := make(chan *run)
-		chans = append(chans, ch)
-		if !w.park(ch) {
-			t.Fatalf("park %d refused", i)
-		}
+		wks = append(wks, idleWorkers(t, w, 1)...)
 		if armed, want := w.janitor != nil, i+1 > keepIdle; armed != want {
 			t.Fatalf("after %d parked: janitor armed %v, want %v", i+1, armed, want)
 		}
@@ -72,7 +89,7 @@ func TestWorkersJanitor(t *testing.T) {
 	if len(w.idle) != keepIdle+1 || w.janitor == nil {
 		t.Fatalf("after the janitor's first run: %d idle, armed %v; want %d, armed", len(w.idle), w.janitor != nil, keepIdle+1)
 	}
-	if _, ok := <-chans[keepIdle]; ok {
+	if _, ended := handed(wks[keepIdle]); !ended {
 		t.Errorf("the worker idle since the janitor was armed was not ended")
 	}
 	// It runs again: the other has now been idle a whole period.
@@ -81,20 +98,62 @@ func TestWorkersJanitor(t *testing.T) {
 	if len(w.idle) != keepIdle || w.janitor != nil {
 		t.Fatalf("after the janitor's second run: %d idle, armed %v; want %d, disarmed", len(w.idle), w.janitor != nil, keepIdle)
 	}
-	if _, ok := <-chans[keepIdle+1]; ok {
+	if _, ended := handed(wks[keepIdle+1]); !ended {
 		t.Errorf("the worker idle through a whole period was not ended")
 	}
 	if janitor.Stop() {
 		t.Errorf("the janitor's timer was still armed after it disarmed")
 	}
 	w.close()
-	for _, ch := range chans[:keepIdle] {
-		if _, ok := <-ch; ok {
+	for _, wk := range wks[:keepIdle] {
+		if _, ended := handed(wk); !ended {
 			t.Errorf("close left a worker waiting")
 		}
 	}
-	if w.park(make(chan *run)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.parkLocked(&worker{ch: make(chan *run)}) {
 		t.Errorf("park after close accepted a worker")
+	}
+}
+
+// A submission wakes workers only while fewer than drainers are awake; the
+// rest waits in the queue for them. A worker that finds the queue empty
+// counts itself out.
+func TestWorkersWakeOnlyDrainers(t *testing.T) {
+	w := &workers{}
+	wks := idleWorkers(t, w, drainers+2)
+	rs := make([]*run, drainers+3)
+	for i := range rs {
+		rs[i] = &run{}
+	}
+	w.submit(rs[:1]...)
+	w.submit(rs[1:]...)
+	w.mu.Lock()
+	w.watch.Stop() // the test looks itself
+	queued, awake := len(w.queue)-w.head, w.awake
+	w.mu.Unlock()
+	if queued != 3 || awake != drainers {
+		t.Fatalf("%d queued, %d awake; want 3, %d", queued, awake, drainers)
+	}
+	for i, wk := range wks {
+		r, _ := handed(wk)
+		switch woken := i >= 2; {
+		case woken && r != rs[len(wks)-1-i]:
+			t.Errorf("worker %d (woken %d-th) was handed %p, want run %d", i, len(wks)-1-i, r, len(wks)-1-i)
+		case !woken && r != nil:
+			t.Errorf("worker %d was woken; only %d should be", i, drainers)
+		}
+	}
+	// An awake worker takes the queued runs, then parks and counts out.
+	wk := wks[len(wks)-1]
+	for i := drainers; i < len(rs); i++ {
+		if r, ok := w.next(wk); r != rs[i] || !ok {
+			t.Fatalf("next = %p, %v; want queued run %d", r, ok, i)
+		}
+	}
+	if r, ok := w.next(wk); r != nil || !ok || w.awake != drainers-1 {
+		t.Fatalf("next on an empty queue = %p, %v with %d awake; want nil, true (parked), %d awake", r, ok, w.awake, drainers-1)
 	}
 }
 
@@ -164,43 +223,84 @@ func TestFireRunsDoNotWaitBehindBlockingJobs(t *testing.T) {
 }
 
 // The watchdog hands every queued run to a worker of its own when none
-// left the queue since it last looked, and only then.
+// left the queue since it last looked, and only then; the workers counted
+// awake stop counting, so the next submission wakes others.
 func TestWorkersWatchdog(t *testing.T) {
 	w := &workers{}
-	chans := make([]chan *run, 3)
-	for i := range chans {
-		chans[i] = make(chan *run, 1) // buffered: a hand-off does not wait
-		w.idle = append(w.idle, chans[i])
-	}
-	rs := []*run{{}, {}, {}}
+	wks := idleWorkers(t, w, 3)
 	w.mu.Lock()
-	w.queue = append(w.queue, rs...)
-	w.watchLocked()
+	w.awake = drainers // busy with jobs that block
+	w.mu.Unlock()
+	rs := []*run{{}, {}, {}}
+	w.submit(rs...)
+	w.mu.Lock()
 	w.watch.Stop() // the test calls look itself
-	w.taken++      // as if a drainer took a run (one that is not queued here)
+	w.taken++      // as if an awake worker took a run (one not queued here)
 	w.mu.Unlock()
 
 	w.look() // progress since it was armed: nothing handed out
-	if got := len(w.queue) - w.head; got != 3 || !w.watching || len(w.idle) != 3 {
-		t.Fatalf("after a look with progress: %d queued, watching %v, %d idle; want 3, true, 3", got, w.watching, len(w.idle))
+	if got := len(w.queue) - w.head; got != 3 || !w.watching || len(w.idle) != 3 || w.awake != drainers {
+		t.Fatalf("after a look with progress: %d queued, watching %v, %d idle, %d awake; want 3, true, 3, %d",
+			got, w.watching, len(w.idle), w.awake, drainers)
 	}
 	w.watch.Stop()
+	gen := w.gen
 	w.look() // no progress: each queued run goes to an idle worker
-	if got := len(w.queue) - w.head; got != 0 || w.watching || len(w.idle) != 0 {
-		t.Fatalf("after a stalled look: %d queued, watching %v, %d idle; want 0, false, 0", got, w.watching, len(w.idle))
+	if got := len(w.queue) - w.head; got != 0 || w.watching || len(w.idle) != 0 || w.awake != 0 || w.gen != gen+1 {
+		t.Fatalf("after a stalled look: %d queued, watching %v, %d idle, %d awake, generation +%d; want 0, false, 0, 0, +1",
+			got, w.watching, len(w.idle), w.awake, w.gen-gen)
 	}
 	got := map[*run]bool{}
-	for _, ch := range chans {
-		select {
-		case r := <-ch:
-			got[r] = true
-		default:
+	for _, wk := range wks {
+		r, _ := handed(wk)
+		if r == nil {
 			t.Fatal("an idle worker was handed no run")
 		}
+		if wk.counted {
+			t.Errorf("a worker the watchdog woke is counted awake")
+		}
+		got[r] = true
 	}
 	for i, r := range rs {
 		if !got[r] {
 			t.Errorf("queued run %d was not handed out", i)
+		}
+	}
+	// A worker of the old generation that ends its job does not count out
+	// of the new one.
+	old := &worker{counted: true, gen: gen}
+	idleWorkers(t, w, 1)
+	w.submit(&run{}) // wakes it: none are awake now
+	if w.awake != 1 {
+		t.Fatalf("%d awake after a submission, want 1", w.awake)
+	}
+	if _, ok := w.next(old); !ok || w.awake != 1 {
+		t.Fatalf("an old-generation worker parked: %d awake, want 1", w.awake)
+	}
+}
+
+// Run-now goes through the same queue: with more runs whose jobs block
+// than workers kept awake, every one still starts.
+func TestRunNowOfBlockingJobsStartsEveryRun(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	g := newGate()
+	n := drainers + 3
+	for i := range n {
+		b.register(t, Spec{Name: fmt.Sprintf("block-%d", i), Job: g})
+	}
+	b.start(t)
+	ids := make([]uuid.UUID, n)
+	for i := range n {
+		ids[i] = b.runNow(t, fmt.Sprintf("block-%d", i))
+	}
+	for range n {
+		g.waitStarted(t)
+	}
+	close(g.release)
+	for _, id := range ids {
+		if x := b.wait(t, id); x.State != store.StateSucceeded {
+			t.Fatalf("run %s: %s", id, x.State)
 		}
 	}
 }
