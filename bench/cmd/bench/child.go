@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"time"
 
 	"github.com/taskmill/taskmill/bench/internal/workload"
@@ -21,6 +22,7 @@ type childArgs struct {
 	// Profiles of the measurement, for finding where the time goes
 	// (empty: none).
 	cpuprofile, memprofile string
+	trace                  string // an execution trace of the whole child
 }
 
 // childLine is what a child prints: one JSON line.
@@ -43,7 +45,7 @@ func runChild(a childArgs) int {
 			N: a.n, Conc: a.conc, Warmup: a.warmup, Measure: a.measure,
 			Repeats: a.repeats, Budget: a.budget, PostgresDSN: a.pg,
 		}
-		stop, perr := startProfiles(a.cpuprofile, a.memprofile)
+		stop, perr := startProfiles(a.cpuprofile, a.memprofile, a.trace)
 		if perr != nil {
 			fmt.Fprintln(os.Stderr, "bench child:", perr)
 			return 1
@@ -66,10 +68,20 @@ func runChild(a childArgs) int {
 	return 0
 }
 
-// startProfiles starts a CPU profile into cpu (if not empty); the returned
-// stop ends it and writes a heap profile into mem (if not empty).
-func startProfiles(cpu, mem string) (stop func() error, err error) {
-	var f *os.File
+// startProfiles starts a CPU profile into cpu and an execution trace into
+// tr (each if not empty); the returned stop ends them and writes a heap
+// profile into mem (if not empty).
+func startProfiles(cpu, mem, tr string) (stop func() error, err error) {
+	var f, t *os.File
+	if tr != "" {
+		if t, err = os.Create(tr); err != nil {
+			return nil, err
+		}
+		if err = trace.Start(t); err != nil {
+			t.Close()
+			return nil, err
+		}
+	}
 	if cpu != "" {
 		if f, err = os.Create(cpu); err != nil {
 			return nil, err
@@ -83,6 +95,12 @@ func startProfiles(cpu, mem string) (stop func() error, err error) {
 		}
 	}
 	return func() error {
+		if t != nil {
+			trace.Stop()
+			if err := t.Close(); err != nil {
+				return err
+			}
+		}
 		if f != nil {
 			pprof.StopCPUProfile()
 			if err := f.Close(); err != nil {

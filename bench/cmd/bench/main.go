@@ -37,13 +37,14 @@ func main() {
 		budget    = flag.Duration("budget", time.Minute, "child: longest registration (idle) or burst allowed")
 		cpuprof   = flag.String("cpuprofile", "", "child: write a CPU profile of the measurement to this file")
 		memprof   = flag.String("memprofile", "", "child: write a heap profile at the end of the measurement to this file")
+		traceOut  = flag.String("trace", "", "child: write an execution trace of the whole child to this file (go tool trace)")
 	)
 	flag.Parse()
 	if *child {
 		os.Exit(runChild(childArgs{
 			workload: *workload, contender: *contender, n: *n, conc: *conc,
 			warmup: *warmup, measure: *measure, repeats: *repeats, budget: *budget, pg: *pg,
-			cpuprofile: *cpuprof, memprofile: *memprof,
+			cpuprofile: *cpuprof, memprofile: *memprof, trace: *traceOut,
 		}))
 	}
 	repsSet := false
