@@ -31,7 +31,7 @@ const (
 // Runs go to a queue, drained by a few awake workers (drainers) that take
 // one run after another; a submission wakes an idle worker (or starts one)
 // only while fewer than drainers are awake. Handing each run to a worker
-// of its own was a goroutine wake and park per run: a fifth of the CPU of
+// of its own was a goroutine wake and park per run: a quarter of the CPU of
 // a fire of 10,000 tasks (bench/README.md).
 //
 // Queued runs would wait behind jobs that block. A watchdog (real time:
