@@ -74,7 +74,9 @@ const stallAfter = time.Millisecond
 // as run at once.
 var drainers = max(2, runtime.GOMAXPROCS(0))
 
-// submit queues rs, in order, and wakes workers to take them.
+// submit queues rs, in order, and wakes workers to take them: up to 4 per
+// call while fewer than drainers are awake; the rest stay queued for the
+// awake workers, and later calls wake more.
 func (w *workers) submit(rs ...*run) {
 	w.mu.Lock()
 	w.queue = append(w.queue, rs...)
