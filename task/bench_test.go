@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime/metrics"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -89,13 +90,21 @@ func idle(e *Engine) bool {
 	return e.runs.empty()
 }
 
-// BenchmarkFire measures fires of one schedule shared by 10,000 tasks whose
-// jobs do nothing, the shape of the bench module's tick workload, on a fake
-// clock: ns/op is per fire; cpu-ns/run is the process's CPU time (all
-// goroutines) per task run, from getrusage; goroutines/fire is how many
-// goroutines each fire started (a runtime metric since Go 1.26).
+// BenchmarkFire measures fires of one schedule shared by 1,000 and 10,000
+// tasks whose jobs only note when they started, the shape of the bench
+// module's tick workload, on a fake clock: ns/op is per fire; cpu-ns/run is
+// the process's CPU time (all goroutines) per task run, from getrusage;
+// goroutines/fire is how many goroutines each fire started (a runtime
+// metric since Go 1.26); start-p50-µs and start-last-µs are, over the fires
+// (their median), when the median and the last job of a fire started after
+// the clock advanced — what the tick workload's lateness percentiles see.
 func BenchmarkFire(b *testing.B) {
-	const n = 10_000
+	for _, n := range []int{1_000, 10_000} {
+		b.Run(fmt.Sprintf("tasks=%d", n), func(b *testing.B) { benchmarkFire(b, n) })
+	}
+}
+
+func benchmarkFire(b *testing.B, n int) {
 	ctx := context.Background()
 	clock := clockwork.NewFakeClockAt(testStart)
 	var ran atomic.Int64
@@ -103,8 +112,13 @@ func BenchmarkFire(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	job := JobFunc(func(context.Context) error { ran.Add(1); return nil })
+	started := make([]int64, n) // when each task's job last started, UnixNano
 	for i := 0; i < n; i++ {
+		job := JobFunc(func(context.Context) error {
+			started[i] = time.Now().UnixNano()
+			ran.Add(1)
+			return nil
+		})
 		if err := eng.Register(Spec{Name: fmt.Sprintf("t%06d", i), Schedule: cron.Every(time.Second), Job: job}); err != nil {
 			b.Fatal(err)
 		}
@@ -113,17 +127,26 @@ func BenchmarkFire(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer eng.Shutdown(ctx)
+	var p50s, lasts []int64 // per fire
 	fire := func(i int) {
 		if err := clock.BlockUntilContext(ctx, 1); err != nil {
 			b.Fatal(err)
 		}
+		t0 := time.Now().UnixNano()
 		clock.Advance(time.Second)
-		want := int64(i+1) * n
+		want := int64((i + 1) * n)
 		for ran.Load() < want || !idle(eng) {
 			time.Sleep(200 * time.Microsecond)
 		}
+		lates := make([]int64, n)
+		for j, at := range started {
+			lates[j] = at - t0
+		}
+		slices.Sort(lates)
+		p50s, lasts = append(p50s, lates[n/2]), append(lasts, lates[n-1])
 	}
 	fire(0) // the first fire starts the workers
+	p50s, lasts = nil, nil
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu0, g0 := cpuTime(), goroutinesCreated()
@@ -132,6 +155,10 @@ func BenchmarkFire(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N*n), "cpu-ns/run")
+	slices.Sort(p50s)
+	slices.Sort(lasts)
+	b.ReportMetric(float64(p50s[len(p50s)/2])/1e3, "start-p50-µs")
+	b.ReportMetric(float64(lasts[len(lasts)/2])/1e3, "start-last-µs")
 	if g0 >= 0 {
 		b.ReportMetric(float64(goroutinesCreated()-g0)/float64(b.N), "goroutines/fire")
 	}
