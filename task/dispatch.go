@@ -351,16 +351,33 @@ const fireChunk = 128
 // Without the yield the dispatch ran ahead of its runs: when each run had
 // a worker of its own, each fire of 10,000 tasks started 300 to 1,000 new
 // goroutines that grew their stacks (5.1 µs of CPU per run against 3.2
-// with the yield); with the queue, the awake workers take runs on the
-// other processors while the dispatch keeps this one, and a run cost 4.4
-// µs against 3.7 with the yield (bench/README.md).
+// with the yield); with the queue, a run cost 4.4 µs against 3.7 with the
+// yield (bench/README.md). An execution trace shows what the yield does on
+// 2 processors: the woken workers run the chunk's runs on the fire's own
+// processor while the dispatch waits in the global run queue, and the
+// other processor is mostly idle (or marking for the GC). Spreading the
+// chunks over both processors (a second goroutine admitting every other
+// chunk), or not yielding, made each run cost 40 to 55 % more CPU, from the
+// contention on the engine's and the store's locks and the wakes of idle
+// processors, and started the last runs no sooner.
+//
+// While a fire of more than one chunk admits, the ends of runs wait (see
+// workers.deferEnd): the workers start the chunks' runs and leave their
+// ends for after the last chunk.
 func (e *Engine) fireAll(ents []*entry, slot time.Time) {
+	if len(ents) <= fireChunk {
+		e.fireChunk(ents, slot)
+		return
+	}
+	e.pool.beginAdmission()
+	defer e.pool.endAdmission()
 	for len(ents) > 0 {
 		n := min(len(ents), fireChunk)
 		e.fireChunk(ents[:n], slot)
 		ents = ents[n:]
 		if len(ents) > 0 {
 			runtime.Gosched()
+			e.pool.flushEnds()
 		}
 	}
 }

@@ -240,6 +240,15 @@
 //     it and walked every frame); the end of a run, with the memory
 //     store's update under it, still grows a new goroutine's stack once,
 //     which is why idle workers are kept.
+//   - While a fire of more than one chunk admits its runs, the ends of
+//     runs whose jobs returned wait (the first 2,048, for at most about 50
+//     ms) and are done once every chunk is admitted: ending a run costs
+//     more than starting one, and the fire's runs mostly start on the
+//     fire's own processor, between its chunks. The last job of a fire of
+//     10,000 tasks started about 30 % sooner, for about 5 % more CPU (the
+//     deferred ends run on memory no longer in the caches). A deferred
+//     run's EndedAt is when its job returned; its record says running, and
+//     Wait waits, until its end is done.
 //   - A run's end takes the engine's lock once; the table of runs in flight
 //     has its own lock; task state is written only when it can change (a
 //     failure, or a success after failures).

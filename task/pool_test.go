@@ -11,6 +11,7 @@ import (
 
 	"github.com/taskmill/taskmill/cron"
 	"github.com/taskmill/taskmill/store"
+	"github.com/taskmill/taskmill/store/memory"
 )
 
 // idleWorkers parks n workers on buffered channels (a hand-off does not
@@ -302,5 +303,179 @@ func TestRunNowOfBlockingJobsStartsEveryRun(t *testing.T) {
 		if x := b.wait(t, id); x.State != store.StateSucceeded {
 			t.Fatalf("run %s: %s", id, x.State)
 		}
+	}
+}
+
+// batchHookStore calls hook with the number of each batch of records a fire
+// creates (0 first) before creating it.
+type batchHookStore struct {
+	*memory.Store
+	batches atomic.Int64
+	hook    func(batch int)
+}
+
+func (s *batchHookStore) CreateExecutions(ctx context.Context, es []*store.Execution) []error {
+	s.hook(int(s.batches.Add(1) - 1))
+	return s.Store.CreateExecutions(ctx, es)
+}
+
+// setupBatchHook registers n tasks on one schedule, whose jobs count their
+// returns, on a batchHookStore, and starts the engine.
+func setupBatchHook(t *testing.T, n int, hook func(b *bundle, returned *atomic.Int64, batch int)) *bundle {
+	t.Helper()
+	bs := &batchHookStore{Store: memory.New()}
+	b := setup(t, WithStore(bs))
+	b.store = bs.Store
+	var returned atomic.Int64
+	bs.hook = func(batch int) { hook(b, &returned, batch) }
+	job := JobFunc(func(context.Context) error { returned.Add(1); return nil })
+	for i := range n {
+		b.register(t, Spec{Name: fmt.Sprintf("t-%04d", i), Schedule: cron.Every(time.Minute), Job: job})
+	}
+	b.start(t)
+	return b
+}
+
+// eventually polls cond every millisecond for up to waitLimit and reports
+// whether it came to hold: waitFor for goroutines other than the test's,
+// where t.Fatal must not be called.
+func eventually(cond func() bool) bool {
+	deadline := time.Now().Add(waitLimit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return true
+}
+
+// stateCounts counts the stored records by state (up to
+// store.MaxListLimit of them).
+func (b *bundle) stateCounts(t *testing.T) map[store.State]int {
+	t.Helper()
+	page, err := b.store.ListExecutions(context.Background(), store.ExecutionFilter{Limit: store.MaxListLimit})
+	got := map[store.State]int{}
+	if err != nil {
+		t.Errorf("ListExecutions: %v", err) // not Fatal: store hooks call this off the test's goroutine
+		return got
+	}
+	for _, x := range page.Executions {
+		got[x.State]++
+	}
+	return got
+}
+
+// While a fire admits its runs a chunk at a time, the runs whose jobs
+// returned are ended only once every chunk is admitted; their EndedAt is
+// when the job returned.
+func TestFireDefersEndsUntilItsRunsAreAdmitted(t *testing.T) {
+	t.Parallel()
+	const n = 3 * fireChunk
+	fireAt := testStart.Add(time.Minute)
+	var checked atomic.Bool
+	b := setupBatchHook(t, n, func(b *bundle, returned *atomic.Int64, batch int) {
+		if batch != 2 {
+			return
+		}
+		// The first two chunks' jobs return while the third is being
+		// admitted; their ends wait, their records stay running.
+		p := &b.eng.pool
+		deferred := func() int {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			return len(p.ends)
+		}
+		if !eventually(func() bool { return deferred() == 2*fireChunk }) {
+			t.Errorf("%d of the first two chunks' %d jobs returned, %d ends deferred",
+				returned.Load(), 2*fireChunk, deferred())
+			return
+		}
+		if got := b.stateCounts(t); got[store.StateRunning] != 2*fireChunk {
+			t.Errorf("records while the fire admits its last chunk: %v; want %d running", got, 2*fireChunk)
+		}
+		b.clock.Advance(time.Second) // the ends happen later than the jobs' returns
+		checked.Store(true)
+	})
+	b.advanceTo(t, 1, fireAt)
+	waitFor(t, "every run to be recorded", func() bool { return b.stateCounts(t)[store.StateSucceeded] == n })
+	if !checked.Load() {
+		t.Fatal("the fire did not create a third batch of records")
+	}
+	page, err := b.store.ListExecutions(context.Background(), store.ExecutionFilter{Limit: store.MaxListLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := 0
+	for _, x := range page.Executions {
+		if !x.EndedAt.Equal(fireAt) {
+			late++
+		}
+	}
+	// The last chunk's jobs may return after the clock moved.
+	if late > fireChunk {
+		t.Errorf("%d records end after the fire's time; the deferred ends must record when their jobs returned", late)
+	}
+}
+
+// A fire whose admission is slow does not hold the ends back for long: at
+// the next chunk after maxEndDelay, the ends deferred so far are done.
+func TestDeferredEndsAreDoneAfterMaxEndDelay(t *testing.T) {
+	t.Parallel()
+	const n = 4 * fireChunk
+	var checked atomic.Bool
+	b := setupBatchHook(t, n, func(b *bundle, returned *atomic.Int64, batch int) {
+		switch batch {
+		case 2:
+			if !eventually(func() bool { return returned.Load() == 2*fireChunk }) {
+				t.Errorf("%d of the first two chunks' %d jobs returned", returned.Load(), 2*fireChunk)
+				return
+			}
+			p := &b.eng.pool
+			p.mu.Lock()
+			p.endsAt = time.Now().Add(-maxEndDelay) // as if the admission had been slow
+			p.mu.Unlock()
+		case 3:
+			// Before the last chunk: the first two chunks' runs ended.
+			if !eventually(func() bool { return b.stateCounts(t)[store.StateSucceeded] >= 2*fireChunk }) {
+				t.Errorf("before the last chunk, records %v; want the first two chunks' %d succeeded",
+					b.stateCounts(t), 2*fireChunk)
+			}
+			checked.Store(true)
+		}
+	})
+	b.advanceTo(t, 1, testStart.Add(time.Minute))
+	waitFor(t, "every run to be recorded", func() bool { return b.stateCounts(t)[store.StateSucceeded] == n })
+	if !checked.Load() {
+		t.Fatal("the fire did not create a fourth batch of records")
+	}
+}
+
+// At most maxDeferredEnds ends wait for a fire's admission; the ends of
+// runs that return after that are done at once.
+func TestDeferredEndsAreBounded(t *testing.T) {
+	t.Parallel()
+	chunks := maxDeferredEnds/fireChunk + 2
+	n := chunks * fireChunk
+	var checked atomic.Bool
+	b := setupBatchHook(t, n, func(b *bundle, returned *atomic.Int64, batch int) {
+		if batch != chunks-1 {
+			return
+		}
+		before := int64(n - fireChunk) // the jobs of every chunk but the last
+		if !eventually(func() bool { return returned.Load() == before }) {
+			t.Errorf("%d of the first chunks' %d jobs returned", returned.Load(), before)
+			return
+		}
+		if !eventually(func() bool { return b.stateCounts(t)[store.StateRunning] <= maxDeferredEnds }) {
+			t.Errorf("before the last chunk, records %v; want at most %d running (deferred)",
+				b.stateCounts(t), maxDeferredEnds)
+		}
+		checked.Store(true)
+	})
+	b.advanceTo(t, 1, testStart.Add(time.Minute))
+	waitFor(t, "every run to be recorded", func() bool { return b.stateCounts(t)[store.StateSucceeded] == n })
+	if !checked.Load() {
+		t.Fatal("the fire did not create its last batch of records")
 	}
 }

@@ -44,6 +44,7 @@ type run struct {
 	finalized bool
 	jobMsg    string
 	jobMsgSet bool
+	endAt     time.Time // when the job returned, if its end was deferred
 
 	rec store.Execution // the record's memory, part of the run's
 }
@@ -131,9 +132,24 @@ func (r *run) execute() {
 	if r.start() {
 		r.end(r.runJob())
 	}
+	r.stopTimer()
+}
+
+// stopTimer stops Spec.Timeout's timer, if armed.
+func (r *run) stopTimer() {
 	if r.timer != nil {
 		r.timer.Stop()
 	}
+}
+
+// complete is the rest of execute for a run whose job returned jobErr at
+// endAt and whose end was deferred (see workers.deferEnd).
+func (r *run) complete(jobErr error, endAt time.Time) {
+	defer r.release()
+	r.mu.Lock()
+	r.endAt = endAt
+	r.mu.Unlock()
+	r.end(jobErr)
 }
 
 // start does what comes before the job: it checks that the run was not
@@ -355,7 +371,11 @@ func (r *run) finish(o outcome) bool {
 	}
 	r.finalized = true
 	x := r.exec
-	x.State, x.EndedAt, x.ExitCode, x.SkipReason = o.state, e.now(), o.exitCode, o.skipReason
+	endedAt := r.endAt
+	if endedAt.IsZero() {
+		endedAt = e.now()
+	}
+	x.State, x.EndedAt, x.ExitCode, x.SkipReason = o.state, endedAt, o.exitCode, o.skipReason
 	if o.err != nil {
 		x.Error = o.err.Error()
 	}
