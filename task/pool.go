@@ -41,6 +41,10 @@ const (
 // queued run a worker of its own and stops counting the awake workers,
 // which are in jobs that block (a new generation). So a run waits for
 // another's job at most about stallAfter.
+//
+// While a fire admits its runs chunk by chunk, the ends of runs whose jobs
+// returned wait until it is done (deferEnd), so that the fire's later runs
+// start sooner.
 type workers struct {
 	mu     sync.Mutex
 	idle   []*worker // idle workers, the last idled last
