@@ -70,8 +70,9 @@ type workers struct {
 	admitting atomic.Int32
 	ends      []deferred
 	endsAt    time.Time
-	endsFull  atomic.Bool // len(ends) reached maxDeferredEnds
-	spare     []deferred  // a done ends slice, for the next fire's
+	endsFull  atomic.Bool   // len(ends) reached maxDeferredEnds
+	spare     []deferred    // a done ends slice, for the next fire's
+	endDelay  time.Duration // maxEndDelay if zero; tests set it
 }
 
 // deferred is a run whose job returned err at at, its end not yet done.
@@ -306,7 +307,11 @@ func (w *workers) endAdmission() {
 func (w *workers) flushEnds() {
 	w.mu.Lock()
 	var ends []deferred
-	if len(w.ends) > 0 && time.Since(w.endsAt) >= maxEndDelay {
+	delay := w.endDelay
+	if delay == 0 {
+		delay = maxEndDelay
+	}
+	if len(w.ends) > 0 && time.Since(w.endsAt) >= delay {
 		ends = w.takeEndsLocked()
 	}
 	w.mu.Unlock()
