@@ -227,14 +227,7 @@ func (w *workers) work(wk *worker, r *run) {
 // execute is run.execute, except that the end waits while a fire admits
 // its runs (see deferEnd).
 func (w *workers) execute(r *run) {
-	if !r.start() {
-		r.stopTimer()
-		r.release()
-		return
-	}
-	err := r.runJob()
-	r.stopTimer()
-	if !w.deferEnd(r, err) {
+	if err, ok := r.perform(); ok && !w.deferEnd(r, err) {
 		r.end(err)
 		r.release()
 	}

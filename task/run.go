@@ -131,28 +131,38 @@ func evaluatesCondition(t store.Trigger) bool {
 
 // execute runs the condition, the listeners and the job, then records the
 // end. It runs on a worker goroutine. The frames under the job are kept
-// small (execute, runJob), the work before and after it in functions of
+// small (execute, perform, runJob), the work before and after it in functions of
 // their own: a goroutine starts with 2 KiB of stack, of which about 1 KiB
 // is usable before the runtime grows it, and growing a stack in the middle
 // of a run copies it and walks every frame on it — measured on the tick
 // benchmark, that cost more than the rest of starting the run.
 func (r *run) execute() {
-	defer r.release()
-	if r.start() {
-		r.end(r.runJob())
+	if err, ok := r.perform(); ok {
+		r.end(err)
+		r.release()
 	}
-	r.stopTimer()
 }
 
-// stopTimer stops Spec.Timeout's timer, if armed.
-func (r *run) stopTimer() {
+// perform is execute up to the end: the condition, the startup listeners
+// and the job; Spec.Timeout's timer is stopped when it returns. It reports
+// false, having released the run, when the run ended before its job
+// (recorded cancelled or skipped); else the job's error, for end.
+func (r *run) perform() (jobErr error, ok bool) {
+	if ok = r.start(); ok {
+		jobErr = r.runJob()
+	}
 	if r.timer != nil {
 		r.timer.Stop()
 	}
+	if !ok {
+		r.release()
+	}
+	return jobErr, ok
 }
 
-// complete is the rest of execute for a run whose job returned jobErr at
-// endAt and whose end was deferred (see workers.deferEnd).
+// complete is the rest of execute after perform, for a run whose job
+// returned jobErr at endAt and whose end was deferred (see
+// workers.deferEnd).
 func (r *run) complete(jobErr error, endAt time.Time) {
 	defer r.release()
 	r.mu.Lock()
