@@ -3,7 +3,9 @@ package workload
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -13,6 +15,11 @@ import (
 // tick: N tasks, each firing every second; the job only records when it
 // started. Lateness is the start minus the nominal second. After a warm-up
 // the fires of Measure whole seconds are counted.
+//
+// The process's garbage collections are watched too (see gcWatch): a fire
+// during which a collection ran is counted as GC-overlapped, and the p99
+// of the other fires is reported beside the p99 of all, so that a table
+// shows how much of a tail is the collector's.
 var tick = Workload{
 	Name: "tick",
 	Columns: []Column{
@@ -20,6 +27,8 @@ var tick = Workload{
 		{"p99_ms", "p99 (ms)", 2},
 		{"max_ms", "max (ms)", 1},
 		{"cpu_ms_per_1k", "CPU per 1,000 fires (ms)", 2},
+		{"gc_fires", "fires a GC overlapped", 0},
+		{"p99_nogc_ms", "p99 of the other fires (ms)", 2},
 		{"seen", "fires seen", 0},
 		{"expected", "expected", 0},
 	},
@@ -43,6 +52,8 @@ func runTick(ctx context.Context, c string, p Params) (Result, error) {
 	seconds := int((p.Warmup + p.Measure + tickTail).Seconds()) + 3
 	log := &fireLog{fires: make([]fire, p.N*seconds)}
 
+	gcs := watchGC()
+	defer gcs.stop()
 	t0 := time.Now()
 	if _, err := s.Add(ctx, contender.Tasks{N: p.N, Spec: everySecond, Job: log.record}); err != nil {
 		return Result{}, err
@@ -93,6 +104,7 @@ func runTick(ctx context.Context, c string, p Params) (Result, error) {
 		seen[k] = true
 		late = append(late, time.Duration(f.at-f.slot))
 	}
+	gcFires, calm := gcFires(fires, from, to, gcs.ends())
 	expected := p.N * int(p.Measure/time.Second)
 	res := Result{Metrics: map[string]float64{
 		"seen":     float64(len(seen)),
@@ -101,10 +113,15 @@ func runTick(ctx context.Context, c string, p Params) (Result, error) {
 		"reg_ms":   ms(reg),
 		"start_ms": ms(start),
 		"cpu_ms":   ms(cpu),
+		"gc_fires": float64(gcFires),
 	}}
 	if len(late) > 0 {
 		p50, p99, top := percentiles(late)
 		res.Metrics["p50_ms"], res.Metrics["p99_ms"], res.Metrics["max_ms"] = ms(p50), ms(p99), ms(top)
+	}
+	if len(calm) > 0 {
+		_, p99, _ := percentiles(calm)
+		res.Metrics["p99_nogc_ms"] = ms(p99)
 	}
 	if inCPU > 0 {
 		res.Metrics["cpu_ms_per_1k"] = ms(cpu) / (float64(inCPU) / 1000)
@@ -197,6 +214,79 @@ func (l *fireLog) slotted() []slottedFire {
 		out[i].slot = slot
 	}
 	return out
+}
+
+// gcSlack is how long after a fire's last start a garbage collection may
+// end and still count as overlapping the fire: a collection's mark phase
+// on this benchmark's heaps takes 5 to 20 ms.
+const gcSlack = 50 * time.Millisecond
+
+// gcFires counts the measured fires (slots in [from, to)) that a garbage
+// collection overlapped: one ended between the slot and gcSlack after the
+// fire's last start. It returns the lateness of the other fires' starts.
+func gcFires(fires []slottedFire, from, to time.Time, gcEnds []int64) (n int, calm []time.Duration) {
+	last := map[int64]int64{} // slot -> last start
+	for _, f := range fires {
+		if f.slot >= from.UnixNano() && f.slot < to.UnixNano() {
+			last[f.slot] = max(last[f.slot], f.at)
+		}
+	}
+	overlapped := map[int64]bool{}
+	for slot, at := range last {
+		i, _ := slices.BinarySearch(gcEnds, slot)
+		if i < len(gcEnds) && gcEnds[i] <= at+int64(gcSlack) {
+			overlapped[slot] = true
+			n++
+		}
+	}
+	for _, f := range fires {
+		if _, measured := last[f.slot]; measured && !overlapped[f.slot] {
+			calm = append(calm, time.Duration(f.at-f.slot))
+		}
+	}
+	return n, calm
+}
+
+// gcWatch notes when each garbage collection of the process ends: an
+// object with a finalizer, made again by its finalizer, is found
+// unreachable once per cycle, and its finalizer runs just after the cycle
+// (on the runtime's finalizer goroutine).
+type gcWatch struct {
+	mu      sync.Mutex
+	at      []int64 // UnixNano, ascending
+	stopped atomic.Bool
+}
+
+func watchGC() *gcWatch {
+	w := &gcWatch{}
+	w.arm()
+	return w
+}
+
+// gcSentinel is big enough to stay out of the tiny allocator, whose
+// objects' finalizers may never run.
+type gcSentinel struct{ _ [64]byte }
+
+func (w *gcWatch) arm() {
+	runtime.SetFinalizer(&gcSentinel{}, func(*gcSentinel) {
+		if w.stopped.Load() {
+			return
+		}
+		now := time.Now().UnixNano()
+		w.mu.Lock()
+		w.at = append(w.at, now)
+		w.mu.Unlock()
+		w.arm()
+	})
+}
+
+func (w *gcWatch) stop() { w.stopped.Store(true) }
+
+// ends returns the collections' end times so far.
+func (w *gcWatch) ends() []int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.at)
 }
 
 func cmpInt64(a, b int64) int {
