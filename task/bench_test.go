@@ -44,6 +44,42 @@ func BenchmarkRunNowWait(b *testing.B) {
 	}
 }
 
+// BenchmarkBurst measures the bench module's burst workload: 10,000
+// RunNow calls of one task (overlap allowed) from one goroutine, until
+// every run is recorded finished, on the memory store; ns/op is per burst,
+// runs/s the throughput, cpu-ns/run the process's CPU time per run.
+func BenchmarkBurst(b *testing.B) {
+	const n = 10_000
+	ctx := context.Background()
+	eng, err := New(WithStore(memory.New()), WithoutInitHooks())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := eng.Register(Spec{Name: "t", Job: JobFunc(ok), Overlap: OverlapAllow}); err != nil {
+		b.Fatal(err)
+	}
+	if err := eng.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	defer eng.Shutdown(ctx)
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		for range n {
+			if _, err := eng.RunNow(ctx, "t"); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for !idle(eng) {
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "runs/s")
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N*n), "cpu-ns/run")
+}
+
 // BenchmarkDispatch measures one fire of a schedule shared by n tasks, until
 // every run is recorded finished; ns/op is per fire, run/s per task run.
 func BenchmarkDispatch(b *testing.B) {

@@ -223,16 +223,22 @@ func TestFireRunsDoNotWaitBehindBlockingJobs(t *testing.T) {
 	})
 }
 
-// The watchdog hands every queued run to a worker of its own when none
-// left the queue since it last looked, and only then; the workers counted
-// awake stop counting, so the next submission wakes others.
+// The watchdog hands queued runs to workers of their own when none left
+// the queue since it last looked, and only then: drainers runs at the
+// first stalled look, twice as many at each further one in a row, and
+// drainers again after a look that saw progress. The workers counted awake
+// stop counting, so the next submission wakes others.
 func TestWorkersWatchdog(t *testing.T) {
+	queued := 5 * drainers
 	w := &workers{}
-	wks := idleWorkers(t, w, 3)
+	wks := idleWorkers(t, w, queued)
 	w.mu.Lock()
 	w.awake = drainers // busy with jobs that block
 	w.mu.Unlock()
-	rs := []*run{{}, {}, {}}
+	rs := make([]*run, queued)
+	for i := range rs {
+		rs[i] = &run{}
+	}
 	w.submit(rs...)
 	w.mu.Lock()
 	w.watch.Stop() // the test calls look itself
@@ -240,16 +246,39 @@ func TestWorkersWatchdog(t *testing.T) {
 	w.mu.Unlock()
 
 	w.look() // progress since it was armed: nothing handed out
-	if got := len(w.queue) - w.head; got != 3 || !w.watching || len(w.idle) != 3 || w.awake != drainers {
-		t.Fatalf("after a look with progress: %d queued, watching %v, %d idle, %d awake; want 3, true, 3, %d",
-			got, w.watching, len(w.idle), w.awake, drainers)
+	if got := len(w.queue) - w.head; got != queued || !w.watching || len(w.idle) != queued || w.awake != drainers {
+		t.Fatalf("after a look with progress: %d queued, watching %v, %d idle, %d awake; want %d, true, %d, %d",
+			got, w.watching, len(w.idle), w.awake, queued, queued, drainers)
 	}
+	left := queued
+	// Stalled looks in a row hand out drainers, then 2 × drainers runs.
+	for i, n := range []int{drainers, 2 * drainers} {
+		w.watch.Stop()
+		gen := w.gen
+		w.look()
+		left -= n
+		if got := len(w.queue) - w.head; got != left || !w.watching || len(w.idle) != left || w.awake != 0 || w.gen != gen+1 {
+			t.Fatalf("after stalled look %d: %d queued, watching %v, %d idle, %d awake, generation +%d; want %d, true, %d, 0, +1",
+				i+1, got, w.watching, len(w.idle), w.awake, w.gen-gen, left, left)
+		}
+	}
+	// A look that saw progress starts the doubling again.
 	w.watch.Stop()
-	gen := w.gen
-	w.look() // no progress: each queued run goes to an idle worker
-	if got := len(w.queue) - w.head; got != 0 || w.watching || len(w.idle) != 0 || w.awake != 0 || w.gen != gen+1 {
-		t.Fatalf("after a stalled look: %d queued, watching %v, %d idle, %d awake, generation +%d; want 0, false, 0, 0, +1",
-			got, w.watching, len(w.idle), w.awake, w.gen-gen)
+	w.mu.Lock()
+	w.taken++
+	w.mu.Unlock()
+	w.look()
+	w.watch.Stop()
+	w.look()
+	left -= drainers
+	if got := len(w.queue) - w.head; got != left || w.awake != 0 {
+		t.Fatalf("after progress, then a stalled look: %d queued, %d awake; want %d, 0", got, w.awake, left)
+	}
+	// The next stalled look hands out the rest (fewer than it may).
+	w.watch.Stop()
+	w.look()
+	if got := len(w.queue) - w.head; got != 0 || w.watching || len(w.idle) != 0 {
+		t.Fatalf("after the last stalled look: %d queued, watching %v, %d idle; want 0, false, 0", got, w.watching, len(w.idle))
 	}
 	got := map[*run]bool{}
 	for _, wk := range wks {
@@ -269,7 +298,7 @@ func TestWorkersWatchdog(t *testing.T) {
 	}
 	// A worker of the old generation that ends its job does not count out
 	// of the new one.
-	old := &worker{counted: true, gen: gen}
+	old := &worker{counted: true, gen: w.gen - 1}
 	idleWorkers(t, w, 1)
 	w.submit(&run{}) // wakes it: none are awake now
 	if w.awake != 1 {
