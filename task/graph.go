@@ -52,6 +52,11 @@ type graphRun struct {
 	run   *dag.Run
 	seq   int
 	ended map[string]memberEnd // members with an execution, by name
+	// steps counts the member ends being fed in (graphStep until its
+	// advanceGraph has recorded what followed): the dag.Run is done as
+	// soon as the last member is decided, but the run is over only once
+	// every step that decided one has written its records.
+	steps int
 	over  bool
 	done  chan struct{}
 }
@@ -156,6 +161,7 @@ func (e *Engine) graphStep(gr *graphRun, x *store.Execution) {
 	gr.mu.Lock()
 	gr.seq++
 	gr.ended[x.Task] = memberEnd{exec: x.ID, seq: gr.seq}
+	gr.steps++
 	ready, skipped, err := gr.run.Complete(x.Task, outcomeOf(x.State))
 	gr.mu.Unlock()
 	if err != nil {
@@ -165,7 +171,11 @@ func (e *Engine) graphStep(gr *graphRun, x *store.Execution) {
 }
 
 // advanceGraph starts the ready members and records the skipped ones,
-// following the propagation until nothing more can be decided now.
+// following the propagation until nothing more can be decided now, then
+// ends graphStep's step: the last step of a done graph run ends it. (Two
+// members ending together: the one whose end decided the last member may
+// still be writing that member's record when the other finds the dag.Run
+// done; ending the run then let WaitGraphRun list the records without it.)
 func (e *Engine) advanceGraph(gr *graphRun, ready []string, skipped []dag.Skip) {
 	for len(ready) > 0 || len(skipped) > 0 {
 		for _, s := range skipped {
@@ -196,7 +206,8 @@ func (e *Engine) advanceGraph(gr *graphRun, ready []string, skipped []dag.Skip) 
 		ready, skipped = nextReady, nextSkipped
 	}
 	gr.mu.Lock()
-	done := gr.run.Done()
+	gr.steps--
+	done := gr.run.Done() && gr.steps == 0
 	gr.mu.Unlock()
 	if done {
 		e.endGraph(gr)

@@ -15,6 +15,7 @@ import (
 	"github.com/taskmill/taskmill/cron"
 	"github.com/taskmill/taskmill/dag"
 	"github.com/taskmill/taskmill/store"
+	"github.com/taskmill/taskmill/store/memory"
 )
 
 // byTask indexes a graph run's executions by task name.
@@ -548,5 +549,66 @@ func TestRootRunsAgainRightAfterWaitGraphRun(t *testing.T) {
 		if x := run["child"]; x == nil || x.State != store.StateSucceeded {
 			t.Fatalf("round %d: child %v", i, x)
 		}
+	}
+}
+
+// createHookStore calls hook before creating each record.
+type createHookStore struct {
+	*memory.Store
+	hook func(x *store.Execution)
+}
+
+func (s *createHookStore) CreateExecution(ctx context.Context, x *store.Execution) error {
+	s.hook(x)
+	return s.Store.CreateExecution(ctx, x)
+}
+
+// A graph run is over only once every record it decided is written: when
+// one member's end decides the last member (here b's skip decides d's) and
+// another member ends while that record is being written, WaitGraphRun
+// still returns it.
+func TestGraphRunEndsAfterItsLastRecord(t *testing.T) {
+	t.Parallel()
+	hs := &createHookStore{Store: memory.New()}
+	b := setup(t, WithStore(hs))
+	b.store = hs.Store
+	writingD := make(chan struct{})
+	waited := make(chan struct{})
+	hs.hook = func(x *store.Execution) {
+		if x.Task != "d" {
+			return
+		}
+		close(writingD)
+		// Hold d's record until WaitGraphRun has returned, or long
+		// enough for a's end to have been fed in.
+		select {
+		case <-waited:
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	b.register(t,
+		Spec{Name: "root", Job: JobFunc(ok)},
+		// a ends once d is being recorded skipped (b skipped).
+		Spec{Name: "a", After: []string{"root"}, Job: JobFunc(func(context.Context) error {
+			<-writingD
+			return nil
+		})},
+		Spec{Name: "b", After: []string{"root"}, Job: JobFunc(ok),
+			When: func(context.Context) (bool, error) { return false, nil }},
+		Spec{Name: "d", After: []string{"a", "b"}, TriggerRule: AllSucceeded, Job: JobFunc(ok)},
+	)
+	b.start(t)
+	id := b.runNow(t, "root")
+	x, err := b.store.GetExecution(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := b.graphRunOf(t, x)
+	close(waited)
+	if d := run["d"]; d == nil || d.State != store.StateSkipped {
+		t.Fatalf("d in the graph run: %v; want its skipped record", d)
+	}
+	if a := run["a"]; a == nil || a.State != store.StateSucceeded {
+		t.Fatalf("a in the graph run: %v; want succeeded", a)
 	}
 }
