@@ -626,6 +626,18 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	return err
 }
 
+// lastFinal returns a copy of the task's last execution if it is the one
+// with the ID and final, else nil.
+func (e *Engine) lastFinal(task string, id uuid.UUID) *store.Execution {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ent := e.tasks[task]
+	if ent == nil || ent.last == nil || ent.last.ID != id || !ent.last.State.Final() {
+		return nil
+	}
+	return ent.last.Clone()
+}
+
 // RunOption configures one run started by RunNow, RunOnce or RunMain.
 type RunOption func(*runConfig) error
 
@@ -800,6 +812,11 @@ func (e *Engine) Wait(ctx context.Context, id uuid.UUID) (*store.Execution, erro
 		}
 		if x.State.Final() {
 			return x, nil
+		}
+		if last := e.lastFinal(x.Task, id); last != nil {
+			// It ended here after all, and the store refused its final
+			// record (the run had left the table before Wait looked).
+			return last, nil
 		}
 		select {
 		case <-ctx.Done():

@@ -124,6 +124,13 @@ func TestWaitWhenTheFinalWriteFails(t *testing.T) {
 	if x.State != store.StateSucceeded {
 		t.Fatalf("Wait = %s, want the engine's final record (succeeded)", x.State)
 	}
+	// Also when the run has left the engine's table before Wait looks:
+	// the store's record still says running, the task's last is final.
+	id := b.runNow(t, "t")
+	waitFor(t, "the run to leave the table", func() bool { return b.eng.runs.get(id) == nil })
+	if x := b.wait(t, id); x.State != store.StateSucceeded {
+		t.Fatalf("Wait after the run ended = %s, want the engine's final record (succeeded)", x.State)
+	}
 }
 
 // A store that fails the end-of-run write a few times: the engine retries
