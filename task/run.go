@@ -426,6 +426,12 @@ func (r *run) finish(o outcome) bool {
 		mayChange: final.State == store.StateFailed ||
 			(final.State == store.StateSucceeded && ent.state != nil && ent.state.ConsecutiveFailures != 0),
 	}
+	// The outcome counts in the same pass that frees the task: the next
+	// run of the task cannot count its own first (which let a failure
+	// after a success see the failures from before it, and suspend).
+	if a.mayChange {
+		a.suspendedNow = e.countOutcomeLocked(r, final)
+	}
 	e.mu.Unlock()
 
 	r.writeMu.Lock()
@@ -441,9 +447,10 @@ func (r *run) finish(o outcome) bool {
 
 // ended is what a run's end decided under the engine's lock, for afterRun.
 type ended struct {
-	next      *run // the queued run promoted to start
-	closing   bool // the engine is shutting down
-	mayChange bool // the task's state may change
+	next         *run // the queued run promoted to start
+	closing      bool // the engine is shutting down
+	mayChange    bool // the task's state may have changed: persist it
+	suspendedNow bool // the run's end suspended the task
 }
 
 // Backoff of the end-of-run write retries.
@@ -506,11 +513,10 @@ func (e *Engine) afterRun(r *run, x *store.Execution, kind notify.ErrorKind, a e
 		e.logRunEnd(x)
 	}
 	e.runs.remove(x.ID)
-	suspendedNow := false
 	if a.mayChange {
-		suspendedNow = e.countOutcome(r, x)
+		e.saveState(r.ent)
 	}
-	e.notifyEnd(r.spec, x, kind, suspendedNow)
+	e.notifyEnd(r.spec, x, kind, a.suspendedNow)
 	if r.graph != nil {
 		e.graphStep(r.graph, x)
 	}
@@ -535,13 +541,10 @@ func (e *Engine) logRunEnd(x *store.Execution) {
 // change at any time: an atomic level).
 func (e *Engine) debugEnabled() bool { return e.log.Core().Enabled(zap.DebugLevel) }
 
-// countOutcome applies a run's end to its task's state — the failure count,
-// auto-suspension, the last slot — and persists it. It reports whether the
-// task was suspended now.
-func (e *Engine) countOutcome(r *run, x *store.Execution) (suspendedNow bool) {
-	e.stateMu.Lock()
-	defer e.stateMu.Unlock()
-	e.mu.Lock()
+// countOutcomeLocked applies a run's end to its task's state — the failure
+// count, auto-suspension, the last slot — and reports whether the task was
+// suspended now; e.mu must be held. saveState persists it.
+func (e *Engine) countOutcomeLocked(r *run, x *store.Execution) (suspendedNow bool) {
 	st := r.ent.getState()
 	switch x.State {
 	case store.StateSucceeded:
@@ -560,11 +563,20 @@ func (e *Engine) countOutcome(r *run, x *store.Execution) (suspendedNow bool) {
 	}
 	st.Task, st.UpdatedAt = x.Task, e.now()
 	r.ent.setState(st)
+	return suspendedNow
+}
+
+// saveState persists the task's state as it is now: of two ends saving
+// at once, the later write holds the newer state.
+func (e *Engine) saveState(ent *entry) {
+	e.stateMu.Lock()
+	defer e.stateMu.Unlock()
+	e.mu.Lock()
+	st := ent.getState()
 	e.mu.Unlock()
 	if err := e.store.PutTaskState(e.storeCtx, &st); err != nil {
-		e.log.Warn("could not save task state", zap.String("task", x.Task), zap.Error(err))
+		e.log.Warn("could not save task state", zap.String("task", st.Task), zap.Error(err))
 	}
-	return suspendedNow
 }
 
 // promoteLocked detaches the queued run of a task that is no longer busy
