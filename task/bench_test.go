@@ -16,11 +16,11 @@ import (
 	"github.com/taskmill/taskmill/store/memory"
 )
 
-// BenchmarkRunNowWait measures one manual run end to end on the memory
-// store: record created, job run, listeners, record finished.
-func BenchmarkRunNowWait(b *testing.B) {
+// startOneTask starts an engine on the memory store with one task, "t",
+// whose runs may overlap; it is shut down when the benchmark ends.
+func startOneTask(b *testing.B) *Engine {
 	ctx := context.Background()
-	eng, err := New(WithoutInitHooks())
+	eng, err := New(WithStore(memory.New()), WithoutInitHooks())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -30,7 +30,15 @@ func BenchmarkRunNowWait(b *testing.B) {
 	if err := eng.Start(ctx); err != nil {
 		b.Fatal(err)
 	}
-	defer eng.Shutdown(ctx)
+	b.Cleanup(func() { eng.Shutdown(ctx) })
+	return eng
+}
+
+// BenchmarkRunNowWait measures one manual run end to end on the memory
+// store: record created, job run, listeners, record finished.
+func BenchmarkRunNowWait(b *testing.B) {
+	ctx := context.Background()
+	eng := startOneTask(b)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -51,17 +59,7 @@ func BenchmarkRunNowWait(b *testing.B) {
 func BenchmarkBurst(b *testing.B) {
 	const n = 10_000
 	ctx := context.Background()
-	eng, err := New(WithStore(memory.New()), WithoutInitHooks())
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := eng.Register(Spec{Name: "t", Job: JobFunc(ok), Overlap: OverlapAllow}); err != nil {
-		b.Fatal(err)
-	}
-	if err := eng.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
-	defer eng.Shutdown(ctx)
+	eng := startOneTask(b)
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu0 := cpuTime()
