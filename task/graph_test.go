@@ -15,7 +15,6 @@ import (
 	"github.com/taskmill/taskmill/cron"
 	"github.com/taskmill/taskmill/dag"
 	"github.com/taskmill/taskmill/store"
-	"github.com/taskmill/taskmill/store/memory"
 )
 
 // byTask indexes a graph run's executions by task name.
@@ -552,31 +551,19 @@ func TestRootRunsAgainRightAfterWaitGraphRun(t *testing.T) {
 	}
 }
 
-// createHookStore calls hook before creating each record.
-type createHookStore struct {
-	*memory.Store
-	hook func(x *store.Execution)
-}
-
-func (s *createHookStore) CreateExecution(ctx context.Context, x *store.Execution) error {
-	s.hook(x)
-	return s.Store.CreateExecution(ctx, x)
-}
-
 // A graph run is over only once every record it decided is written: when
 // one member's end decides the last member (here b's skip decides d's) and
 // another member ends while that record is being written, WaitGraphRun
 // still returns it.
 func TestGraphRunEndsAfterItsLastRecord(t *testing.T) {
 	t.Parallel()
-	hs := &createHookStore{Store: memory.New()}
-	b := setup(t, WithStore(hs))
-	b.store = hs.Store
+	b, fs := setupFaulty(t)
 	writingD := make(chan struct{})
 	waited := make(chan struct{})
-	hs.hook = func(x *store.Execution) {
+	fs.mu.Lock()
+	fs.onCreate = func(x *store.Execution) error {
 		if x.Task != "d" {
-			return
+			return nil
 		}
 		close(writingD)
 		// Hold d's record until WaitGraphRun has returned, or long
@@ -585,7 +572,9 @@ func TestGraphRunEndsAfterItsLastRecord(t *testing.T) {
 		case <-waited:
 		case <-time.After(200 * time.Millisecond):
 		}
+		return nil
 	}
+	fs.mu.Unlock()
 	b.register(t,
 		Spec{Name: "root", Job: JobFunc(ok)},
 		// a ends once d is being recorded skipped (b skipped).
