@@ -25,6 +25,26 @@ import (
 	"github.com/taskmill/taskmill/store/memory"
 )
 
+// Locking in package task. A lock may be taken while holding only the
+// locks listed before it:
+//
+//  1. Engine.regMu — Register, Update and the arming part of Start.
+//  2. Engine.armMu — arming and disarming schedules (calls into gocron).
+//  3. group.mu — one schedule's dispatch; held while its fire admits runs.
+//  4. Engine.saveMu — writing a task's state to the store (saveState,
+//     setSuspended); the state itself is read and changed under mu.
+//  5. run.writeMu — one run's store writes after its creation.
+//  6. Engine.mu — the tasks and their state, groups, graph runs, status.
+//  7. runTable.mu, run.mu — taken under mu (never the other way round).
+//
+// graphRun.mu, workers.mu, jobCtx.mu, latch.mu, scheduleCache.mu and the
+// OnInit hooks' lock are leaves: nothing else is taken while one is held.
+//
+// A task's state (suspended, reason, consecutive failures, last slot) has
+// one owner, Engine.mu: every change is one read-modify-write under it
+// (changeStateLocked); saveMu only orders the writes to the store, each of
+// which reads the state as it is when it writes.
+
 type status int
 
 const (
@@ -48,12 +68,12 @@ type Engine struct {
 	// cut short because a run or a caller's context ended.
 	storeCtx context.Context
 
-	regMu   sync.Mutex // serialises Register, Update and the arming part of Start
-	armMu   sync.Mutex // serialises arming, which calls into gocron
-	stateMu sync.Mutex // serialises task state writes after runs
-	mu      sync.Mutex
-	status  status
-	tasks   map[string]*entry // changed through putTask, dropTask, setDef
+	regMu  sync.Mutex // serialises Register, Update and the arming part of Start
+	armMu  sync.Mutex // serialises arming, which calls into gocron
+	saveMu sync.Mutex // serialises writing task states to the store (see saveState)
+	mu     sync.Mutex // guards what follows, and each entry's fields
+	status status
+	tasks  map[string]*entry // changed through putTask, dropTask, setDef
 	// nAfter and nInteg count the tasks with predecessors and with an
 	// error integration: with none, building the task graph has nothing to
 	// look at.
@@ -164,6 +184,16 @@ func (ent *entry) getState() store.TaskState {
 
 // suspended reports whether the task is suspended.
 func (ent *entry) suspended() bool { return ent.state != nil && ent.state.Suspended }
+
+// changeStateLocked changes the task's state in one read-modify-write;
+// e.mu must be held. Every change of a task's state after Start goes
+// through it (or countOutcomeLocked, which calls it), so no change is ever
+// written back from a copy read earlier.
+func (e *Engine) changeStateLocked(ent *entry, change func(*store.TaskState)) {
+	st := ent.getState()
+	change(&st)
+	ent.setState(st)
+}
 
 // setState keeps st, or nothing if it is the default.
 func (ent *entry) setState(st store.TaskState) {
@@ -871,8 +901,22 @@ func (e *Engine) Resume(ctx context.Context, name string) error {
 }
 
 func (e *Engine) setSuspended(ctx context.Context, name string, suspended bool, reason string) error {
-	e.stateMu.Lock() // no run's end may change the state in between
-	defer e.stateMu.Unlock()
+	now := e.now()
+	change := func(st *store.TaskState) {
+		st.Task, st.Suspended, st.SuspendedReason, st.UpdatedAt = name, suspended, reason, now
+		if suspended {
+			st.SuspendedAt = now
+		} else {
+			st.SuspendedAt = time.Time{}
+			st.ConsecutiveFailures = 0
+		}
+	}
+	// The store is written first, so that a refused write changes
+	// nothing; the change is then applied to the state as it is by then
+	// (a run's end may have counted meanwhile: its saveState, waiting for
+	// saveMu, persists the two together).
+	e.saveMu.Lock()
+	defer e.saveMu.Unlock()
 	e.mu.Lock()
 	ent, err := e.lookup(name)
 	if err != nil {
@@ -881,19 +925,12 @@ func (e *Engine) setSuspended(ctx context.Context, name string, suspended bool, 
 	}
 	st := ent.getState()
 	e.mu.Unlock()
-	now := e.now()
-	st.Task, st.Suspended, st.SuspendedReason, st.UpdatedAt = name, suspended, reason, now
-	if suspended {
-		st.SuspendedAt = now
-	} else {
-		st.SuspendedAt = time.Time{}
-		st.ConsecutiveFailures = 0
-	}
+	change(&st)
 	if err := e.store.PutTaskState(ctx, &st); err != nil {
 		return fmt.Errorf("task: task %q: saving state: %w", name, err)
 	}
 	e.mu.Lock()
-	ent.setState(st)
+	e.changeStateLocked(ent, change)
 	e.mu.Unlock()
 	e.log.Info("task state changed", zap.String("task", name), zap.Bool("suspended", suspended), zap.String("reason", reason))
 	return nil

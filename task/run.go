@@ -545,32 +545,33 @@ func (e *Engine) debugEnabled() bool { return e.log.Core().Enabled(zap.DebugLeve
 // count, auto-suspension, the last slot — and reports whether the task was
 // suspended now; e.mu must be held. saveState persists it.
 func (e *Engine) countOutcomeLocked(r *run, x *store.Execution) (suspendedNow bool) {
-	st := r.ent.getState()
-	switch x.State {
-	case store.StateSucceeded:
-		st.ConsecutiveFailures = 0
-	case store.StateFailed:
-		st.ConsecutiveFailures++
-		if n := r.spec.o().SuspendAfterFailures; n > 0 && st.ConsecutiveFailures >= n && !st.Suspended {
-			st.Suspended, st.SuspendedAt, suspendedNow = true, x.EndedAt, true
-			st.SuspendedReason = fmt.Sprintf("suspended after %d consecutive failures; last: execution %s: %s",
-				st.ConsecutiveFailures, x.ID, firstLine(x.Error))
-			e.log.Warn("task suspended", zap.String("task", x.Task), zap.Int("consecutive_failures", st.ConsecutiveFailures))
+	now := e.now()
+	e.changeStateLocked(r.ent, func(st *store.TaskState) {
+		switch x.State {
+		case store.StateSucceeded:
+			st.ConsecutiveFailures = 0
+		case store.StateFailed:
+			st.ConsecutiveFailures++
+			if n := r.spec.o().SuspendAfterFailures; n > 0 && st.ConsecutiveFailures >= n && !st.Suspended {
+				st.Suspended, st.SuspendedAt, suspendedNow = true, x.EndedAt, true
+				st.SuspendedReason = fmt.Sprintf("suspended after %d consecutive failures; last: execution %s: %s",
+					st.ConsecutiveFailures, x.ID, firstLine(x.Error))
+				e.log.Warn("task suspended", zap.String("task", x.Task), zap.Int("consecutive_failures", st.ConsecutiveFailures))
+			}
 		}
-	}
-	if x.Trigger.Claims() && x.ScheduledAt.After(st.LastScheduledAt) {
-		st.LastScheduledAt = x.ScheduledAt
-	}
-	st.Task, st.UpdatedAt = x.Task, e.now()
-	r.ent.setState(st)
+		if x.Trigger.Claims() && x.ScheduledAt.After(st.LastScheduledAt) {
+			st.LastScheduledAt = x.ScheduledAt
+		}
+		st.Task, st.UpdatedAt = x.Task, now
+	})
 	return suspendedNow
 }
 
-// saveState persists the task's state as it is now: of two ends saving
-// at once, the later write holds the newer state.
+// saveState persists the task's state as it is now. The state is read
+// under saveMu, so of two writes the later holds the newer state.
 func (e *Engine) saveState(ent *entry) {
-	e.stateMu.Lock()
-	defer e.stateMu.Unlock()
+	e.saveMu.Lock()
+	defer e.saveMu.Unlock()
 	e.mu.Lock()
 	st := ent.getState()
 	e.mu.Unlock()
