@@ -47,6 +47,11 @@ var (
 	// ErrShutdown is the cause of a run stopped because the engine shut down
 	// (or RunMain got a signal); the run is recorded cancelled.
 	ErrShutdown = errors.New("task: shut down")
+	// ErrGoexit is the error recorded for a run whose job (or condition,
+	// listener or exit code mapper) ended its goroutine with
+	// runtime.Goexit instead of returning, as testing's t.FailNow does;
+	// the run is recorded failed with exit code 1.
+	ErrGoexit = errors.New("task: the job's goroutine exited without returning (runtime.Goexit)")
 )
 
 // PanicError is the error recorded for a job, condition or listener that

@@ -236,25 +236,45 @@ func (w *workers) look() {
 // work runs r, then queued runs, then waits for more while there is room
 // among the idle.
 func (w *workers) work(wk *worker, r *run) {
+	returned := false
+	defer func() {
+		if !returned {
+			// User code in a run ended this goroutine with
+			// runtime.Goexit; the run was recorded on the way out
+			// (guardGoexit). The worker goes on in a new goroutine.
+			go func() { w.work(wk, w.following(wk)) }()
+		}
+	}()
 	for r != nil {
 		w.execute(r)
-		var ok bool
-		if r, ok = w.next(wk); !ok {
-			return
-		}
-		if r == nil {
-			r = <-wk.ch // nil when closed
-		}
+		r = w.following(wk)
 	}
+	returned = true
+}
+
+// following returns wk's next run: a queued one, or the next handed to it
+// once it idles; nil if the worker should end.
+func (w *workers) following(wk *worker) *run {
+	r, ok := w.next(wk)
+	if !ok {
+		return nil
+	}
+	if r == nil {
+		r = <-wk.ch // nil when closed
+	}
+	return r
 }
 
 // execute is run.execute, except that the end waits while a fire admits
 // its runs (see deferEnd).
 func (w *workers) execute(r *run) {
+	returned := false
+	defer r.guardGoexit(&returned)
 	if err, ok := r.perform(); ok && !w.deferEnd(r, err) {
 		r.end(err)
 		r.release()
 	}
+	returned = true
 }
 
 // Bounds of deferEnd: how long a run's end waits for a fire's admission at
@@ -351,22 +371,35 @@ func (w *workers) completeAll(ds []deferred) {
 	n := min(drainers, (len(ds)+endShare-1)/endShare)
 	var left atomic.Int32
 	left.Store(int32(n))
-	for i := range n {
-		share := ds[i*len(ds)/n : (i+1)*len(ds)/n]
-		go func() {
-			for _, d := range share {
-				d.r.complete(d.err, d.at)
+	done := func() {
+		if left.Add(-1) == 0 {
+			clear(ds)
+			w.mu.Lock()
+			if w.spare == nil {
+				w.spare = ds[:0]
 			}
-			if left.Add(-1) == 0 {
-				clear(ds)
-				w.mu.Lock()
-				if w.spare == nil {
-					w.spare = ds[:0]
-				}
-				w.mu.Unlock()
-			}
-		}()
+			w.mu.Unlock()
+		}
 	}
+	for i := range n {
+		go completeShare(ds[i*len(ds)/n:(i+1)*len(ds)/n], done)
+	}
+}
+
+// completeShare does the deferred ends of share, then calls done. If an
+// end's listener ends the goroutine with runtime.Goexit (that run is
+// recorded by guardGoexit), the rest goes on in a new goroutine.
+func completeShare(share []deferred, done func()) {
+	i := 0
+	defer func() {
+		if i < len(share) {
+			go completeShare(share[i+1:], done)
+		}
+	}()
+	for ; i < len(share); i++ {
+		share[i].r.complete(share[i].err, share[i].at)
+	}
+	done()
 }
 
 // endShare is the fewest deferred ends given a goroutine of their own.

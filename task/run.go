@@ -123,6 +123,46 @@ func recoverPanic(err *error) {
 	}
 }
 
+// The engine reads a run's error through methods the error's author wrote
+// (Error, ExitCode, and Unwrap, Is and As while errors.Is and errors.As
+// walk it), and classifies it with the host's WithExitCodeMapper. Each of
+// these calls is made through a function below that recovers a panic: the
+// run is then recorded failed with the panic and its stack, and the host
+// goes on.
+
+// errorText returns err.Error(), or, if that panics, a text saying so with
+// the panic and its stack.
+func errorText(err error) (text string) {
+	defer func() {
+		if v := recover(); v != nil {
+			text = (&PanicError{Value: fmt.Sprintf("the error's Error method: %v", v), Stack: debug.Stack()}).Error()
+		}
+	}()
+	return err.Error()
+}
+
+// safeErrorKind is errorKind, or notify.KindPanic if a method of err
+// panics while errors.As and errors.Is walk it.
+func safeErrorKind(state store.State, err error) (kind notify.ErrorKind) {
+	defer func() {
+		if v := recover(); v != nil {
+			kind = notify.KindPanic
+		}
+	}()
+	return errorKind(state, err)
+}
+
+// userPanic is the error recorded when the user code named by what
+// panicked while the engine read a run's error; the error's own text (as
+// fmt reads it: it recovers a panic in Error) comes first.
+func userPanic(runErr error, what string, v any) error {
+	pe := &PanicError{Value: fmt.Sprintf("%s: %v", what, v), Stack: debug.Stack()}
+	if runErr == nil {
+		return pe
+	}
+	return fmt.Errorf("%v\n%w", runErr, pe)
+}
+
 // evaluatesCondition reports whether the trigger evaluates Spec.When:
 // fires do, explicit requests do not.
 func evaluatesCondition(t store.Trigger) bool {
@@ -137,10 +177,34 @@ func evaluatesCondition(t store.Trigger) bool {
 // of a run copies it and walks every frame on it — measured on the tick
 // benchmark, that cost more than the rest of starting the run.
 func (r *run) execute() {
+	returned := false
+	defer r.guardGoexit(&returned)
 	if err, ok := r.perform(); ok {
 		r.end(err)
 		r.release()
 	}
+	returned = true
+}
+
+// guardGoexit, deferred by whatever executes a run, records the run failed
+// with ErrGoexit when user code (the job, its condition, a listener, the
+// exit code mapper) ended the goroutine with runtime.Goexit, as t.FailNow
+// does: *returned is then false, and nothing after that call ran. A run
+// already recorded is only released. A panic passing through (a defect of
+// the engine: user code's panics are recovered where they are called) goes
+// on unchanged.
+func (r *run) guardGoexit(returned *bool) {
+	if *returned {
+		return
+	}
+	if v := recover(); v != nil {
+		panic(v)
+	}
+	if r.timer != nil {
+		r.timer.Stop()
+	}
+	r.finish(outcome{state: store.StateFailed, err: ErrGoexit, exitCode: 1})
+	r.release()
 }
 
 // perform is execute up to the end: the condition, the startup listeners
@@ -164,11 +228,14 @@ func (r *run) perform() (jobErr error, ok bool) {
 // returned jobErr at endAt and whose end was deferred (see
 // workers.deferEnd).
 func (r *run) complete(jobErr error, endAt time.Time) {
-	defer r.release()
+	returned := false
+	defer r.guardGoexit(&returned)
 	r.mu.Lock()
 	r.endAt = endAt
 	r.mu.Unlock()
 	r.end(jobErr)
+	r.release()
+	returned = true
 }
 
 // start does what comes before the job: it checks that the run was not
@@ -261,18 +328,60 @@ func (r *run) end(jobErr error) {
 		r.logGaveUp(jobErr)
 		return
 	}
-	o := r.classify(b.failure, jobErr)
+	o := r.safeClassify(b.failure, jobErr)
 	o.message, o.hasMessage = msg, msgSet
 	if len(r.listeners) > 0 {
 		r.endListeners(&o)
 	}
 	switch o.state {
 	case store.StateFailed:
-		o.exitCode = exitCode(o.err, r.e.cfg.mapper)
+		o.exitCode, o.err = r.safeExitCode(o.err)
 	case store.StateCancelled:
 		o.exitCode = ExitCodeCancelled
 	}
 	r.finish(o)
+}
+
+// safeClassify is classify, or a failed outcome if a method of the error
+// panics while classify walks it.
+func (r *run) safeClassify(failure, jobErr error) (o outcome) {
+	defer func() {
+		if v := recover(); v != nil {
+			err := failure
+			if err == nil {
+				err = jobErr
+			}
+			o = outcome{state: store.StateFailed, err: userPanic(err, "a method of the run's error", v)}
+		}
+	}()
+	return r.classify(failure, jobErr)
+}
+
+// safeExitCode returns the exit code of the failed run's err — the code
+// of an ExitCoder in its chain if positive (a failed run never records 0),
+// else the mapper's answer if positive, else 1 — and the error to record:
+// err, or, if the error's ExitCode (or another of its methods) or the
+// mapper panicked, err followed by that panic, with exit code 1.
+func (r *run) safeExitCode(err error) (code int, recorded error) {
+	what := "the error's ExitCode method"
+	defer func() {
+		if v := recover(); v != nil {
+			code, recorded = 1, userPanic(err, what, v)
+		}
+	}()
+	var ec ExitCoder
+	if errors.As(err, &ec) {
+		if c := ec.ExitCode(); c > 0 {
+			return c, err
+		}
+	}
+	if m := r.e.cfg.mapper; m != nil {
+		what = "the exit code mapper (WithExitCodeMapper)"
+		if c := m(err); c > 0 {
+			return c, err
+		}
+	}
+	return 1, err
 }
 
 //go:noinline
@@ -359,7 +468,7 @@ func (r *run) notify(ctx context.Context, event string, state store.State, runEr
 	r.mu.Unlock()
 	x.State, x.ExitMessage = state, msg
 	if runErr != nil {
-		x.Error = runErr.Error()
+		x.Error = errorText(runErr)
 	}
 	var err error
 	for i, l := range r.listeners {
@@ -383,6 +492,10 @@ func (r *run) finish(o outcome) bool {
 	if r.createErr != nil {
 		return false
 	}
+	var errText string
+	if o.err != nil {
+		errText = errorText(o.err)
+	}
 	r.mu.Lock()
 	if r.finalized {
 		r.mu.Unlock()
@@ -396,7 +509,7 @@ func (r *run) finish(o outcome) bool {
 	}
 	x.State, x.EndedAt, x.ExitCode, x.SkipReason = o.state, endedAt, o.exitCode, o.skipReason
 	if o.err != nil {
-		x.Error = o.err.Error()
+		x.Error = errText
 	}
 	if o.hasMessage {
 		x.ExitMessage = o.message
@@ -440,7 +553,7 @@ func (r *run) finish(o outcome) bool {
 	if err != nil {
 		e.logEndLost(final, err)
 	}
-	e.afterRun(r, final, errorKind(o.state, o.err), a)
+	e.afterRun(r, final, safeErrorKind(o.state, o.err), a)
 	r.done.set()
 	return true
 }

@@ -2,7 +2,6 @@ package task
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -309,25 +308,6 @@ func validateName(what, name string) error {
 		}
 	}
 	return nil
-}
-
-// exitCode maps a run's error to its exit code: 0 for nil; the code of an
-// ExitCoder in the chain if positive (a failed run never records 0); the
-// mapper's answer if positive; otherwise 1.
-func exitCode(err error, mapper ExitCodeMapper) int {
-	if err == nil {
-		return 0
-	}
-	var ec ExitCoder
-	if errors.As(err, &ec) && ec.ExitCode() > 0 {
-		return ec.ExitCode()
-	}
-	if mapper != nil {
-		if code := mapper(err); code > 0 {
-			return code
-		}
-	}
-	return 1
 }
 
 // ExitCodeCancelled is the exit code recorded for a cancelled run: 130, as a
