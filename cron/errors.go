@@ -3,8 +3,9 @@ package cron
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
+
+	"github.com/taskmill/taskmill/internal/quote"
 )
 
 // Sentinel errors. Parse, ParseText, the options and Interval.Validate
@@ -39,8 +40,8 @@ var (
 	// MaxLen bytes.
 	ErrTooLong = errors.New("cron: input too long")
 
-	// ErrOption is returned for an option given an unknown value, such as
-	// WithGap(GapPolicy(7)).
+	// ErrOption is returned for a nil option and for an option given an
+	// unknown value, such as WithGap(GapPolicy(7)).
 	ErrOption = errors.New("cron: invalid option")
 )
 
@@ -74,10 +75,10 @@ func (e *ParseError) Error() string {
 	b.WriteString(e.Field)
 	b.WriteByte(' ')
 	if e.Input != "" && e.Input != e.Expr {
-		b.WriteString(quoteShort(e.Input))
+		b.WriteString(quote.Short(e.Input))
 		b.WriteString(" in ")
 	}
-	b.WriteString(quoteShort(e.Expr))
+	b.WriteString(quote.Short(e.Expr))
 	if e.Err != nil {
 		b.WriteString(": ")
 		b.WriteString(strings.TrimPrefix(e.Err.Error(), "cron: "))
@@ -87,22 +88,6 @@ func (e *ParseError) Error() string {
 
 // Unwrap returns e.Err.
 func (e *ParseError) Unwrap() error { return e.Err }
-
-// quoteShort quotes s, keeping at most 80 bytes of it so that a fuzzed or
-// hostile input cannot make an error message huge.
-func quoteShort(s string) string {
-	const limit = 80
-	if len(s) <= limit {
-		return strconv.Quote(s)
-	}
-	cut := limit
-	for cut > 0 && !isRuneStart(s[cut]) {
-		cut--
-	}
-	return strconv.Quote(s[:cut]) + "..."
-}
-
-func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // Detail errors used in more than one place.
 var (

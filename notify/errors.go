@@ -114,13 +114,3 @@ func (e *DeliveryError) Unwrap() error { return e.Err }
 func optionError(option, format string, args ...any) error {
 	return fmt.Errorf("%w: %s: %s", ErrInvalidOption, option, fmt.Sprintf(format, args...))
 }
-
-// quoteShort quotes s, keeping at most 80 bytes of it so that a hostile
-// input cannot make an error message huge.
-func quoteShort(s string) string {
-	const limit = 80
-	if len(s) <= limit {
-		return strconv.Quote(s)
-	}
-	return strconv.Quote(cutUTF8(s, limit)) + "..."
-}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/taskmill/taskmill/internal/quote"
 )
 
 // Hub holds named integrations and delivers messages to them in the
@@ -98,14 +100,14 @@ func validName(name string) error {
 		return fmt.Errorf("%w: empty", ErrInvalidName)
 	}
 	if len(name) > maxNameLen {
-		return fmt.Errorf("%w %s: longer than %d bytes", ErrInvalidName, quoteShort(name), maxNameLen)
+		return fmt.Errorf("%w %s: longer than %d bytes", ErrInvalidName, quote.Short(name), maxNameLen)
 	}
 	for i := 0; i < len(name); i++ {
 		b := name[i]
 		switch {
 		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9', b == '_', b == '-', b == '.':
 		default:
-			return fmt.Errorf("%w %s: only ASCII letters, digits, '_', '-' and '.' are allowed", ErrInvalidName, quoteShort(name))
+			return fmt.Errorf("%w %s: only ASCII letters, digits, '_', '-' and '.' are allowed", ErrInvalidName, quote.Short(name))
 		}
 	}
 	return nil
@@ -160,7 +162,7 @@ func (h *Hub) get(name string) *integration {
 }
 
 func unknown(name string) error {
-	return fmt.Errorf("%w %s", ErrUnknownIntegration, quoteShort(name))
+	return fmt.Errorf("%w %s", ErrUnknownIntegration, quote.Short(name))
 }
 
 // SetEnabled switches an integration on or off at run time; a disabled

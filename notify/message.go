@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/taskmill/taskmill/internal/quote"
 )
 
 // Version is the payload version this package writes in Message.Version.
@@ -182,7 +184,7 @@ func (t *Time) UnmarshalText(b []byte) error {
 	}
 	v, err := time.Parse(time.RFC3339Nano, string(b))
 	if err != nil {
-		return fmt.Errorf("notify: time %s: %w", quoteShort(string(b)), err)
+		return fmt.Errorf("notify: time %s: %w", quote.Short(string(b)), err)
 	}
 	*t = Time{Time: v.UTC()}
 	return nil

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/taskmill/taskmill/internal/quote"
 )
 
 // Headers a Webhook sets on every request.
@@ -69,7 +71,7 @@ func Verify(secret []byte, header string, body []byte, now time.Time, tolerance 
 	for _, part := range strings.Split(header, ",") {
 		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
 		if !ok {
-			return fmt.Errorf("%w: malformed header element %s", ErrBadSignature, quoteShort(part))
+			return fmt.Errorf("%w: malformed header element %s", ErrBadSignature, quote.Short(part))
 		}
 		switch k {
 		case "t":
@@ -80,7 +82,7 @@ func Verify(secret []byte, header string, body []byte, now time.Time, tolerance 
 		case "v1":
 			sig, err := hex.DecodeString(v)
 			if err != nil || len(sig) != sha256.Size {
-				return fmt.Errorf("%w: malformed v1 signature %s", ErrBadSignature, quoteShort(v))
+				return fmt.Errorf("%w: malformed v1 signature %s", ErrBadSignature, quote.Short(v))
 			}
 			sigs = append(sigs, sig)
 		}
@@ -93,7 +95,7 @@ func Verify(secret []byte, header string, body []byte, now time.Time, tolerance 
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil {
-		return fmt.Errorf("%w: malformed timestamp %s", ErrBadSignature, quoteShort(ts))
+		return fmt.Errorf("%w: malformed timestamp %s", ErrBadSignature, quote.Short(ts))
 	}
 	want := mac(secret, ts, body)
 	match := false

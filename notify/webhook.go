@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+
+	"github.com/taskmill/taskmill/internal/quote"
 )
 
 // UserAgent is the User-Agent of a Webhook's requests unless WithHeader
@@ -83,13 +85,13 @@ func parseWebhookURL(raw string) (*url.URL, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err // ue repeats the URL
 		}
-		return nil, fmt.Errorf("%w %s: %v", ErrInvalidURL, quoteShort(raw), err)
+		return nil, fmt.Errorf("%w %s: %v", ErrInvalidURL, quote.Short(raw), err)
 	}
 	if s := strings.ToLower(u.Scheme); s != "http" && s != "https" {
-		return nil, fmt.Errorf("%w %s: scheme must be http or https", ErrInvalidURL, quoteShort(raw))
+		return nil, fmt.Errorf("%w %s: scheme must be http or https", ErrInvalidURL, quote.Short(raw))
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("%w %s: no host", ErrInvalidURL, quoteShort(raw))
+		return nil, fmt.Errorf("%w %s: no host", ErrInvalidURL, quote.Short(raw))
 	}
 	return u, nil
 }

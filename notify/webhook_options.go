@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+
+	"github.com/taskmill/taskmill/internal/quote"
 )
 
 // Defaults of the webhook options.
@@ -55,7 +57,7 @@ func WithMethod(method string) WebhookOption {
 			c.method = m
 			return nil
 		}
-		return optionError("WithMethod", "method %s: want POST, PUT or PATCH", quoteShort(method))
+		return optionError("WithMethod", "method %s: want POST, PUT or PATCH", quote.Short(method))
 	}
 }
 
@@ -82,7 +84,7 @@ var reservedHeaders = map[string]bool{
 func WithHeader(key, value string) WebhookOption {
 	return func(c *webhookConfig) error {
 		if !validHeaderKey(key) {
-			return optionError("WithHeader", "invalid header name %s", quoteShort(key))
+			return optionError("WithHeader", "invalid header name %s", quote.Short(key))
 		}
 		k := textproto.CanonicalMIMEHeaderKey(key)
 		if reservedHeaders[k] {
