@@ -1,6 +1,7 @@
 package cron
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"sync"
@@ -78,9 +79,9 @@ func Parse(expr, zone string, opts ...Option) (Schedule, error) {
 		return nil, &ParseError{Expr: expr, Field: "expression", Err: ErrTooLong}
 	}
 	var o options
-	for _, opt := range opts {
+	for i, opt := range opts {
 		if opt == nil {
-			continue
+			return nil, &ParseError{Expr: expr, Field: "option", Err: fmt.Errorf("%w: option %d is nil", ErrOption, i)}
 		}
 		if err := opt(&o); err != nil {
 			return nil, &ParseError{Expr: expr, Field: "option", Err: err}

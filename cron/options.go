@@ -61,7 +61,8 @@ func (p RepeatPolicy) String() string {
 }
 
 // Option adjusts how Parse builds a schedule. Options do not affect
-// intervals (@every), which have no wall clock.
+// intervals (@every), which have no wall clock. A nil Option makes Parse
+// fail with ErrOption.
 type Option func(*options) error
 
 type options struct {

@@ -229,8 +229,13 @@ func TestParseErrorMessage(t *testing.T) {
 
 func TestOptionsNil(t *testing.T) {
 	t.Parallel()
-	if _, err := Parse("0 0 * * *", "", nil); err != nil {
-		t.Fatalf("Parse with a nil option error = %v, want nil", err)
+	_, err := Parse("0 0 * * *", "", WithGap(GapSkip), nil)
+	var pe *ParseError
+	if !errors.Is(err, ErrOption) || !errors.As(err, &pe) || pe.Field != "option" {
+		t.Fatalf("Parse with a nil option error = %v, want a *ParseError for field option wrapping ErrOption", err)
+	}
+	if !strings.Contains(err.Error(), "option 1 is nil") {
+		t.Errorf("Parse with a nil option error = %q, want it to name option 1", err)
 	}
 }
 
