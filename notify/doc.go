@@ -2,7 +2,7 @@
 // taskmill sends, the Notifier that delivers one, a webhook and a zap
 // integration, and a Hub of named integrations that delivers in the
 // background so that a slow receiver never slows the scheduler. It imports
-// no other taskmill package; the engine (package task) maps its execution
+// no other public taskmill package; the engine (package task) maps its execution
 // records onto Message.
 //
 //	hook, err := notify.NewWebhook("https://hooks.example.com/tasks",

@@ -1,7 +1,7 @@
 // Package store owns what taskmill persists: the Execution record of every
 // run, each task's TaskState, the Store interface the engine records
 // through, its filters and cursors, and its sentinel errors. It imports no
-// other taskmill package.
+// other public taskmill package.
 //
 // # Records
 //

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/taskmill/taskmill/internal/quote"
 )
 
 // State is where an execution is in its life.
@@ -327,7 +329,7 @@ func ListStates(ctx context.Context, s Store, names []string) (map[string]*TaskS
 		switch {
 		case errors.Is(err, ErrNotFound):
 		case err != nil:
-			return nil, fmt.Errorf("task %q: %w", name, err)
+			return nil, fmt.Errorf("task %s: %w", quote.Short(name), err)
 		default:
 			out[name] = ts
 		}
@@ -354,35 +356,38 @@ func EncodeCursor(e *Execution) string {
 // DecodeCursor parses a cursor made by EncodeCursor, or by its earlier form
 // ("unixnano/id"). A malformed cursor is an error wrapping ErrInvalid.
 func DecodeCursor(s string) (Cursor, error) {
+	bad := func(why string) error {
+		return fmt.Errorf("%w: cursor %s: %s", ErrInvalid, quote.Short(s), why)
+	}
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return Cursor{}, fmt.Errorf("%w: cursor %q: %v", ErrInvalid, s, err)
+		return Cursor{}, bad(err.Error())
 	}
 	at, id, ok := strings.Cut(string(raw), "/")
 	if !ok {
-		return Cursor{}, fmt.Errorf("%w: cursor %q: no separator", ErrInvalid, s)
+		return Cursor{}, bad("no separator")
 	}
 	var t time.Time
 	if secs, nanos, dotted := strings.Cut(at, "."); dotted {
 		sec, err := strconv.ParseInt(secs, 10, 64)
 		if err != nil {
-			return Cursor{}, fmt.Errorf("%w: cursor %q: %v", ErrInvalid, s, err)
+			return Cursor{}, bad("bad seconds " + quote.Short(secs))
 		}
 		nsec, err := strconv.ParseUint(nanos, 10, 32)
 		if err != nil || len(nanos) != 9 {
-			return Cursor{}, fmt.Errorf("%w: cursor %q: bad nanoseconds %q", ErrInvalid, s, nanos)
+			return Cursor{}, bad("bad nanoseconds " + quote.Short(nanos))
 		}
 		t = time.Unix(sec, int64(nsec))
 	} else {
 		n, err := strconv.ParseInt(at, 10, 64)
 		if err != nil {
-			return Cursor{}, fmt.Errorf("%w: cursor %q: %v", ErrInvalid, s, err)
+			return Cursor{}, bad("bad time " + quote.Short(at))
 		}
 		t = time.Unix(0, n)
 	}
 	u, err := uuid.Parse(id)
 	if err != nil {
-		return Cursor{}, fmt.Errorf("%w: cursor %q: %v", ErrInvalid, s, err)
+		return Cursor{}, bad("bad execution ID " + quote.Short(id))
 	}
 	return Cursor{StartedAt: t, ID: u}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -75,6 +76,31 @@ func TestCursorRoundTrip(t *testing.T) {
 	}
 }
 
+// TestDecodeCursorLongInput: an error about a malformed cursor of a
+// megabyte quotes a bounded prefix of it, whichever part is wrong.
+func TestDecodeCursorLongInput(t *testing.T) {
+	const n = 3 << 18 // base64 of 786,432 bytes is 1 MiB
+	id := uuid.New().String()
+	enc := base64.RawURLEncoding.EncodeToString
+	for name, c := range map[string]string{
+		"not base64":   strings.Repeat("!", 1<<20),
+		"no separator": enc([]byte(strings.Repeat("1", n))),
+		"bad time":     enc([]byte(strings.Repeat("x", n) + "/" + id)),
+		"bad seconds":  enc([]byte(strings.Repeat("x", n) + ".000000005/" + id)),
+		"bad nanos":    enc([]byte("1." + strings.Repeat("5", n) + "/" + id)),
+		"bad ID":       enc([]byte("1.000000005/" + strings.Repeat("f", n))),
+	} {
+		_, err := store.DecodeCursor(c)
+		if !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("%s: DecodeCursor = %v, want ErrInvalid", name, err)
+			continue
+		}
+		if msg := err.Error(); len(msg) > 1024 || !strings.Contains(msg, fmt.Sprintf("(%d bytes)", len(c))) {
+			t.Errorf("%s: error of %d bytes, want a bounded prefix of the cursor and its length: %.300s", name, len(msg), msg)
+		}
+	}
+}
+
 // brokenStates is a store that is not a StateLister and fails to read one
 // task's state.
 type brokenStates struct{ store.Store }
@@ -82,7 +108,7 @@ type brokenStates struct{ store.Store }
 var errBroken = errors.New("disk on fire")
 
 func (b brokenStates) GetTaskState(ctx context.Context, task string) (*store.TaskState, error) {
-	if task == "broken" {
+	if strings.HasPrefix(task, "broken") {
 		return nil, errBroken
 	}
 	return b.Store.GetTaskState(ctx, task)
@@ -101,6 +127,11 @@ func TestListStatesFallbackError(t *testing.T) {
 	_, err = store.ListStates(ctx, brokenStates{s}, []string{"ok", "broken"})
 	if !errors.Is(err, errBroken) || !strings.Contains(err.Error(), `"broken"`) {
 		t.Fatalf("ListStates with a failing read = %v, want an error wrapping %v that names the task", err, errBroken)
+	}
+	long := "broken" + strings.Repeat("x", 1<<20)
+	_, err = store.ListStates(ctx, brokenStates{s}, []string{long})
+	if !errors.Is(err, errBroken) || len(err.Error()) > 1024 {
+		t.Fatalf("ListStates with a failing read of a 1 MiB name = %.300v (%d bytes), want an error quoting a bounded prefix", err, len(err.Error()))
 	}
 }
 
