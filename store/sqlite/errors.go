@@ -14,13 +14,16 @@ var (
 	// underscores. The wrapping error names the prefix.
 	ErrInvalidPrefix = errors.New("sqlite: invalid table prefix")
 
+	// ErrInvalidOption is returned by Open and New for a nil Option.
+	ErrInvalidOption = errors.New("sqlite: invalid option")
+
 	// ErrInvalidBusyTimeout is returned by WithBusyTimeout for a negative
 	// duration.
 	ErrInvalidBusyTimeout = errors.New("sqlite: invalid busy timeout")
 
 	// ErrInvalidDB is returned by New for a nil *sql.DB or one whose driver
-	// is not modernc.org/sqlite, and by Open for an empty path or
-	// ":memory:".
+	// is not modernc.org/sqlite, and by Open for an empty path, ":memory:"
+	// or a path with a NUL byte.
 	ErrInvalidDB = errors.New("sqlite: invalid database")
 
 	// ErrNotDatabase is returned by Open and New when the file is not a

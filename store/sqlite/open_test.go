@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -488,6 +489,65 @@ func TestOpenBadPath(t *testing.T) {
 	open(t, odd)
 	if _, err := os.Stat(odd); err != nil {
 		t.Errorf("Open(%q) did not create that file: %v", odd, err)
+	}
+}
+
+// TestOpenNULPath: a NUL byte in the path is refused, not cut off: SQLite
+// would open the file named by the part before it.
+func TestOpenNULPath(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a\x00b.db")
+	s, err := sqlite.Open(t.Context(), path)
+	if err == nil {
+		s.Close()
+	}
+	if !errors.Is(err, sqlite.ErrInvalidDB) || !strings.Contains(err.Error(), strconv.Quote(path)) {
+		t.Errorf("Open(%q): %v, want ErrInvalidDB naming the path", path, err)
+	}
+	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 0 {
+		t.Errorf("Open(%q) left %v in the directory (%v), want nothing", path, entries, err)
+	}
+}
+
+// TestOpenLongInput: errors quote at most a prefix of a path or a prefix
+// of a megabyte.
+func TestOpenLongInput(t *testing.T) {
+	dir := t.TempDir()
+	long := strings.Repeat("x", 1<<20)
+	for name, try := range map[string]func() error{
+		"missing directory": func() error {
+			_, err := sqlite.Open(t.Context(), filepath.Join(dir, long, "x.db"))
+			return err
+		},
+		"NUL": func() error {
+			_, err := sqlite.Open(t.Context(), filepath.Join(dir, long+"\x00.db"))
+			return err
+		},
+		"prefix": func() error {
+			_, err := sqlite.Open(t.Context(), filepath.Join(dir, "x.db"), sqlite.WithTablePrefix(long))
+			return err
+		},
+	} {
+		err := try()
+		if err == nil || len(err.Error()) > 1024 || !strings.Contains(err.Error(), "bytes)") {
+			t.Errorf("%s: error of %d bytes, want one quoting a bounded prefix: %.300v", name, len(fmt.Sprint(err)), err)
+		}
+	}
+}
+
+func TestNilOption(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.db")
+	if s, err := sqlite.Open(t.Context(), path, sqlite.WithoutMigrations(), nil); !errors.Is(err, sqlite.ErrInvalidOption) || !strings.Contains(err.Error(), "option 1") {
+		if err == nil {
+			s.Close()
+		}
+		t.Errorf("Open(nil option): %v, want ErrInvalidOption naming option 1", err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Open(nil option) touched the file: %v", err)
+	}
+	if _, err := sqlite.New(t.Context(), nil, nil); !errors.Is(err, sqlite.ErrInvalidOption) {
+		t.Errorf("New(nil option): %v, want ErrInvalidOption", err)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+
+	"github.com/taskmill/taskmill/internal/quote"
 )
 
 // Defaults of the options.
@@ -16,7 +18,8 @@ const (
 	BusyTimeoutDefault = 5 * time.Second
 )
 
-// Option configures Open and New.
+// Option configures Open and New. A nil Option makes them fail with an
+// error wrapping ErrInvalidOption.
 type Option func(*config) error
 
 type config struct {
@@ -27,9 +30,9 @@ type config struct {
 
 func newConfig(opts []Option) (config, error) {
 	c := config{prefix: TablePrefixDefault, busyTimeout: BusyTimeoutDefault, migrate: true}
-	for _, o := range opts {
+	for i, o := range opts {
 		if o == nil {
-			continue
+			return config{}, fmt.Errorf("%w: option %d is nil", ErrInvalidOption, i)
 		}
 		if err := o(&c); err != nil {
 			return config{}, err
@@ -52,7 +55,7 @@ var prefixRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,40}$`)
 func WithTablePrefix(p string) Option {
 	return func(c *config) error {
 		if !prefixRE.MatchString(p) {
-			return fmt.Errorf("%w %q: want a letter or underscore, then up to 40 letters, digits or underscores", ErrInvalidPrefix, p)
+			return fmt.Errorf("%w %s: want a letter or underscore, then up to 40 letters, digits or underscores", ErrInvalidPrefix, quote.Short(p))
 		}
 		c.prefix = p
 		return nil

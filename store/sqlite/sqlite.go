@@ -15,6 +15,7 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/taskmill/taskmill/internal/quote"
 	"github.com/taskmill/taskmill/store"
 )
 
@@ -57,7 +58,8 @@ const maxOpenConns = 8
 // directory that does not exist, or of a file that is not a SQLite
 // database is an error naming the path (the last wraps ErrNotDatabase).
 // "" and ":memory:" wrap ErrInvalidDB, since an in-memory database would
-// differ from connection to connection (use store/memory).
+// differ from connection to connection (use store/memory), and so does a
+// path with a NUL byte. Errors quote at most a prefix of a long path.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	cfg, err := newConfig(opts)
 	if err != nil {
@@ -66,11 +68,15 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if path == "" || path == ":memory:" {
 		return nil, fmt.Errorf("%w: path %q: Open needs a file; use store/memory for a store in memory", ErrInvalidDB, path)
 	}
+	if strings.IndexByte(path, 0) >= 0 {
+		// SQLite would open the file named by the path cut at the NUL.
+		return nil, fmt.Errorf("%w: path %s contains a NUL byte", ErrInvalidDB, quote.Short(path))
+	}
 	if isDir(path) {
 		return nil, &pathError{path: path, err: errors.New("is a directory, not a database file")}
 	}
 	if dir := filepath.Dir(path); !isDir(dir) {
-		return nil, &pathError{path: path, err: fmt.Errorf("directory %q does not exist", dir)}
+		return nil, &pathError{path: path, err: fmt.Errorf("directory %s does not exist", quote.Short(dir))}
 	}
 	db, err := sql.Open("sqlite", dsn(path, cfg))
 	if err != nil {
@@ -279,7 +285,7 @@ type pathError struct {
 }
 
 func (e *pathError) Error() string {
-	return fmt.Sprintf("sqlite: open %q: %s", e.path, strings.TrimPrefix(e.err.Error(), "sqlite: "))
+	return fmt.Sprintf("sqlite: open %s: %s", quote.Short(e.path), strings.TrimPrefix(e.err.Error(), "sqlite: "))
 }
 
 func (e *pathError) Unwrap() error { return e.err }
