@@ -21,12 +21,18 @@
 // A DSN that does not parse is an error wrapping ErrInvalidDSN that does not
 // repeat the DSN, so no password reaches a log; a server that cannot be
 // reached is the connection error of pgx (which names host and user, not the
-// password). Both apply the migrations the database lacks before they
-// return, or, with WithoutMigrations, check the schema version.
+// password), cut to its head and tail when a long host or database name
+// makes it long. Open's pool gives up on a connection after a connect
+// timeout (WithConnectTimeout, else the DSN's connect_timeout, else
+// ConnectTimeoutDefault), so a server that accepts TCP connections and
+// never answers fails Open even on a context without deadline. Both apply
+// the migrations the database lacks before they return, or, with
+// WithoutMigrations, check the schema version.
 //
 // Options: WithTablePrefix (default DefaultTablePrefix, "taskmill_"),
-// WithSchema (default: none, the connection's search_path) and
-// WithoutMigrations. A prefix or schema name is a letter or underscore and
+// WithSchema (default: none, the connection's search_path),
+// WithoutMigrations and WithConnectTimeout (Open only). A nil Option is an
+// error wrapping ErrInvalidOption. A prefix or schema name is a letter or underscore and
 // at most 40 more letters, digits or underscores, checked before it goes
 // into any SQL (ErrInvalidPrefix, ErrInvalidSchema), and lower-cased:
 // identifiers are unquoted everywhere, in the store's queries and in the

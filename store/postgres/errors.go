@@ -16,6 +16,10 @@ var (
 	// breaks the rule of ErrInvalidPrefix. The wrapping error quotes it.
 	ErrInvalidSchema = errors.New("postgres: invalid schema name")
 
+	// ErrInvalidOption is returned by New and Open for a nil Option and by
+	// WithConnectTimeout for a duration that is not positive.
+	ErrInvalidOption = errors.New("postgres: invalid option")
+
 	// ErrNilPool is returned by New when the pool is nil.
 	ErrNilPool = errors.New("postgres: pool is nil")
 

@@ -4,18 +4,28 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
+
+	"github.com/taskmill/taskmill/internal/quote"
 )
 
 // DefaultTablePrefix is the table prefix used without WithTablePrefix.
 const DefaultTablePrefix = "taskmill_"
 
-// Option configures New and Open.
+// ConnectTimeoutDefault is how long Open's pool waits for one connection
+// to be established when neither WithConnectTimeout nor the DSN's
+// connect_timeout says otherwise.
+const ConnectTimeoutDefault = 10 * time.Second
+
+// Option configures New and Open. A nil Option makes them fail with an
+// error wrapping ErrInvalidOption.
 type Option func(*options) error
 
 type options struct {
-	prefix     string // lower case, validated
-	schema     string // lower case, validated; "" for the search_path
-	migrations bool
+	prefix         string // lower case, validated
+	schema         string // lower case, validated; "" for the search_path
+	migrations     bool
+	connectTimeout time.Duration // 0: the DSN's, else ConnectTimeoutDefault
 }
 
 func defaultOptions() options {
@@ -37,7 +47,7 @@ var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,40}$`)
 func WithTablePrefix(prefix string) Option {
 	return func(o *options) error {
 		if !identifier.MatchString(prefix) {
-			return fmt.Errorf("%w %q: want a letter or underscore, then at most 40 letters, digits or underscores", ErrInvalidPrefix, prefix)
+			return fmt.Errorf("%w %s: want a letter or underscore, then at most 40 letters, digits or underscores", ErrInvalidPrefix, quote.Short(prefix))
 		}
 		o.prefix = strings.ToLower(prefix)
 		return nil
@@ -54,7 +64,7 @@ func WithTablePrefix(prefix string) Option {
 func WithSchema(name string) Option {
 	return func(o *options) error {
 		if !identifier.MatchString(name) {
-			return fmt.Errorf("%w %q: want a letter or underscore, then at most 40 letters, digits or underscores", ErrInvalidSchema, name)
+			return fmt.Errorf("%w %s: want a letter or underscore, then at most 40 letters, digits or underscores", ErrInvalidSchema, quote.Short(name))
 		}
 		o.schema = strings.ToLower(name)
 		return nil
@@ -69,6 +79,25 @@ func WithSchema(name string) Option {
 func WithoutMigrations() Option {
 	return func(o *options) error {
 		o.migrations = false
+		return nil
+	}
+}
+
+// WithConnectTimeout sets how long Open's pool waits for one connection to
+// be established (TCP, TLS and PostgreSQL's startup), at Open and whenever
+// the pool opens a connection later, so that a server that accepts
+// connections but never answers fails the call instead of hanging it, even
+// on a context without deadline. A context that ends sooner ends the
+// attempt sooner. It overrides the DSN's connect_timeout; New ignores it
+// (the host configured its pool). Zero or negative is an error wrapping
+// ErrInvalidOption. Default: the DSN's connect_timeout (or
+// PGCONNECT_TIMEOUT) if set and not 0, else ConnectTimeoutDefault (10s).
+func WithConnectTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: WithConnectTimeout(%v): must be positive", ErrInvalidOption, d)
+		}
+		o.connectTimeout = d
 		return nil
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/taskmill/taskmill/internal/quote"
 	"github.com/taskmill/taskmill/store"
 )
 
@@ -53,32 +54,75 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 // pool_ settings included) and returns a store on a pool of its own, which
 // Close closes. A DSN that does not parse is an error wrapping ErrInvalidDSN
 // that says why without repeating the DSN, so no password ends up in a log.
+//
+// Each connection attempt of the pool gives up after a connect timeout
+// (see WithConnectTimeout; ConnectTimeoutDefault unless the DSN sets
+// connect_timeout), so Open returns an error for a server that accepts the
+// connection but never answers, even when ctx has no deadline. Errors
+// keep the head and tail of a long message of pgx's, which may repeat a
+// host or database name of any length.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	o, err := applyOptions(opts)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := pgxpool.ParseConfig(dsn)
+	cfg, err := poolConfig(dsn, o)
 	if err != nil {
-		return nil, dsnError(dsn, err)
+		return nil, err
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: open: %w", err)
+		return nil, bounded(fmt.Errorf("postgres: open: %w", err))
 	}
 	s, err := newStore(ctx, pool, true, o)
 	if err != nil {
 		pool.Close()
-		return nil, err
+		return nil, bounded(err)
 	}
 	return s, nil
 }
 
+// poolConfig parses dsn and sets the connect timeout: the option's, else
+// the DSN's, else ConnectTimeoutDefault.
+func poolConfig(dsn string, o options) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, dsnError(dsn, err)
+	}
+	switch {
+	case o.connectTimeout > 0:
+		cfg.ConnConfig.ConnectTimeout = o.connectTimeout
+	case cfg.ConnConfig.ConnectTimeout == 0:
+		cfg.ConnConfig.ConnectTimeout = ConnectTimeoutDefault
+	}
+	return cfg, nil
+}
+
+// maxMessage bounds the text of an error of Open that holds a message of
+// pgx's.
+const maxMessage = 512
+
+// boundedError is an error whose text came from pgx and may repeat a part
+// of the DSN at any length: Error keeps its head and tail (internal/quote).
+type boundedError struct{ err error }
+
+func (e *boundedError) Error() string { return quote.Text(e.err.Error(), maxMessage) }
+
+func (e *boundedError) Unwrap() error { return e.err }
+
+// bounded returns err, or err with a bounded text if its text is long.
+func bounded(err error) error {
+	if len(err.Error()) <= maxMessage {
+		return err
+	}
+	return &boundedError{err: err}
+}
+
 func applyOptions(opts []Option) (options, error) {
 	o := defaultOptions()
-	for _, opt := range opts {
+	for i, opt := range opts {
 		if opt == nil {
-			continue
+			return options{}, fmt.Errorf("%w: option %d is nil", ErrInvalidOption, i)
 		}
 		if err := opt(&o); err != nil {
 			return options{}, err
@@ -117,7 +161,7 @@ func dsnError(dsn string, err error) error {
 	if dsn != "" && strings.Contains(why, dsn) {
 		why = "cannot parse it"
 	}
-	return fmt.Errorf("%w: %s", ErrInvalidDSN, why)
+	return fmt.Errorf("%w: %s", ErrInvalidDSN, quote.Text(why, maxMessage))
 }
 
 // tables holds the names of the store's tables, qualified by the schema when

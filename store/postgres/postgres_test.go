@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -558,5 +559,126 @@ func TestOpenUnreachable(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), secret) {
 		t.Errorf("Open: error %q shows the password", err)
+	}
+}
+
+// TestOpenNilOption needs no database: a nil option or a connect timeout
+// that is not positive fails before any connection.
+func TestOpenNilOption(t *testing.T) {
+	for name, opts := range map[string][]postgres.Option{
+		"nil":       {postgres.WithoutMigrations(), nil},
+		"zero":      {postgres.WithConnectTimeout(0)},
+		"negative":  {postgres.WithConnectTimeout(-time.Second)},
+		"nil first": {nil, postgres.WithTablePrefix("x_")},
+	} {
+		_, err := postgres.Open(t.Context(), "postgres://nobody@127.0.0.1:1/none", opts...)
+		if !errors.Is(err, postgres.ErrInvalidOption) {
+			t.Errorf("Open(%s option): error = %v, want ErrInvalidOption", name, err)
+		}
+	}
+}
+
+// TestOpenLongInput needs no database: errors about a megabyte of input
+// (in an option or in the DSN) quote a bounded part of it, and never the
+// password.
+func TestOpenLongInput(t *testing.T) {
+	const secret = "s3cr3t-pw"
+	long := strings.Repeat("x", 1<<20)
+	for name, c := range map[string]struct {
+		dsn string
+		opt postgres.Option
+	}{
+		"prefix":          {"postgres://nobody@127.0.0.1:1/none", postgres.WithTablePrefix(long)},
+		"schema":          {"postgres://nobody@127.0.0.1:1/none", postgres.WithSchema(long)},
+		"port":            {"postgres://u:" + secret + "@host:" + long + "/db", nil},
+		"connect_timeout": {"postgres://u:" + secret + "@host/db?connect_timeout=" + long, nil},
+		"host":            {"postgres://u:" + secret + "@" + long + ":5432/db?sslmode=disable&connect_timeout=5", nil},
+		"keyword host":    {"host=" + long + " password=" + secret + " sslmode=disable connect_timeout=5", nil},
+	} {
+		var opts []postgres.Option
+		if c.opt != nil {
+			opts = append(opts, c.opt)
+		}
+		_, err := postgres.Open(t.Context(), c.dsn, opts...)
+		if err == nil {
+			t.Errorf("%s: Open: no error", name)
+			continue
+		}
+		if msg := err.Error(); len(msg) > 1024 || strings.Contains(msg, secret) {
+			t.Errorf("%s: Open: error of %d bytes, want at most 1 KiB and no password: %.300s", name, len(msg), msg)
+		}
+	}
+}
+
+// silentServer listens on 127.0.0.1 and accepts connections but never
+// writes a byte: a server that hangs. It returns its address.
+func silentServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+		wg    sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
+}
+
+// TestOpenServerNeverAnswers needs no database: on a context without
+// deadline, Open against a server that accepts the connection and never
+// answers fails after the connect timeout instead of hanging. The option
+// beats the DSN's connect_timeout.
+func TestOpenServerNeverAnswers(t *testing.T) {
+	addr := silentServer(t)
+	for _, dsn := range []string{
+		"postgres://u:pw@" + addr + "/db?sslmode=disable",
+		"postgres://u:pw@" + addr + "/db?sslmode=disable&connect_timeout=60",
+		"postgres://u:pw@" + addr + "/db", // TLS first, then plain text
+	} {
+		done := make(chan error, 1)
+		start := time.Now()
+		go func() {
+			s, err := postgres.Open(context.Background(), dsn, postgres.WithConnectTimeout(200*time.Millisecond))
+			if err == nil {
+				s.Close()
+			}
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("Open(%s): error = %v, want one wrapping context.DeadlineExceeded", dsn, err)
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("Open(%s) took %v, want about the 200ms connect timeout", dsn, d)
+			}
+			t.Logf("Open(%s) after %v: %v", dsn, time.Since(start).Round(time.Millisecond), err)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("Open(%s) on context.Background() still waits after 5s", dsn)
+		}
 	}
 }
