@@ -20,6 +20,7 @@ import (
 
 	"github.com/taskmill/taskmill/cron"
 	"github.com/taskmill/taskmill/dag"
+	"github.com/taskmill/taskmill/internal/quote"
 	"github.com/taskmill/taskmill/notify"
 	"github.com/taskmill/taskmill/store"
 	"github.com/taskmill/taskmill/store/memory"
@@ -167,7 +168,7 @@ func New(opts ...Option) (*Engine, error) {
 			if cerr := hub.Close(context.Background()); cerr != nil {
 				cfg.logger.Warn("closing the notification hub", zap.Error(cerr))
 			}
-			return nil, fmt.Errorf("%w: WithIntegration(%q): %w", ErrInvalidOption, in.name, err)
+			return nil, fmt.Errorf("%w: WithIntegration(%s): %w", ErrInvalidOption, quote.Short(in.name), err)
 		}
 	}
 	e.hub = hub
@@ -681,17 +682,27 @@ type runConfig struct {
 }
 
 // WithArgs sets the run's arguments, recorded in Execution.Args and read by
-// the job with Args(ctx).
+// the job with Args(ctx). Each must be valid UTF-8 without NUL bytes, text
+// that every store can keep.
 func WithArgs(args ...string) RunOption {
 	return func(c *runConfig) error {
+		for i, a := range args {
+			if err := storableText(a); err != nil {
+				return fmt.Errorf("%w: WithArgs: argument %d %w", ErrInvalidOption, i, err)
+			}
+		}
 		c.args = append(c.args, args...)
 		return nil
 	}
 }
 
-// WithExternalID records the id an outside system gave this run.
+// WithExternalID records the id an outside system gave this run. It must
+// be valid UTF-8 without NUL bytes.
 func WithExternalID(id string) RunOption {
 	return func(c *runConfig) error {
+		if err := storableText(id); err != nil {
+			return fmt.Errorf("%w: WithExternalID: id %w", ErrInvalidOption, err)
+		}
 		c.externalID = id
 		return nil
 	}
@@ -801,7 +812,7 @@ func (e *Engine) runNow(ctx context.Context, name string, trig store.Trigger, rc
 func (e *Engine) lookup(name string) (*entry, error) {
 	ent, ok := e.tasks[name]
 	if !ok {
-		return nil, fmt.Errorf("%w: %q", ErrUnknownTask, name)
+		return nil, fmt.Errorf("%w: %s", ErrUnknownTask, quote.Short(name))
 	}
 	return ent, nil
 }

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/taskmill/taskmill/dag"
+	"github.com/taskmill/taskmill/internal/quote"
 	"github.com/taskmill/taskmill/store"
 )
 
@@ -400,7 +401,7 @@ func (e *Engine) Graph(root string) (GraphInfo, error) {
 		// No task has predecessors: every task is a graph of its own.
 		ent, ok := e.tasks[root]
 		if !ok {
-			return GraphInfo{}, fmt.Errorf("%w: %q", ErrUnknownTask, root)
+			return GraphInfo{}, fmt.Errorf("%w: %s", ErrUnknownTask, quote.Short(root))
 		}
 		n := GraphNode{Name: root, Suspended: ent.suspended()}
 		if ent.spec.Schedule != nil {
@@ -409,7 +410,7 @@ func (e *Engine) Graph(root string) (GraphInfo, error) {
 		return GraphInfo{Root: root, Nodes: []GraphNode{n}}, nil
 	}
 	if !g.Has(root) {
-		return GraphInfo{}, fmt.Errorf("%w: %q", ErrUnknownTask, root)
+		return GraphInfo{}, fmt.Errorf("%w: %s", ErrUnknownTask, quote.Short(root))
 	}
 	if r := g.Root(root); r != root {
 		return GraphInfo{}, fmt.Errorf("%w: %q runs after other tasks; its graph's root is %q", ErrNotRoot, root, r)

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/taskmill/taskmill/cron"
+	"github.com/taskmill/taskmill/notify"
 	"github.com/taskmill/taskmill/store"
 	"github.com/taskmill/taskmill/store/memory"
 )
@@ -109,6 +110,13 @@ func TestRegisterRejectsBadInput(t *testing.T) {
 		{"nil listener", Spec{Name: "n", Listeners: []Listener{nil}, Job: JobFunc(ok)}, ErrInvalidSpec, []string{"listener 0"}, ""},
 		{"nil schedule", Spec{Name: "s", Schedule: (*cron.Expr)(nil), Job: JobFunc(ok)}, ErrInvalidSpec, []string{`"s"`, "schedule cannot be used"}, ""},
 		{"zero schedule", Spec{Name: "s", Schedule: &cron.Expr{}, Job: JobFunc(ok)}, ErrInvalidSpec, []string{`"s"`, "never fires"}, ""},
+		{"invalid UTF-8 name", Spec{Name: "a\xffb", Job: JobFunc(ok)}, ErrInvalidSpec, []string{`"a\xffb"`, "UTF-8"}, ""},
+		{"NUL in name", Spec{Name: "a\x00b", Job: JobFunc(ok)}, ErrInvalidSpec, []string{`"a\x00b"`, "control"}, ""},
+		{"C1 control in name", Spec{Name: "a\u0085b", Job: JobFunc(ok)}, ErrInvalidSpec, []string{`"a\u0085b"`, "control"}, ""},
+		{"nil JobFunc", Spec{Name: "nilfunc", Job: JobFunc(nil)}, ErrInvalidSpec, []string{`"nilfunc"`, "nil JobFunc"}, ""},
+		{"empty predecessor", Spec{Name: "d", After: []string{"taken", ""}, Job: JobFunc(ok)}, ErrInvalidSpec, []string{`"d"`, "After[1]"}, ""},
+		{"invalid UTF-8 predecessor", Spec{Name: "d", After: []string{"\xfe"}, Job: JobFunc(ok)}, ErrInvalidSpec, []string{`"d"`, "After[0]", `"\xfe"`, "UTF-8"}, ""},
+		{"control in predecessor", Spec{Name: "d", After: []string{"a\tb"}, Job: JobFunc(ok)}, ErrInvalidSpec, []string{"After[0]", `"a\tb"`}, ""},
 	}
 	for _, c := range cases {
 		err := b.eng.Register(c.spec)
@@ -138,6 +146,7 @@ func TestOptionsRejectBadInput(t *testing.T) {
 	for name, opt := range map[string]Option{
 		"store": WithStore(nil), "logger": WithLogger(nil), "clock": WithClock(nil),
 		"node": WithNodeID(""), "listener": WithListener(nil), "mapper": WithExitCodeMapper(nil),
+		"invalid UTF-8 node": WithNodeID("node-\xff"), "NUL in node": WithNodeID("node\x00"),
 	} {
 		if _, err := New(opt); !errors.Is(err, ErrInvalidOption) {
 			t.Errorf("New(bad %s) = %v, want ErrInvalidOption", name, err)
@@ -161,9 +170,61 @@ func TestOptionsRejectBadInput(t *testing.T) {
 	if err := b.eng.Suspend(context.Background(), "nope"); !errors.Is(err, ErrUnknownTask) {
 		t.Fatalf("Suspend(unknown) = %v", err)
 	}
+	for name, opt := range map[string]RunOption{
+		"invalid UTF-8 arg":         WithArgs("ok", "\xff"),
+		"NUL in arg":                WithArgs("a\x00b"),
+		"invalid UTF-8 external ID": WithExternalID("\xc3"),
+		"NUL in external ID":        WithExternalID("x\x00"),
+	} {
+		if _, err := b.eng.RunNow(context.Background(), "t", opt); !errors.Is(err, ErrInvalidOption) {
+			t.Errorf("RunNow(%s) = %v, want ErrInvalidOption", name, err)
+		}
+	}
 	if _, err := b.eng.Wait(context.Background(), uuid.New()); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("Wait(unknown) = %v, want store.ErrNotFound", err)
 	}
+}
+
+// TestLongInputIsQuotedShort: errors about an input of a megabyte quote a
+// bounded prefix of it, wherever it comes in.
+func TestLongInputIsQuotedShort(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("x", 1<<20)
+	nop := notify.NotifierFunc(func(context.Context, *notify.Message) error { return nil })
+	b := setup(t)
+	b.register(t, Spec{Name: "t", Job: JobFunc(ok)})
+	b.start(t)
+	ctx := context.Background()
+	check := func(what string, err, target error) {
+		t.Helper()
+		if !errors.Is(err, target) {
+			t.Errorf("%s = %.200v, want %v", what, err, target)
+			return
+		}
+		if msg := err.Error(); len(msg) > 1024 || !strings.Contains(msg, " bytes)") {
+			t.Errorf("%s: error of %d bytes, want a bounded prefix of the input and its length: %.300s", what, len(msg), msg)
+		}
+	}
+	_, err := New(WithIntegration(long, nop))
+	check("New(WithIntegration(1 MiB name))", err, ErrInvalidOption)
+	_, err = New(WithIntegration(long, nil))
+	check("New(WithIntegration(1 MiB name, nil))", err, ErrInvalidOption)
+	_, err = New(WithNodeID(long))
+	check("New(WithNodeID(1 MiB))", err, ErrInvalidOption)
+	check("Register(1 MiB name)", b.eng.Register(Spec{Name: long, Job: JobFunc(ok)}), ErrInvalidSpec)
+	check("Register(1 MiB predecessor)", b.eng.Register(Spec{Name: "d", After: []string{long}, Job: JobFunc(ok)}), ErrInvalidSpec)
+	check("Register(1 MiB zone without cron)", b.eng.Register(Spec{Name: "z", TimeZone: long, Job: JobFunc(ok)}), ErrInvalidSpec)
+	check("Register(1 MiB integration)", b.eng.Register(Spec{Name: "i", ErrorIntegration: long, Job: JobFunc(ok)}), ErrInvalidSpec)
+	check("Update(1 MiB name)", b.eng.Update(Spec{Name: long, Job: JobFunc(ok)}), ErrInvalidSpec)
+	_, err = b.eng.RunNow(ctx, long)
+	check("RunNow(1 MiB name)", err, ErrUnknownTask)
+	_, err = b.eng.RunNow(ctx, "t", WithArgs(long+"\xff"))
+	check("RunNow(WithArgs(1 MiB invalid UTF-8))", err, ErrInvalidOption)
+	check("Resume(1 MiB name)", b.eng.Resume(ctx, long), ErrUnknownTask)
+	check("Suspend(1 MiB name)", b.eng.Suspend(ctx, long), ErrUnknownTask)
+	check("ResumeGraph(1 MiB name)", b.eng.ResumeGraph(ctx, long), ErrUnknownTask)
+	_, err = b.eng.Graph(long)
+	check("Graph(1 MiB name)", err, ErrUnknownTask)
 }
 
 func TestTasksDiagnostics(t *testing.T) {

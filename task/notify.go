@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
+	"github.com/taskmill/taskmill/internal/quote"
 	"github.com/taskmill/taskmill/notify"
 	"github.com/taskmill/taskmill/store"
 )
@@ -112,8 +113,8 @@ func (e *Engine) notifyEnd(spec *def, x *store.Execution, kind notify.ErrorKind,
 // not have; e.mu must be held.
 func (e *Engine) checkIntegration(spec *def) error {
 	if spec.o().ErrorIntegration != "" && !e.hub.Has(spec.o().ErrorIntegration) {
-		return fmt.Errorf("%w: task %q: error integration %q is not configured (task.WithIntegration)",
-			ErrInvalidSpec, spec.Name, spec.o().ErrorIntegration)
+		return fmt.Errorf("%w: task %q: error integration %s is not configured (task.WithIntegration)",
+			ErrInvalidSpec, spec.Name, quote.Short(spec.o().ErrorIntegration))
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/taskmill/taskmill/dag"
+	"github.com/taskmill/taskmill/internal/quote"
 	"github.com/taskmill/taskmill/notify"
 	"github.com/taskmill/taskmill/store"
 )
@@ -95,7 +96,9 @@ func WithClock(clk clockwork.Clock) Option {
 }
 
 // WithNodeID names this engine instance in the records it writes
-// (Execution.Node). Default: host name, process id and a random suffix.
+// (Execution.Node). The id follows the rule of Spec.Name: at most 200
+// bytes of valid UTF-8, no control characters. Default: host name, process
+// id and a random suffix.
 func WithNodeID(id string) Option {
 	return func(c *config) error {
 		if err := validateName("node id", id); err != nil {
@@ -174,11 +177,11 @@ func WithMaxDependents(n int) Option {
 func WithIntegration(name string, n notify.Notifier) Option {
 	return func(c *config) error {
 		if n == nil {
-			return fmt.Errorf("%w: WithIntegration(%q): notifier is nil", ErrInvalidOption, name)
+			return fmt.Errorf("%w: WithIntegration(%s): notifier is nil", ErrInvalidOption, quote.Short(name))
 		}
 		for _, in := range c.integs {
 			if in.name == name {
-				return fmt.Errorf("%w: WithIntegration(%q): added twice", ErrInvalidOption, name)
+				return fmt.Errorf("%w: WithIntegration(%s): added twice", ErrInvalidOption, quote.Short(name))
 			}
 		}
 		c.integs = append(c.integs, integration{name: name, n: n})

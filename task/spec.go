@@ -3,10 +3,14 @@ package task
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/taskmill/taskmill/cron"
+	"github.com/taskmill/taskmill/internal/quote"
 )
 
 // Job is the work a task does. Run's context is cancelled when the run is
@@ -62,7 +66,7 @@ func (p OverlapPolicy) String() string {
 // useful zero value.
 type Spec struct {
 	// Name identifies the task in the engine and in the store. Required;
-	// at most 200 bytes, no control characters.
+	// at most 200 bytes of valid UTF-8, no control characters.
 	Name string
 	// Description is free text shown by diagnostics.
 	Description string
@@ -76,11 +80,12 @@ type Spec struct {
 	Cron string
 	// TimeZone is the IANA zone of Cron; empty means UTC.
 	TimeZone string
-	// Job is the work. Required.
+	// Job is the work. Required: nil and a nil JobFunc are rejected.
 	Job Job
 	// After makes the task a dependent in a task graph: it runs when these
 	// tasks finish in the same graph run (Snowflake's AFTER), as
 	// TriggerRule says. A dependent has no Schedule; the graph's root has.
+	// Each name follows the rule of Name.
 	After []string
 	// TriggerRule says which outcomes of the predecessors run the task.
 	// Default AllSucceeded. Ignored on tasks without After.
@@ -216,6 +221,14 @@ func (s *Spec) validate(cache *scheduleCache) error {
 	if s.Job == nil {
 		return bad("job is nil")
 	}
+	if f, ok := s.Job.(JobFunc); ok && f == nil {
+		return bad("job is a nil JobFunc")
+	}
+	for i, name := range s.After {
+		if err := validateName(fmt.Sprintf("After[%d]", i), name); err != nil {
+			return bad("%v", err)
+		}
+	}
 	if s.Timeout < 0 {
 		return bad("timeout %v is negative", s.Timeout)
 	}
@@ -241,7 +254,7 @@ func (s *Spec) validate(cache *scheduleCache) error {
 			return bad("both Schedule and Cron are set")
 		}
 		if s.Cron == "" {
-			return bad("TimeZone %q is set without Cron", s.TimeZone)
+			return bad("TimeZone %s is set without Cron", quote.Short(s.TimeZone))
 		}
 		if len(s.After) > 0 {
 			return bad("has both a schedule and predecessors %q: a dependent runs when its predecessors finish; give the schedule to its graph's root", s.After)
@@ -289,23 +302,41 @@ func (s *Spec) checkSchedule() error {
 			}
 		}
 		if next.IsZero() {
-			return bad("schedule %q never fires", s.Schedule.String())
+			return bad("schedule %s never fires", quote.Short(s.Schedule.String()))
 		}
 	}
 	return nil
 }
 
+// validateName checks a name the engine keeps and stores: a task name, a
+// node id, an init hook's name. The error quotes at most a prefix of it.
 func validateName(what, name string) error {
 	if name == "" {
 		return fmt.Errorf("%s must not be empty", what)
 	}
 	if len(name) > MaxNameLen {
-		return fmt.Errorf("%s %.20q... is %d bytes long, more than %d", what, name, len(name), MaxNameLen)
+		return fmt.Errorf("%s %s is more than %d bytes long", what, quote.Short(name), MaxNameLen)
+	}
+	if !utf8.ValidString(name) {
+		return fmt.Errorf("%s %q is not valid UTF-8", what, name)
 	}
 	for _, r := range name {
-		if r < 0x20 || r == 0x7f {
+		if unicode.IsControl(r) {
 			return fmt.Errorf("%s %q contains a control character", what, name)
 		}
+	}
+	return nil
+}
+
+// storableText checks that s can be stored as text by every store:
+// PostgreSQL's text holds valid UTF-8 without NUL. The error quotes at most
+// a prefix of s.
+func storableText(s string) error {
+	switch {
+	case !utf8.ValidString(s):
+		return fmt.Errorf("%s is not valid UTF-8", quote.Short(s))
+	case strings.IndexByte(s, 0) >= 0:
+		return fmt.Errorf("%s contains a NUL byte", quote.Short(s))
 	}
 	return nil
 }
