@@ -175,12 +175,20 @@ func (t Time) MarshalJSON() ([]byte, error) {
 	return append(out, '"'), nil
 }
 
+// maxTimeText is more than the longest RFC 3339 time with nanoseconds and
+// a zone offset (35 bytes).
+const maxTimeText = 64
+
 // UnmarshalText parses "" as the zero time and anything else as RFC 3339,
 // converting to UTC.
 func (t *Time) UnmarshalText(b []byte) error {
 	if len(b) == 0 {
 		*t = Time{}
 		return nil
+	}
+	if len(b) > maxTimeText {
+		// time.Parse's error would repeat the whole text.
+		return fmt.Errorf("notify: time %s: longer than an RFC 3339 time", quote.Short(string(b)))
 	}
 	v, err := time.Parse(time.RFC3339Nano, string(b))
 	if err != nil {

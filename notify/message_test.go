@@ -211,10 +211,14 @@ func TestTimeUnmarshal(t *testing.T) {
 	if err := json.Unmarshal([]byte(`null`), &got); err != nil || !got.Equal(want) {
 		t.Errorf("Unmarshal(null) = %v, %v; want unchanged %v", got, err, want)
 	}
-	for _, in := range []string{`"yesterday"`, `"2024-03-19"`, `12`, `"2024-03-19T02:37:21"`} {
+	long := `"2024-03-19T02:37:21` + strings.Repeat("9", 1<<20) + `Z"`
+	for _, in := range []string{`"yesterday"`, `"2024-03-19"`, `12`, `"2024-03-19T02:37:21"`, long} {
 		var got notify.Time
-		if err := json.Unmarshal([]byte(in), &got); err == nil {
-			t.Errorf("Unmarshal(%s) = %v, want an error", in, got)
+		err := json.Unmarshal([]byte(in), &got)
+		if err == nil {
+			t.Errorf("Unmarshal(%.40s) = %v, want an error", in, got)
+		} else if len(err.Error()) > 1024 {
+			t.Errorf("Unmarshal(%.40s): error of %d bytes, want one quoting a bounded prefix: %.300s", in, len(err.Error()), err)
 		}
 	}
 }
