@@ -93,6 +93,10 @@ const (
 	ReasonOverlap   = "overlap"   // the task was still running (or had one queued)
 	ReasonCondition = "condition" // the task's When condition returned false
 	ReasonMissed    = "missed"    // the fire came too late; details say how many slots
+	// ReasonStoreUnavailable: the store refused the fire's record when it
+	// fired; the engine held the slot and recorded it once the store
+	// answered again. Details say what the store said, or how many slots.
+	ReasonStoreUnavailable = "store unavailable"
 )
 
 // Execution is the record of one run of a task, created before the job runs

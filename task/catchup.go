@@ -13,7 +13,9 @@ import (
 
 // MisfirePolicy says what Start does with the slots of a task that passed
 // while no engine ran (Quartz's misfire instructions, Temporal's catch-up
-// window). Whatever the policy, every missed slot is on record.
+// window), and what the engine does with the fires whose records the store
+// refused, once it answers again (see the package doc). Whatever the
+// policy, every missed slot is on record.
 type MisfirePolicy int
 
 // Misfire policies.
@@ -162,34 +164,68 @@ func (e *Engine) applyCatchUp(c *catchUp) {
 		e.recordMissedSlots(ent, store.TriggerCatchUp, c.first, lastSkipped, skipped,
 			fmt.Sprintf("while no engine ran (misfire policy %s)", ent.spec.o().Misfire))
 	}
-	if len(c.run) == 0 {
-		return
+	if len(c.run) > 0 {
+		e.catchUpRuns(ent, c.run, nil)
 	}
+}
+
+// catchUpRuns runs slots of a task, one after another, in the background,
+// each recorded with trigger catch-up and claiming its slot: slots, or the
+// slots of the held fires held. When the store refuses a record, that slot
+// and the ones after it are held (see backlog.go; held fires as they
+// were), and their runs left to the misfire policy once the store answers.
+// It reports false, running nothing, if the engine is not started.
+func (e *Engine) catchUpRuns(ent *entry, slots []time.Time, held []heldRecord) bool {
 	e.mu.Lock()
 	if e.status != statusStarted {
 		e.mu.Unlock()
-		return
+		return false
 	}
 	e.bg.Add(1)
 	e.mu.Unlock()
+	n := max(len(slots), len(held))
+	slot := func(i int) time.Time {
+		if held != nil {
+			return held[i].first
+		}
+		return slots[i]
+	}
 	go func() {
 		defer e.bg.Done()
-		for _, slot := range c.run {
-			exec := &store.Execution{ID: newID(), Task: ent.spec.Name, Trigger: store.TriggerCatchUp, ScheduledAt: slot}
+		for i := 0; i < n; i++ {
+			exec := &store.Execution{ID: newID(), Task: ent.spec.Name, Trigger: store.TriggerCatchUp, ScheduledAt: slot(i)}
 			r, err := e.admit(ent, exec, false)
 			switch {
 			case errors.Is(err, ErrEngineClosed):
+				for _, h := range held[min(i, len(held)):] {
+					e.held.hold(h) // for Shutdown's last attempt
+				}
 				return
 			case errors.Is(err, store.ErrConflict):
 				continue // another engine caught it up
+			case errors.Is(err, errSuspended) && held != nil:
+				// Suspended since it fired: record the fire skipped.
+				e.held.hold(held[i])
 			case err != nil && !errors.Is(err, errSuspended):
-				e.log.Warn("could not record a catch-up run", zap.String("task", exec.Task), zap.Time("slot", slot), zap.Error(err))
-				continue
+				if held != nil {
+					for _, h := range held[i:] {
+						e.hold(h, err)
+					}
+					return
+				}
+				e.holdFire(ent, exec, err)
+				for _, s := range slots[i+1:] {
+					x := *exec
+					x.ScheduledAt = s
+					e.holdFire(ent, &x, err)
+				}
+				return
 			case r != nil:
 				<-r.done.wait() // one after another
 			}
 		}
 	}()
+	return true
 }
 
 // recordMissedSlots records n missed slots of a task, from first to last, as
@@ -215,6 +251,6 @@ func (e *Engine) recordMissedSlots(ent *entry, trig store.Trigger, first, last t
 	case errors.Is(err, store.ErrConflict):
 		// Another engine recorded or ran the first of them.
 	default:
-		e.log.Warn("could not record missed slots", zap.String("task", exec.Task), zap.Int("missed", n), zap.Error(err))
+		e.hold(heldRecord{ent: ent, x: exec, slots: n, first: first, last: last}, err)
 	}
 }

@@ -412,17 +412,22 @@ func (e *Engine) fireChunk(ents []*entry, slot time.Time) {
 	e.mu.Unlock()
 	errs := store.CreateMany(e.storeCtx, e.store, execs)
 	start := runs[:0] // the runs to start, in place of those settled
+	recorded := false
 	for i, exec := range execs {
 		err := e.settle(owners[i], exec, runs[i], errs[i], &start)
 		switch {
 		case err == nil:
+			recorded = true
 		case errors.Is(err, store.ErrConflict):
 			if ce := e.log.Check(zap.DebugLevel, "slot already claimed"); ce != nil {
 				ce.Write(zap.String("task", exec.Task), zap.Time("slot", slot))
 			}
 		default:
-			e.log.Warn("could not record a fire", zap.String("task", exec.Task), zap.Time("slot", slot), zap.Error(err))
+			e.holdFire(owners[i], exec, err) // written once the store answers
 		}
+	}
+	if recorded && e.held.pending.Load() {
+		wake(e.held.now) // the store answers again
 	}
 	e.pool.submit(start...)
 }

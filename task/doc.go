@@ -177,6 +177,24 @@
 // backoff on the engine's clock for as long as the engine runs, so a
 // passing fault loses no record; Shutdown's deadline ends the retries.
 //
+// A fire whose record the store refuses (it is down, the connection was
+// cut) does not run, and is not lost: the engine holds a skipped execution
+// for it in memory (reason store.ReasonStoreUnavailable, the store's error
+// as the detail; a fire skipped for overlap keeps its reason), as it holds
+// the missed-slots records of late fires, and writes them once the store
+// answers again — at once after a fire's record is written, else after a
+// doubling backoff on the engine's clock. Each claims its slot, so a slot
+// that another engine recorded meanwhile keeps that engine's record. Held
+// fires follow the task's misfire policy when the store is back:
+// MisfireRunOnce runs the newest if the task's next slot has not come yet,
+// MisfireRunAll those within CatchUpWindow (trigger catch-up); the others
+// are recorded skipped. The engine holds at most WithMaxHeldRecords
+// records (DefaultMaxHeldRecords, 10,000: a few hundred bytes each); past
+// it a task's slots are only counted, logged at Error, and recorded as one
+// skipped execution saying how many and from when to when. Shutdown gives
+// what is still held one last attempt within its context, and logs what
+// the store still refuses at Error with the count: those records are lost.
+//
 // WithRetention registers RetentionTaskName, an ordinary recorded task
 // that deletes old records in batches on a schedule (hourly by default):
 // older than MaxAge, and beyond the KeepPerTask newest of each task.

@@ -91,6 +91,8 @@ type Engine struct {
 	forced    chan struct{}  // closed when Shutdown's context ended: stop retrying
 	pool      workers        // goroutines that execute runs
 	schedules scheduleCache  // Spec.Cron parsed, by text
+	held      *backlog       // records the store refused, to write later (backlog.go)
+	heldStop  func()         // stops the retrier of held; set by Start
 
 	dispatches atomic.Int64 // fires handled, for tests and diagnostics
 }
@@ -137,6 +139,9 @@ func New(opts ...Option) (*Engine, error) {
 	if cfg.clock == nil {
 		cfg.clock = clockwork.NewRealClock()
 	}
+	if !cfg.maxHeldSet {
+		cfg.maxHeld = DefaultMaxHeldRecords
+	}
 	if cfg.node == "" {
 		cfg.node = defaultNode()
 	}
@@ -155,6 +160,7 @@ func New(opts ...Option) (*Engine, error) {
 
 		graphRuns: make(map[uuid.UUID]*graphRun),
 		forced:    make(chan struct{}),
+		held:      newBacklog(cfg.maxHeld),
 	}
 	if cfg.retention != nil {
 		spec := e.retentionSpec(*cfg.retention)
@@ -504,6 +510,7 @@ func (e *Engine) start(ctx context.Context) error {
 	}
 	sched.Start()
 	e.status = statusStarted
+	e.startHeld()
 	e.log.Info("engine started", zap.Int("tasks", len(e.tasks)), zap.Int("timers", len(e.groups)), zap.String("node", e.cfg.node))
 	e.mu.Unlock()
 	for _, p := range plans {
@@ -644,6 +651,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 			}
 		}
 	}
+	e.stopHeld(ctx)
 	e.pool.close()
 	if herr := e.hub.Close(ctx); herr != nil && err == nil {
 		err = herr // the notification queues did not drain in time

@@ -230,6 +230,22 @@ func (f *faultyStore) CreateExecution(ctx context.Context, x *store.Execution) e
 	return f.Store.CreateExecution(ctx, x)
 }
 
+// CreateExecutions is the batch create (store.BatchCreator) with the same
+// hook, one record at a time: fires create their records through it.
+func (f *faultyStore) CreateExecutions(ctx context.Context, xs []*store.Execution) []error {
+	h, _ := f.hooks()
+	if h == nil {
+		return f.Store.CreateExecutions(ctx, xs)
+	}
+	errs := make([]error, len(xs))
+	for i, x := range xs {
+		if errs[i] = h(x); errs[i] == nil {
+			errs[i] = f.Store.CreateExecution(ctx, x)
+		}
+	}
+	return errs
+}
+
 func (f *faultyStore) UpdateExecution(ctx context.Context, x *store.Execution) error {
 	if _, h := f.hooks(); h != nil {
 		if err := h(x); err != nil {

@@ -47,6 +47,8 @@ type config struct {
 	retention  *Retention
 	integs     []integration
 	storeOwned bool // the engine made the store and closes it
+	maxHeld    int  // WithMaxHeldRecords, or DefaultMaxHeldRecords
+	maxHeldSet bool
 }
 
 func defaultNode() string {
@@ -193,6 +195,23 @@ func WithIntegration(name string, n notify.Notifier) Option {
 func WithTenantID(id string) Option {
 	return func(c *config) error {
 		c.tenant = id
+		return nil
+	}
+}
+
+// WithMaxHeldRecords sets how many records the engine holds in memory while
+// its store refuses them — a skipped execution for each fire that could not
+// claim its slot, the missed-slots records of late fires — to write once
+// the store answers again. Past the limit, a task's further slots are only
+// counted, and recorded as one skipped execution saying how many (reason
+// store.ReasonStoreUnavailable). 0 holds none: every such slot is counted.
+// Negative is rejected. Default: DefaultMaxHeldRecords (10,000).
+func WithMaxHeldRecords(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("%w: WithMaxHeldRecords(%d): must not be negative", ErrInvalidOption, n)
+		}
+		c.maxHeld, c.maxHeldSet = n, true
 		return nil
 	}
 }

@@ -106,7 +106,8 @@ type Spec struct {
 	// is rejected.
 	SuspendAfterFailures int
 	// Misfire says what Start does with slots that passed while no engine
-	// ran. Default MisfireSkip.
+	// ran, and what the engine does with fires the store refused once it
+	// answers again. Default MisfireSkip.
 	Misfire MisfirePolicy
 	// CatchUpWindow is how far back MisfireRunAll runs missed slots.
 	// Default DefaultCatchUpWindow; negative is rejected.
