@@ -13,14 +13,16 @@ import (
 	"github.com/jonboulle/clockwork"
 	"go.uber.org/zap"
 
+	"github.com/taskmill/taskmill/notify"
 	"github.com/taskmill/taskmill/store"
 )
 
 // While the store refuses writes, fires cannot claim their slots. Rather
 // than leave them with no record, the engine holds what it could not write
 // in a bounded backlog: a skipped execution for each fire (reason
-// store.ReasonStoreUnavailable) and the missed-slots records of late fires
-// and catch-up. A retrier goroutine, owned by the engine's lifetime, writes them once the
+// store.ReasonStoreUnavailable), the missed-slots records of late fires
+// and catch-up, and the failed executions of schedules that broke. A
+// retrier goroutine, owned by the engine's lifetime, writes them once the
 // store answers again: after a doubling backoff on the engine's clock, or
 // at once when a fire's record was written. Each keeps its claim (task and
 // nominal time), so a slot another engine recorded meanwhile is dropped.
@@ -45,6 +47,9 @@ type heldRecord struct {
 	// fire: a slot the store kept from running; the task's misfire policy
 	// may still run it (see runHeld).
 	fire bool
+	// failed: a broken schedule's failed execution; the task's error
+	// integration is told once it is written.
+	failed bool
 	// summary: the count of slots the full backlog did not hold; put back
 	// into the counters if it cannot be written.
 	summary bool
@@ -75,14 +80,15 @@ type backlog struct {
 	limit int
 
 	mu       sync.Mutex
-	recs     []heldRecord // oldest first; with inFlight, at most limit
+	recs     []heldRecord // oldest first; with inFlight, at most limit (but see putBack)
 	inFlight int          // records a flush took and has not put back
 	dropped  map[*entry]*droppedSlots
-	full     bool // a record was dropped since the backlog last had room
+	broken   []*group // schedules that broke, whose tasks' records are to write
+	full     bool     // a record was dropped since the backlog last had room
 
 	pending atomic.Bool   // anything held: read on the fire path without the lock
 	added   chan struct{} // (1) something was held: start the backoff
-	now     chan struct{} // (1) try now: a fire was recorded
+	now     chan struct{} // (1) try now: a fire was recorded, or a schedule broke
 }
 
 func newBacklog(limit int) *backlog {
@@ -98,7 +104,7 @@ func wake(c chan struct{}) {
 
 // sizeLocked is how many records and counters are held; b.mu must be held.
 func (b *backlog) sizeLocked() int {
-	return len(b.recs) + b.inFlight + len(b.dropped)
+	return len(b.recs) + b.inFlight + len(b.dropped) + len(b.broken)
 }
 
 // hold keeps r, or counts its slots if the backlog is full. It reports
@@ -133,18 +139,29 @@ func (b *backlog) dropLocked(r heldRecord, n int) {
 	d.add(n, r.first, r.last, r.x.StartedAt)
 }
 
+// addBroken queues the report of a group whose schedule broke.
+func (b *backlog) addBroken(g *group) {
+	b.mu.Lock()
+	b.broken = append(b.broken, g)
+	b.pending.Store(true)
+	b.mu.Unlock()
+	wake(b.now)
+}
+
 // take hands everything held to a flush.
-func (b *backlog) take() (recs []heldRecord, dropped map[*entry]*droppedSlots) {
+func (b *backlog) take() (recs []heldRecord, dropped map[*entry]*droppedSlots, broken []*group) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	recs, dropped = b.recs, b.dropped
-	b.recs, b.dropped = nil, nil
+	recs, dropped, broken = b.recs, b.dropped, b.broken
+	b.recs, b.dropped, b.broken = nil, nil, nil
 	b.inFlight = len(recs)
-	return recs, dropped
+	return recs, dropped, broken
 }
 
 // putBack returns what a flush could not write, ahead of what was held
-// meanwhile, and returns how many records and counted slots are held.
+// meanwhile, and returns how many records and counters are held. It keeps
+// them all even past the limit: a flush took at most limit records, and
+// adds at most the failed records of broken schedules.
 func (b *backlog) putBack(rest []heldRecord) (held, dropped int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -298,8 +315,11 @@ func (e *Engine) stopHeld(ctx context.Context) {
 // may run them rather than record them skipped. It returns how many
 // records it wrote, and how many records and counted slots are still held.
 func (e *Engine) flushHeld(ctx context.Context, live bool) (wrote, held, dropped int) {
-	recs, drops := e.held.take()
+	recs, drops, broken := e.held.take()
 	var todo, fires []heldRecord
+	for _, g := range broken {
+		todo = append(todo, e.brokenRecords(g)...)
+	}
 	e.mu.Lock()
 	for _, r := range recs {
 		if live && r.fire && r.ent.spec.o().Misfire != MisfireSkip {
@@ -358,14 +378,18 @@ func (e *Engine) writeHeld(ctx context.Context, recs []heldRecord) (rest []heldR
 }
 
 // wroteHeld makes a held record, now written, its task's last execution if
-// none newer is.
+// none newer is, and tells the task's integration of a broken schedule.
 func (e *Engine) wroteHeld(r heldRecord) {
 	e.mu.Lock()
 	if r.ent.last == nil || !r.x.StartedAt.Before(r.ent.last.StartedAt) {
 		r.ent.last = r.x
 	}
+	spec := r.ent.spec
 	e.mu.Unlock()
-	if r.summary {
+	switch {
+	case r.failed:
+		e.notifyEnd(spec, r.x, notify.KindUnexpectedError, false)
+	case r.summary:
 		e.log.Error("slots of a task were not held while the store was unavailable; recorded as one skipped execution",
 			zap.String("task", r.x.Task), zap.Int("slots", r.slots), zap.Time("first", r.first), zap.Time("last", r.last))
 	}
@@ -395,7 +419,7 @@ func (e *Engine) runHeld(fires []heldRecord) []heldRecord {
 			if g == nil {
 				break
 			}
-			if next := g.sched.Next(rs[len(rs)-1].first); next.IsZero() || next.After(now) {
+			if next, err := e.next(g, rs[len(rs)-1].first); err == nil && (next.IsZero() || next.After(now)) {
 				run = rs[len(rs)-1:]
 			}
 		case spec.o().Misfire == MisfireRunAll:

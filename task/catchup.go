@@ -72,6 +72,7 @@ type catchUp struct {
 	first, last time.Time   // every missed slot, oldest and newest
 	count       int         // how many
 	run         []time.Time // the slots to run, oldest first
+	lastSkipped time.Time   // the newest slot not run
 }
 
 // lastSlot is the newest slot the task is known to have claimed: from its
@@ -103,11 +104,19 @@ func (e *Engine) lastSlot(ctx context.Context, ent *entry, slots map[string]time
 // planCatchUp works out the slots a task missed while no engine ran, and
 // sets where the task's own dispatching starts (entry.since). It returns nil
 // when nothing was missed. slots, if not nil, holds every task's latest
-// claimed slot (store.SlotLister); otherwise the store is asked.
+// claimed slot (store.SlotLister); otherwise the store is asked. A schedule
+// that breaks its contract, asked for its next slot after now or for the
+// missed ones, is an error naming the task (wrapping ErrBadSchedule).
 func (e *Engine) planCatchUp(ctx context.Context, ent *entry, now time.Time, slots map[string]time.Time) (*catchUp, error) {
 	ent.since = now
-	if ent.spec.Schedule == nil {
+	sched := ent.spec.Schedule
+	if sched == nil {
 		return nil, nil
+	}
+	key := sched.String()
+	bad := func(err error) error { return fmt.Errorf("task: task %q: %w", ent.spec.Name, err) }
+	if _, err := nextAfter(sched, key, now); err != nil {
+		return nil, bad(err)
 	}
 	last, err := e.lastSlot(ctx, ent, slots)
 	if err != nil || last.IsZero() {
@@ -124,26 +133,35 @@ func (e *Engine) planCatchUp(ctx context.Context, ent *entry, now time.Time, slo
 		window = DefaultCatchUpWindow
 	}
 	c := &catchUp{ent: ent}
-	s := ent.spec.Schedule.Next(last)
-	for n := 0; !s.IsZero() && !s.After(until) && n < maxSlotWalk; n++ {
+	var beforeLast time.Time // the slot before c.last
+	s, err := nextAfter(sched, key, last)
+	for n := 0; err == nil && !s.IsZero() && !s.After(until) && n < maxSlotWalk; n++ {
 		if c.count == 0 {
 			c.first = s
 		}
+		beforeLast = c.last
 		c.last = s
 		c.count++
 		if ent.spec.o().Misfire == MisfireRunAll && !s.Before(now.Add(-window)) {
 			c.run = append(c.run, s)
 			if len(c.run) > MaxCatchUpRuns {
+				c.lastSkipped = c.run[0]
 				c.run = c.run[1:]
 			}
+		} else {
+			c.lastSkipped = s
 		}
-		s = ent.spec.Schedule.Next(s)
+		s, err = nextAfter(sched, key, s)
+	}
+	if err != nil {
+		return nil, bad(err)
 	}
 	if c.count == 0 {
 		return nil, nil
 	}
 	if ent.spec.o().Misfire == MisfireRunOnce {
 		c.run = []time.Time{c.last}
+		c.lastSkipped = beforeLast
 	}
 	return c, nil
 }
@@ -154,14 +172,8 @@ func (e *Engine) applyCatchUp(c *catchUp) {
 	ent := c.ent
 	skipped := c.count - len(c.run)
 	if skipped > 0 {
-		lastSkipped := c.last
-		if len(c.run) > 0 {
-			// The skipped slots are the older ones, up to the first run.
-			for s := c.first; !s.IsZero() && s.Before(c.run[0]); s = ent.spec.Schedule.Next(s) {
-				lastSkipped = s
-			}
-		}
-		e.recordMissedSlots(ent, store.TriggerCatchUp, c.first, lastSkipped, skipped,
+		// The skipped slots are the older ones, up to the first run.
+		e.recordMissedSlots(ent, store.TriggerCatchUp, c.first, c.lastSkipped, skipped,
 			fmt.Sprintf("while no engine ran (misfire policy %s)", ent.spec.o().Misfire))
 	}
 	if len(c.run) > 0 {

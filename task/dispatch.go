@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -28,6 +29,10 @@ type group struct {
 
 	tasks []*entry   // guarded by Engine.mu
 	job   gocron.Job // the group's timer
+
+	// broken is set, once, when the schedule breaks its contract (see
+	// Engine.next); it is never asked again.
+	broken atomic.Pointer[brokenSchedule]
 }
 
 // dispatchTolerance lets a fire that comes a hair before its slot (a wall
@@ -54,16 +59,28 @@ func (e *Engine) arm(ent *entry) error {
 	if sched == nil {
 		return ErrEngineClosed
 	}
+	if g != nil {
+		if b := g.broken.Load(); b != nil {
+			return fmt.Errorf("task: task %q: schedule %q stopped firing: %w", ent.spec.Name, key, b.err)
+		}
+	}
 	if g == nil {
 		g = &group{key: key, sched: s, cursor: ent.since}
 		job, err := sched.NewJob(
 			gocron.CronJob(key, true),
 			gocron.NewTask(e.dispatch, g),
-			gocron.WithCronImplementation(gocronSchedule{s: s, log: e.log}),
+			gocron.WithCronImplementation(gocronSchedule{e: e, g: g}),
 			gocron.WithName(key),
 		)
 		if err != nil {
 			return fmt.Errorf("task: task %q: arming schedule %q: %w", ent.spec.Name, key, err)
+		}
+		if b := g.broken.Load(); b != nil {
+			// It broke as gocron asked it for the first fire.
+			if err := sched.RemoveJob(job.ID()); err != nil {
+				e.log.Warn("removing a schedule's timer", zap.String("schedule", key), zap.Error(err))
+			}
+			return fmt.Errorf("task: task %q: %w", ent.spec.Name, b.err)
 		}
 		g.job = job
 	}
@@ -106,28 +123,27 @@ func (e *Engine) disarm(ent *entry) {
 	}
 }
 
-// gocronSchedule lets gocron fire a cron.Schedule. It returns UTC instants,
-// which also keeps gocron's own DST fall-back de-duplication (a wall-clock
-// comparison) from ever dropping a slot: taskmill applies its own DST policy.
+// gocronSchedule lets gocron fire a group's schedule. It returns UTC
+// instants, which also keeps gocron's own DST fall-back de-duplication (a
+// wall-clock comparison) from ever dropping a slot: taskmill applies its
+// own DST policy. Next runs in gocron's goroutine, where a panic would
+// crash the host and a time not after its argument would make gocron loop
+// for ever: it asks through Engine.next, and a broken or finished schedule
+// is parked on a time never reached.
 type gocronSchedule struct {
-	s   cron.Schedule
-	log *zap.Logger
+	e *Engine
+	g *group
 }
 
-func (g gocronSchedule) IsValid(string, *time.Location, time.Time) error { return nil }
+func (a gocronSchedule) IsValid(string, *time.Location, time.Time) error { return nil }
 
-// Next runs in gocron's goroutine, where a panic would crash the host: a
-// schedule that panics stops firing and says so.
-func (g gocronSchedule) Next(last time.Time) (n time.Time) {
-	defer func() {
-		if v := recover(); v != nil {
-			g.log.Error("schedule panicked; it will not fire again", zap.String("schedule", g.s.String()), zap.Any("panic", v))
-			n = time.Time{}
+func (a gocronSchedule) Next(last time.Time) time.Time {
+	n, err := a.e.next(a.g, last)
+	if err != nil || n.IsZero() {
+		if now := a.e.clock.Now(); last.Before(now) {
+			last = now
 		}
-	}()
-	n = g.s.Next(last)
-	if n.IsZero() {
-		return n
+		return last.Add(neverDelay).UTC()
 	}
 	return n.UTC()
 }
@@ -149,13 +165,15 @@ func (e *Engine) dispatch(g *group) {
 	limit := now.Add(dispatchTolerance)
 	var due time.Time
 	var missed []time.Time // slots passed over, oldest first
-	s := g.sched.Next(g.cursor)
-	for n := 0; !s.IsZero() && !s.After(limit) && n < maxSlotScan; n++ {
+	// A schedule that breaks ends the walk (Engine.next reports it); the
+	// slots it named before are good.
+	s, err := e.next(g, g.cursor)
+	for n := 0; err == nil && !s.IsZero() && !s.After(limit) && n < maxSlotScan; n++ {
 		if !due.IsZero() {
 			missed = append(missed, due)
 		}
 		due = s
-		s = g.sched.Next(s)
+		s, err = e.next(g, s)
 	}
 	if due.IsZero() {
 		e.log.Debug("fire with no due slot", zap.String("schedule", g.key), zap.Time("cursor", g.cursor), zap.Time("now", now))

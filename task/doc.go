@@ -27,6 +27,17 @@
 // clockwork.Clock (WithClock), so tests move a fake clock instead of
 // sleeping.
 //
+// A schedule given as Spec.Schedule is the host's code, and every walk
+// through slots relies on its Next returning a time after its argument.
+// Register (asking it after 1970) and Start (after the clock's now) return
+// an error wrapping ErrBadSchedule and naming the task when Next panics or
+// does not move forward. One that breaks later stops firing, for good: the
+// break is logged at Error, each task on the schedule gets a failed
+// execution (trigger schedule, nominal time just after the last slot the
+// schedule answered for) whose error says why, and its error integration
+// is told. A Next that returns the zero time has no more slots: the task
+// stops firing with no error.
+//
 // For each task on the schedule a fire:
 //
 //   - does nothing if the task is suspended (a suspended task's slots are

@@ -996,7 +996,7 @@ func (e *Engine) Tasks() []TaskInfo {
 		if s := ent.spec.Schedule; s != nil {
 			info.Schedule = s.String()
 			if !info.Suspended && e.status != statusClosed {
-				info.Next = s.Next(now)
+				info.Next = e.peekNext(ent, now)
 			}
 		}
 		if ent.last != nil {

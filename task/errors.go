@@ -37,6 +37,12 @@ var (
 	// ErrNotRunning is returned by Cancel for an execution that is not
 	// pending or running on this engine.
 	ErrNotRunning = errors.New("task: execution not running")
+	// ErrBadSchedule is wrapped by the error of a schedule that broke
+	// cron.Schedule's contract: its Next panicked, or returned a time not
+	// after its argument. Register and Start return it naming the task; a
+	// schedule that breaks later stops firing, and each of its tasks gets
+	// a failed execution whose error says so.
+	ErrBadSchedule = errors.New("task: bad schedule")
 
 	// ErrTimeout is the cause of a run stopped by Spec.Timeout; the recorded
 	// error wraps it and the run is recorded failed.

@@ -287,15 +287,19 @@ func (s *Spec) checkSchedule() error {
 		return fmt.Errorf("%w: task %q: %s", ErrInvalidSpec, s.Name, fmt.Sprintf(format, args...))
 	}
 	if s.Schedule != nil {
-		// A nil *cron.Expr or a schedule that panics is bad input, not a
-		// crash later in the timer goroutine.
-		var next time.Time
+		// A nil *cron.Expr or a schedule that panics, or that does not
+		// move forward, is bad input, not a crash or a hang later in the
+		// timer goroutine. (Start asks it again, after the clock's now.)
+		var key string
 		if err := protect(func() error {
-			_ = s.Schedule.String()
-			next = s.Schedule.Next(time.Unix(0, 0))
+			key = s.Schedule.String()
 			return nil
 		}); err != nil {
 			return bad("schedule cannot be used: %v", firstLine(err.Error()))
+		}
+		next, err := nextAfter(s.Schedule, key, time.Unix(0, 0))
+		if err != nil {
+			return fmt.Errorf("%w: task %q: schedule cannot be used: %w", ErrInvalidSpec, s.Name, err)
 		}
 		if v, ok := s.Schedule.(cron.Validator); ok {
 			if err := v.Validate(); err != nil {
