@@ -12,6 +12,27 @@
 // task must remember between runs and restarts: suspended and why, its
 // consecutive failures, its last scheduled slot.
 //
+// # Text and times
+//
+// Every backend stores the same records and refuses the same ones: a record
+// whose text or times some backend could not hold exactly is refused by
+// every backend, at the call, with an error wrapping ErrInvalid that names
+// the field (Execution.Validate, Execution.ValidateUpdate and
+// TaskState.Validate, which every backend calls).
+//
+//   - Text — an Execution's Task, ExitMessage, Error, each of Args,
+//     ExternalID, RootTask, Node and SkipReason, a TaskState's Task and
+//     SuspendedReason — must be valid UTF-8 without NUL bytes (TextOK), as
+//     PostgreSQL's text requires. Any such text is stored and read back
+//     exactly. CleanText makes any string storable (invalid bytes become
+//     U+FFFD, NUL bytes are removed): the engine cleans what a run produces
+//     (its error, exit message) before writing it, so that what a job puts
+//     in a string never keeps a run's end from being recorded.
+//   - Times are zero (not set) or an instant after the zero time and
+//     before the year 10000 UTC (TimeOK): years 1 to 9999, which every
+//     backend holds and JSON writes. They are read back to the microsecond
+//     (see storetest).
+//
 // # The claim
 //
 // CreateExecution refuses (ErrConflict) a second execution of one task for

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -140,8 +141,11 @@ func (e *Execution) Clone() *Execution {
 	return &c
 }
 
-// Validate checks what every backend requires of a record before writing it.
-// Errors wrap ErrInvalid and name the field.
+// Validate checks what every backend requires of a record before creating
+// it: an ID, a task name, a known trigger and state, a scheduled time for a
+// trigger that claims a slot, a start time, and fields every backend can
+// hold (see the package doc: text that is valid UTF-8 without NUL bytes,
+// times in the years 1 to 9999). Errors wrap ErrInvalid and name the field.
 func (e *Execution) Validate() error {
 	switch {
 	case e.ID == uuid.Nil:
@@ -150,12 +154,48 @@ func (e *Execution) Validate() error {
 		return fmt.Errorf("%w: execution %s: task name is empty", ErrInvalid, e.ID)
 	case !e.Trigger.Valid():
 		return fmt.Errorf("%w: execution %s: trigger %q", ErrInvalid, e.ID, e.Trigger)
-	case !e.State.Valid():
-		return fmt.Errorf("%w: execution %s: state %q", ErrInvalid, e.ID, e.State)
 	case e.Trigger.Claims() && e.ScheduledAt.IsZero():
 		return fmt.Errorf("%w: execution %s: trigger %s needs a scheduled time", ErrInvalid, e.ID, e.Trigger)
+	}
+	if !TextOK(e.Task) {
+		return textError(e.ID, "Task", e.Task)
+	}
+	if !TimeOK(e.ScheduledAt) {
+		return timeError(e.ID, "ScheduledAt", e.ScheduledAt)
+	}
+	return e.ValidateUpdate()
+}
+
+// ValidateUpdate checks, as Validate does, the fields UpdateExecution
+// writes: all but the ID, which finds the record, and Task, Trigger and
+// ScheduledAt, which it keeps. Errors wrap ErrInvalid and name the field.
+func (e *Execution) ValidateUpdate() error {
+	switch {
+	case !e.State.Valid():
+		return fmt.Errorf("%w: execution %s: state %q", ErrInvalid, e.ID, e.State)
 	case e.StartedAt.IsZero():
 		return fmt.Errorf("%w: execution %s: start time is zero", ErrInvalid, e.ID)
+	case !TimeOK(e.StartedAt):
+		return timeError(e.ID, "StartedAt", e.StartedAt)
+	case !TimeOK(e.EndedAt):
+		return timeError(e.ID, "EndedAt", e.EndedAt)
+	case !TextOK(e.ExitMessage):
+		return textError(e.ID, "ExitMessage", e.ExitMessage)
+	case !TextOK(e.Error):
+		return textError(e.ID, "Error", e.Error)
+	case !TextOK(e.ExternalID):
+		return textError(e.ID, "ExternalID", e.ExternalID)
+	case !TextOK(e.RootTask):
+		return textError(e.ID, "RootTask", e.RootTask)
+	case !TextOK(e.Node):
+		return textError(e.ID, "Node", e.Node)
+	case !TextOK(e.SkipReason):
+		return textError(e.ID, "SkipReason", e.SkipReason)
+	}
+	for i, a := range e.Args {
+		if !TextOK(a) {
+			return textError(e.ID, "Args["+strconv.Itoa(i)+"]", a)
+		}
 	}
 	return nil
 }
@@ -170,6 +210,127 @@ type TaskState struct {
 	ConsecutiveFailures int       // failed runs since the last success or resume
 	LastScheduledAt     time.Time // newest nominal slot fired
 	UpdatedAt           time.Time
+}
+
+// Validate checks what every backend requires of a task state before
+// writing it: a task name, and text and times every backend can hold (see
+// Execution.Validate). Errors wrap ErrInvalid and name the field.
+func (s *TaskState) Validate() error {
+	what := func() string { return "task state " + quote(s.Task) }
+	switch {
+	case s.Task == "":
+		return fmt.Errorf("%w: task state: task name is empty", ErrInvalid)
+	case !TextOK(s.Task):
+		return fmt.Errorf("%w: task state: Task %s", ErrInvalid, textProblem(s.Task))
+	case !TextOK(s.SuspendedReason):
+		return fmt.Errorf("%w: %s: SuspendedReason %s", ErrInvalid, what(), textProblem(s.SuspendedReason))
+	case !TimeOK(s.SuspendedAt):
+		return fmt.Errorf("%w: %s: SuspendedAt %s", ErrInvalid, what(), timeProblem(s.SuspendedAt))
+	case !TimeOK(s.LastScheduledAt):
+		return fmt.Errorf("%w: %s: LastScheduledAt %s", ErrInvalid, what(), timeProblem(s.LastScheduledAt))
+	case !TimeOK(s.UpdatedAt):
+		return fmt.Errorf("%w: %s: UpdatedAt %s", ErrInvalid, what(), timeProblem(s.UpdatedAt))
+	}
+	return nil
+}
+
+// TextOK reports whether every backend stores s as it is: valid UTF-8
+// without NUL bytes (PostgreSQL's text holds no NUL and only valid
+// encoding).
+func TextOK(s string) bool {
+	// Every record is checked on its way into a store, and its text is
+	// mostly short ASCII: one pass over that beats the two library calls,
+	// which win on long text.
+	if len(s) <= 64 {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c == 0 || c >= utf8.RuneSelf {
+				return utf8.ValidString(s[i:]) && strings.IndexByte(s[i:], 0) < 0
+			}
+		}
+		return true
+	}
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+}
+
+// CleanText returns s made storable (TextOK): each byte that is not part
+// of valid UTF-8 replaced by U+FFFD, the replacement character, and every
+// NUL byte removed. A storable s is returned as it is. The engine cleans
+// the text a run produces (its error, exit message) with it, so that what a
+// job puts in a string never keeps its end from being recorded.
+func CleanText(s string) string {
+	if TextOK(s) {
+		return s
+	}
+	return clean(s)
+}
+
+// clean is CleanText for text that needs it.
+func clean(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == 0 {
+			return -1 // dropped
+		}
+		return r // an invalid byte comes as utf8.RuneError, written as U+FFFD
+	}, s)
+}
+
+// The Unix seconds of the first instant every backend stores, the zero
+// time (0001-01-01 00:00 UTC), and of the first it need not store, the
+// year 10000 UTC, which RFC 3339 (and so JSON) cannot write.
+const (
+	minUnix = -62135596800
+	maxUnix = 253402300800
+)
+
+// TimeOK reports whether every backend stores t as it is: the zero time
+// (not set), or an instant after it (0001-01-01 00:00 UTC) and before the
+// year 10000 UTC. (SQLite's microseconds since 1970 in an int64 end in the
+// year 294247 and would wrap past it; PostgreSQL's timestamptz ends in
+// 294276; JSON's RFC 3339 ends in 9999.)
+func TimeOK(t time.Time) bool {
+	sec := t.Unix()
+	return minUnix <= sec && sec < maxUnix
+}
+
+// textError is the error of a text field of an execution that is not
+// storable.
+func textError(id uuid.UUID, field, v string) error {
+	return fmt.Errorf("%w: execution %s: %s %s", ErrInvalid, id, field, textProblem(v))
+}
+
+// timeError is the error of a time field of an execution that is not
+// storable.
+func timeError(id uuid.UUID, field string, t time.Time) error {
+	return fmt.Errorf("%w: execution %s: %s %s", ErrInvalid, id, field, timeProblem(t))
+}
+
+// textProblem says why s is not storable, quoting a bounded prefix.
+func textProblem(s string) string {
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		return fmt.Sprintf("%s has a NUL byte at offset %d", quote(s), i)
+	}
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			return fmt.Sprintf("%s is not valid UTF-8 at offset %d", quote(s), i)
+		}
+		i += n
+	}
+	return "is storable"
+}
+
+// quote quotes s, or its first 40 bytes followed by "..." if it is longer.
+func quote(s string) string {
+	if len(s) > 40 {
+		return strconv.Quote(s[:40]) + "..."
+	}
+	return strconv.Quote(s)
+}
+
+// timeProblem says why t is not storable.
+func timeProblem(t time.Time) string {
+	// Format writes any year, where RFC 3339 writes only 0 to 9999.
+	return fmt.Sprintf("%s is outside the years 1 to 9999 UTC", t.UTC().Format("2006-01-02T15:04:05.999999999Z07:00"))
 }
 
 // ExecutionFilter selects executions for ListExecutions. Zero fields do not

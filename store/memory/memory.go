@@ -319,10 +319,9 @@ func (s *Store) updateLocked(e *store.Execution, add bool) error {
 
 // overwrite is updateLocked's write of record n; the shard's lock is held.
 func (s *Store) overwrite(sh *shard, n uint32, e *store.Execution, add bool) error {
-	// The stored task, trigger and scheduled time are valid and stay: of
-	// what Validate checks, only these two are left.
-	if !e.State.Valid() || e.StartedAt.IsZero() {
-		return invalidUpdate(e)
+	// The stored task, trigger and scheduled time are valid and stay.
+	if err := e.ValidateUpdate(); err != nil {
+		return err
 	}
 	r := s.rec(n)
 	node := memo{s.tables.names[r.node], r.node}
@@ -349,15 +348,6 @@ func (s *Store) overwrite(sh *shard, n uint32, e *store.Execution, add bool) err
 //go:noinline
 func notFound(id uuid.UUID) error {
 	return fmt.Errorf("%w: execution %s", store.ErrNotFound, id)
-}
-
-// invalidUpdate returns Validate's error for an update.
-//
-//go:noinline
-func invalidUpdate(e *store.Execution) error {
-	c := *e
-	c.Task, c.Trigger, c.ScheduledAt = "-", store.TriggerManual, time.Time{}
-	return c.Validate()
 }
 
 // extrasOf returns the extras of record n, or nil; s.mu must be held, and
@@ -617,8 +607,8 @@ func (s *Store) PutTaskState(ctx context.Context, ts *store.TaskState) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if ts.Task == "" {
-		return fmt.Errorf("%w: task state: task name is empty", store.ErrInvalid)
+	if err := ts.Validate(); err != nil {
+		return err
 	}
 	c := *ts
 	c.SuspendedAt = c.SuspendedAt.Round(0)

@@ -195,10 +195,9 @@ func (s *refStore) UpdateExecution(ctx context.Context, e *store.Execution) erro
 	if !ok {
 		return refNotFound(e.ID)
 	}
-	// The stored task, trigger and scheduled time are valid and stay: of
-	// what Validate checks, only these two are left.
-	if !e.State.Valid() || e.StartedAt.IsZero() {
-		return refInvalidUpdate(e)
+	// The stored task, trigger and scheduled time are valid and stay.
+	if err := e.ValidateUpdate(); err != nil {
+		return err
 	}
 	// Overwrite in place (no copy of the record on the stack: this runs
 	// at the end of every run, deep in its goroutine's stack).
@@ -220,15 +219,6 @@ func (s *refStore) UpdateExecution(ctx context.Context, e *store.Execution) erro
 //go:noinline
 func refNotFound(id uuid.UUID) error {
 	return fmt.Errorf("%w: execution %s", store.ErrNotFound, id)
-}
-
-// invalidUpdate returns Validate's error for an update.
-//
-//go:noinline
-func refInvalidUpdate(e *store.Execution) error {
-	c := *e
-	c.Task, c.Trigger, c.ScheduledAt = "-", store.TriggerManual, time.Time{}
-	return c.Validate()
 }
 
 // GetExecution returns a copy of the record with the ID. See store.Store.
@@ -464,8 +454,8 @@ func (s *refStore) PutTaskState(ctx context.Context, ts *store.TaskState) error 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if ts.Task == "" {
-		return fmt.Errorf("%w: task state: task name is empty", store.ErrInvalid)
+	if err := ts.Validate(); err != nil {
+		return err
 	}
 	c := *ts
 	c.SuspendedAt = c.SuspendedAt.Round(0)

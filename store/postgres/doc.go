@@ -154,9 +154,10 @@
 //
 // Native errors do not leak for the cases callers branch on: no row is
 // store.ErrNotFound, a unique violation store.ErrConflict, text PostgreSQL
-// cannot hold (invalid UTF-8, NUL) or a time outside its range
-// store.ErrInvalid (checked before sending). Other failures (connection,
-// server) wrap the pgx error after a "postgres: <operation>: " prefix.
+// cannot hold (invalid UTF-8, NUL) or a time outside the years 1 to 9999
+// store.ErrInvalid (checked before sending, as every backend checks: see
+// store's doc). Other failures (connection, server) wrap the pgx error
+// after a "postgres: <operation>: " prefix.
 //
 // # Precision
 //
@@ -165,6 +166,6 @@
 // microsecond times and compares instants). Filter bounds and cursor
 // positions given in nanoseconds compare as the memory store compares them:
 // a bound is rounded up to the next microsecond, which selects exactly the
-// stored rows before it. Stored times must lie between the years 4713 BC
-// and 294000 AD.
+// stored rows before it. Stored times lie in the years 1 to 9999
+// (store.TimeOK).
 package postgres

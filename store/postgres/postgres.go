@@ -284,9 +284,6 @@ func (s *Store) CreateExecution(ctx context.Context, e *store.Execution) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
-	if err := checkRecord(e); err != nil {
-		return err
-	}
 	n, err := s.w.exec(&writeReq{ctx: ctx, kind: writeInsert, e: e})
 	if err == nil && n == 0 {
 		// In a group, the insert met a unique key (a plain INSERT alone
@@ -317,7 +314,7 @@ func (s *Store) UpdateExecution(ctx context.Context, e *store.Execution) error {
 	if err := s.begin(ctx, op); err != nil {
 		return err
 	}
-	if err := validateUpdate(e); err != nil {
+	if err := e.ValidateUpdate(); err != nil {
 		// An unknown ID is ErrNotFound whatever else is wrong, as in the
 		// memory store; this costs a query only on the error path.
 		var exists bool
@@ -363,18 +360,6 @@ func taskStateArgs(ts *store.TaskState) []any {
 		ts.Task, ts.Suspended, ts.SuspendedReason, pgTime(ts.SuspendedAt), int64(ts.ConsecutiveFailures),
 		pgTime(ts.LastScheduledAt), pgTime(ts.UpdatedAt),
 	}
-}
-
-// validateUpdate validates the record UpdateExecution would store: e merged
-// with the stored Task, Trigger and ScheduledAt. Those were valid when they
-// were created, so valid stand-ins take their place here.
-func validateUpdate(e *store.Execution) error {
-	m := *e
-	m.Task, m.Trigger, m.ScheduledAt = "-", store.TriggerManual, time.Time{}
-	if err := m.Validate(); err != nil {
-		return err
-	}
-	return checkRecord(&m)
 }
 
 // GetExecution returns the record with the ID. See store.Store.
@@ -603,22 +588,8 @@ func (s *Store) PutTaskState(ctx context.Context, ts *store.TaskState) error {
 	if err := s.begin(ctx, op); err != nil {
 		return err
 	}
-	if ts.Task == "" {
-		return fmt.Errorf("%w: task state: task name is empty", store.ErrInvalid)
-	}
-	if err := text("task state: task name", ts.Task); err != nil {
+	if err := ts.Validate(); err != nil {
 		return err
-	}
-	if err := text("task state: SuspendedReason", ts.SuspendedReason); err != nil {
-		return err
-	}
-	for _, f := range [...]struct {
-		name string
-		t    time.Time
-	}{{"SuspendedAt", ts.SuspendedAt}, {"LastScheduledAt", ts.LastScheduledAt}, {"UpdatedAt", ts.UpdatedAt}} {
-		if err := checkTime(f.name, f.t); err != nil {
-			return fmt.Errorf("%w: task state %q: %w", store.ErrInvalid, ts.Task, err)
-		}
 	}
 	_, err := s.w.exec(&writeReq{ctx: ctx, kind: writeTaskState, ts: ts})
 	if err != nil {
@@ -731,59 +702,15 @@ func pgArgs(args []string) []string {
 	return args
 }
 
-// checkRecord checks that e's fields fit PostgreSQL's types: text holds
-// valid UTF-8 without NUL, timestamptz a limited range of years.
-func checkRecord(e *store.Execution) error {
-	for _, f := range [...]struct {
-		name string
-		t    time.Time
-	}{{"ScheduledAt", e.ScheduledAt}, {"StartedAt", e.StartedAt}, {"EndedAt", e.EndedAt}} {
-		if err := checkTime(f.name, f.t); err != nil {
-			return fmt.Errorf("%w: execution %s: %w", store.ErrInvalid, e.ID, err)
-		}
-	}
-	for _, f := range [...]struct{ name, v string }{
-		{"task name", e.Task}, {"ExitMessage", e.ExitMessage}, {"Error", e.Error}, {"ExternalID", e.ExternalID},
-		{"RootTask", e.RootTask}, {"Node", e.Node}, {"SkipReason", e.SkipReason},
-	} {
-		if p := textProblem(f.v); p != "" {
-			return fmt.Errorf("%w: execution %s: %s %s", store.ErrInvalid, e.ID, f.name, p)
-		}
-	}
-	for i, a := range e.Args {
-		if p := textProblem(a); p != "" {
-			return fmt.Errorf("%w: execution %s: Args[%d] %s", store.ErrInvalid, e.ID, i, p)
-		}
-	}
-	return nil
-}
-
-// text checks that v can be stored as text (see textProblem); the error
-// names what v is.
-func text(what, v string) error {
-	if p := textProblem(v); p != "" {
-		return fmt.Errorf("%w: %s %s", store.ErrInvalid, what, p)
-	}
-	return nil
-}
-
-// The instants a timestamptz holds here. PostgreSQL's own range is 4713 BC
-// to 294276 AD; pgx computes microseconds since 1970 in an int64, which ends
-// in 294247 AD. Stored times must lie within; bounds of filters are clamped
-// to it, which changes no result.
+// Bounds that filters are clamped to, within what a timestamptz holds
+// (PostgreSQL's own range is 4713 BC to 294276 AD; pgx computes
+// microseconds since 1970 in an int64, which ends in 294247 AD). Stored
+// times lie well within (store.TimeOK: years 1 to 9999), so clamping
+// changes no result.
 var (
 	minTime = time.Date(-4712, time.January, 1, 0, 0, 0, 0, time.UTC)
 	maxTime = time.Date(294000, time.January, 1, 0, 0, 0, 0, time.UTC)
 )
-
-// checkTime checks that a time to store is zero (stored as NULL) or within
-// minTime and maxTime.
-func checkTime(name string, t time.Time) error {
-	if !t.IsZero() && (t.Before(minTime) || t.After(maxTime)) {
-		return fmt.Errorf("%s %s is outside the years PostgreSQL stores", name, t.Format(time.RFC3339))
-	}
-	return nil
-}
 
 // bound is a time a filter compares stored times with: rounded up to the
 // microsecond (see ceilMicro) and clamped to the range stored times lie in.
@@ -795,6 +722,15 @@ func bound(t time.Time) time.Time {
 		return maxTime.Add(time.Microsecond)
 	}
 	return ceilMicro(t)
+}
+
+// text checks that v, a filter's text, can be compared with stored text
+// (see textProblem); the error names what v is.
+func text(what, v string) error {
+	if p := textProblem(v); p != "" {
+		return fmt.Errorf("%w: %s %s", store.ErrInvalid, what, p)
+	}
+	return nil
 }
 
 // textProblem says why PostgreSQL text cannot hold v, or returns "".

@@ -90,6 +90,9 @@
 // 16-byte BLOBs, which SQLite compares with memcmp, the byte order of
 // store.CompareIDs, so listings go by StartedAt then ID, newest first, as
 // store.Newer does. Args is a JSON array; nil and empty Args both come back
-// nil. Strings are stored as given; those in Args must be valid UTF-8, as
-// JSON text is.
+// nil. Text and times are checked before they are written, as every
+// backend checks them (see store's doc): text that is not valid UTF-8 or
+// holds a NUL byte (JSON would change invalid bytes in Args), and times
+// outside the years 1 to 9999 (microseconds since 1970 wrap around an int64
+// past the year 294247), are store.ErrInvalid.
 package sqlite

@@ -25,6 +25,7 @@ type queries struct {
 	insert, update, get, putState, getState string
 	listStates                              string // run once per engine start: not prepared
 	lastSlots                               string // the same
+	exists                                  string // run on an error path only: not prepared
 }
 
 func newQueries(prefix string) queries {
@@ -38,7 +39,8 @@ func newQueries(prefix string) queries {
 			exit_message = ?, error = ?, args = ?, external_id = ?, parent_id = ?, graph_run_id = ?,
 			root_task = ?, node = ?, skip_reason = ?
 			WHERE id = ?`,
-		get: `SELECT ` + execCols + ` FROM ` + ex + ` WHERE id = ?`,
+		get:    `SELECT ` + execCols + ` FROM ` + ex + ` WHERE id = ?`,
+		exists: `SELECT 1 FROM ` + ex + ` WHERE id = ?`,
 		putState: `INSERT INTO ` + ts + ` (task, suspended, suspended_reason, suspended_at,
 			consecutive_failures, last_scheduled_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)

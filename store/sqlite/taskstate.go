@@ -77,8 +77,8 @@ func scanTaskState(sc scanner) (*store.TaskState, error) {
 // store.Store.
 func (s *Store) PutTaskState(ctx context.Context, ts *store.TaskState) error {
 	const op = "put task state"
-	if ts.Task == "" {
-		return fmt.Errorf("sqlite: %s: %w: task name is empty", op, store.ErrInvalid)
+	if err := ts.Validate(); err != nil {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
 	}
 	suspended := 0
 	if ts.Suspended {

@@ -29,9 +29,13 @@
 //     time.Time.Equal, so a backend may return another location (UTC) and
 //     drop the monotonic reading. Zero times (EndedAt, ScheduledAt,
 //     SuspendedAt, ...) come back zero.
-//   - Strings are valid UTF-8 without NUL bytes. Args keeps its length and
-//     order, empty strings included; a nil and an empty Args are the same
-//     record, and a backend may return either.
+//   - Text and times are stored exactly or refused: text that is not valid
+//     UTF-8 or holds a NUL byte, and a non-zero time outside the years 1 to
+//     9999 UTC, make CreateExecution, UpdateExecution and PutTaskState
+//     return an error wrapping ErrInvalid and store nothing (store.TextOK,
+//     store.TimeOK). Args keeps its length and order, empty strings
+//     included; a nil and an empty Args are the same record, and a backend
+//     may return either.
 //   - UpdateExecution ignores e.Task, e.Trigger and e.ScheduledAt: it keeps
 //     the stored ones, then validates the merged record (ErrInvalid for a
 //     bad state or a zero StartedAt). So the claim of a slot never moves.

@@ -54,6 +54,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ContextCanceled", testContextCanceled},
 		{"Concurrent", testConcurrent},
 		{"LargeAndUnicode", testLargeAndUnicode},
+		{"CreateTextAndTimes", testCreateTextAndTimes},
+		{"UpdateTextAndTimes", testUpdateTextAndTimes},
+		{"TaskStateTextAndTimes", testTaskStateTextAndTimes},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
