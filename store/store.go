@@ -216,7 +216,7 @@ type TaskState struct {
 // writing it: a task name, and text and times every backend can hold (see
 // Execution.Validate). Errors wrap ErrInvalid and name the field.
 func (s *TaskState) Validate() error {
-	what := func() string { return "task state " + quote(s.Task) }
+	what := func() string { return "task state " + quote.Short(s.Task) }
 	switch {
 	case s.Task == "":
 		return fmt.Errorf("%w: task state: task name is empty", ErrInvalid)
@@ -307,24 +307,16 @@ func timeError(id uuid.UUID, field string, t time.Time) error {
 // textProblem says why s is not storable, quoting a bounded prefix.
 func textProblem(s string) string {
 	if i := strings.IndexByte(s, 0); i >= 0 {
-		return fmt.Sprintf("%s has a NUL byte at offset %d", quote(s), i)
+		return fmt.Sprintf("%s has a NUL byte at offset %d", quote.Short(s), i)
 	}
 	for i := 0; i < len(s); {
 		r, n := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && n == 1 {
-			return fmt.Sprintf("%s is not valid UTF-8 at offset %d", quote(s), i)
+			return fmt.Sprintf("%s is not valid UTF-8 at offset %d", quote.Short(s), i)
 		}
 		i += n
 	}
 	return "is storable"
-}
-
-// quote quotes s, or its first 40 bytes followed by "..." if it is longer.
-func quote(s string) string {
-	if len(s) > 40 {
-		return strconv.Quote(s[:40]) + "..."
-	}
-	return strconv.Quote(s)
 }
 
 // timeProblem says why t is not storable.

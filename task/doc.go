@@ -63,6 +63,15 @@
 // Param read it from inside a job (ScheduledAt reads only the nominal time,
 // without copying the record), and SetExitMessage sets the message.
 //
+// The text a run produces — its error (a panic's, with the stack), the exit
+// message set by the job or a listener, a skip reason — is recorded as
+// store.CleanText makes it: bytes that are not valid UTF-8 become U+FFFD
+// and NUL bytes are dropped, so that every store holds it and no string a
+// job makes keeps its end from being recorded; Wait returns the record as
+// stored. Arguments and the external id given to RunNow are the caller's
+// and are not changed: WithArgs and WithExternalID refuse text a store
+// cannot hold.
+//
 // Exit codes: 0 on success. A failed run records the ExitCode() of the first
 // error in the chain that has one (see Exit); otherwise what the
 // WithExitCodeMapper function says; otherwise 1. A cancelled run records

@@ -697,7 +697,7 @@ func WithArgs(args ...string) RunOption {
 	return func(c *runConfig) error {
 		for i, a := range args {
 			if err := storableText(a); err != nil {
-				return fmt.Errorf("%w: WithArgs: argument %d %w", ErrInvalidOption, i, err)
+				return fmt.Errorf("%w: WithArgs: argument %d %w", ErrInvalidOption, len(c.args)+i, err)
 			}
 		}
 		c.args = append(c.args, args...)

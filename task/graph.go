@@ -290,7 +290,7 @@ func (e *Engine) recordGraphSkip(gr *graphRun, name, reason string) {
 	x := gr.memberExec(name)
 	exec := &x
 	now := e.now()
-	exec.StartedAt, exec.EndedAt, exec.Node, exec.State, exec.SkipReason = now, now, e.cfg.node, store.StateSkipped, reason
+	exec.StartedAt, exec.EndedAt, exec.Node, exec.State, exec.SkipReason = now, now, e.cfg.node, store.StateSkipped, store.CleanText(reason)
 	gr.mu.Lock()
 	gr.seq++
 	gr.ended[name] = memberEnd{exec: exec.ID, seq: gr.seq}

@@ -514,6 +514,8 @@ func (r *run) finish(o outcome) bool {
 	if o.hasMessage {
 		x.ExitMessage = o.message
 	}
+	// No string a job makes may keep its end from being stored.
+	x.Error, x.ExitMessage = store.CleanText(x.Error), store.CleanText(x.ExitMessage)
 	final := x // never changed again once finalized
 	r.final = final
 	r.mu.Unlock()
