@@ -85,6 +85,14 @@
 // Shutdown's deadline is recorded cancelled by Shutdown and its later
 // result is dropped.
 //
+// No call into the host's code can take the host down or leave a run
+// unrecorded. A panic in the job, the condition, a listener, an init hook,
+// the exit code mapper, a custom Schedule, or in a method of the error a
+// run returned (Error, ExitCode, Unwrap, Is, As) is recovered, and the run
+// is recorded failed with the panic and its stack (exit code 1). A job,
+// condition or listener that ends its goroutine with runtime.Goexit (as
+// testing's t.FailNow does) is recorded failed with ErrGoexit.
+//
 // # Listeners
 //
 // Listeners (WithListener for every task, Spec.Listeners for one) follow
