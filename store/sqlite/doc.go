@@ -34,8 +34,9 @@
 // in the package. They write {prefix} for the table prefix (WithTablePrefix;
 // default "taskmill_"), which Open and New replace with the prefix after
 // checking it is letters, digits and underscores, so it is never written
-// into SQL unchecked. The tables are {prefix}executions, {prefix}task_state
-// and {prefix}schema_version, which has a row per applied file.
+// into SQL unchecked. The tables are {prefix}executions, {prefix}task_state,
+// {prefix}leases (Store.Locker's) and {prefix}schema_version, which has a
+// row per applied file.
 //
 // Open and New apply the missing files in one BEGIN IMMEDIATE transaction
 // (SQLite's write lock), so of several processes that open a new file at
@@ -80,6 +81,13 @@
 // fails with "database is locked". Write transactions begin IMMEDIATE
 // (Open), so they wait for the lock at BEGIN instead of failing on an
 // upgrade from a read. Close waits for the calls in progress.
+//
+// # Leases
+//
+// Store.Locker returns a lock.Locker whose leases live in {prefix}leases,
+// shared by every Store and process on the file with the same prefix. It
+// passes locktest.Run and locktest.RunShared. Expiry is decided on SQLite's
+// clock, read in each statement, to the millisecond; see Locker.
 //
 // # Precision
 //
