@@ -101,8 +101,8 @@
 // The schema is in SQL files under migrations/ (0001_init.sql, ...),
 // embedded in the binary. In them the placeholder {prefix}
 // (PrefixPlaceholder) stands for the table prefix; the tables are
-// {prefix}executions, {prefix}task_state and {prefix}schema_version, and the
-// indexes are named {prefix}exec_*. Each file ends by inserting its version
+// {prefix}executions, {prefix}task_state, {prefix}leases (Store.Locker's)
+// and {prefix}schema_version, and the indexes are named {prefix}exec_*. Each file ends by inserting its version
 // into {prefix}schema_version; the highest version there is the schema's.
 //
 // At open the store runs, in one transaction: pg_advisory_xact_lock on a key
@@ -158,6 +158,14 @@
 // store.ErrInvalid (checked before sending, as every backend checks: see
 // store's doc). Other failures (connection, server) wrap the pgx error
 // after a "postgres: <operation>: " prefix.
+//
+// # Leases
+//
+// Store.Locker returns a lock.Locker whose leases live in {prefix}leases,
+// shared by every Store on the database with the same prefix and schema. It
+// passes locktest.Run and locktest.RunShared. Every expiry is decided on the
+// database's clock (now() in each statement), so hosts whose clocks differ
+// by seconds agree on who holds a key; see Locker.
 //
 // # Precision
 //

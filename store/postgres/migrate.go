@@ -18,7 +18,7 @@ import (
 
 // SchemaVersion is the schema version this code reads and writes: the
 // version of the newest file under migrations/.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // PrefixPlaceholder stands for the table prefix in the migration files.
 const PrefixPlaceholder = "{prefix}"

@@ -37,7 +37,8 @@ func defaultOptions() options {
 var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,40}$`)
 
 // WithTablePrefix sets the prefix of every table and index name (the tables
-// are prefix+"executions", prefix+"task_state" and prefix+"schema_version"),
+// are prefix+"executions", prefix+"task_state", prefix+"leases" and
+// prefix+"schema_version"),
 // so that several stores, or taskmill and the host's own tables, share one
 // database. The prefix is a letter or underscore followed by at most 40
 // letters, digits and underscores; anything else, a quote included, is an

@@ -83,7 +83,7 @@ func writerStore(t *testing.T, c *batchCounter, configure func(*pgxpool.Config))
 	}
 	prefix := "tmw_" + hex.EncodeToString(b[:]) + "_"
 	t.Cleanup(func() {
-		sql := fmt.Sprintf("DROP TABLE IF EXISTS %[1]sexecutions, %[1]stask_state, %[1]sschema_version;"+
+		sql := fmt.Sprintf("DROP TABLE IF EXISTS %[1]sexecutions, %[1]stask_state, %[1]sleases, %[1]sschema_version;"+
 			" DROP FUNCTION IF EXISTS %[1]sboom()", prefix)
 		if _, err := pool.Exec(context.Background(), sql); err != nil {
 			t.Errorf("drop tables %s*: %v", prefix, err)

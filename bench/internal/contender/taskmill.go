@@ -214,7 +214,7 @@ func dropTables(dsn, prefix string) {
 	}
 	defer conn.Close(ctx)
 	// The prefix is ours (randomPrefix): letters, digits and underscores.
-	sql := fmt.Sprintf("DROP TABLE IF EXISTS %[1]sexecutions, %[1]stask_state, %[1]sschema_version", prefix)
+	sql := fmt.Sprintf("DROP TABLE IF EXISTS %[1]sexecutions, %[1]stask_state, %[1]sleases, %[1]sschema_version", prefix)
 	if _, err := conn.Exec(ctx, sql); err != nil {
 		fmt.Fprintln(os.Stderr, "taskmill-postgres: dropping the tables:", err)
 	}
