@@ -118,3 +118,25 @@ func TestLockerDatabaseClock(t *testing.T) {
 		t.Errorf("Acquired in %v, want UTC", held.Acquired.Location())
 	}
 }
+
+// TestLockerUpgrade opens tables at schema version 1, made before leases
+// existed: New adds {prefix}leases and the Locker works on it.
+func TestLockerUpgrade(t *testing.T) {
+	t.Parallel()
+	prefix := freshPrefix(t)
+	ms, err := postgres.Migrations(prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := newPool(t, 1)
+	if _, err := pool.Exec(t.Context(), ms[0].SQL); err != nil {
+		t.Fatalf("applying version 1: %v", err)
+	}
+	l := newStore(t, postgres.WithTablePrefix(prefix)).Locker()
+	if _, err := l.Acquire(t.Context(), lock.AcquireParams{Key: "k", Owner: "o", TTL: time.Minute}); err != nil {
+		t.Fatalf("Acquire after the upgrade: %v", err)
+	}
+	if got := versionRows(t, pool, prefix); len(got) != postgres.SchemaVersion {
+		t.Errorf("version rows = %v, want 1 to %d", got, postgres.SchemaVersion)
+	}
+}

@@ -173,3 +173,21 @@ func TestLockerProcessChild(t *testing.T) {
 	}
 	t.Logf("tokens=%s", strings.Join(tokens, ","))
 }
+
+// TestLockerUpgrade opens a file at schema version 1, made before leases
+// existed: Open adds {prefix}leases and the Locker works on it.
+func TestLockerUpgrade(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	v1, err := os.ReadFile("migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rawDB(t, path).ExecContext(t.Context(), strings.ReplaceAll(string(v1), "{prefix}", sqlite.TablePrefixDefault)); err != nil {
+		t.Fatalf("applying version 1: %v", err)
+	}
+	l := open(t, path).Locker()
+	if _, err := l.Acquire(t.Context(), lock.AcquireParams{Key: "k", Owner: "o", TTL: time.Minute}); err != nil {
+		t.Fatalf("Acquire after the upgrade: %v", err)
+	}
+	wantVersions(t, rawDB(t, path), sqlite.TablePrefixDefault)
+}
