@@ -44,8 +44,9 @@
 // # Choosing a backend
 //
 //   - store/memory (memory.New()): the engine's default. Fast, nothing
-//     survives the process. For tests, examples, and hosts whose history
-//     may vanish with them.
+//     survives the process, and it keeps the newest 1,000 records of each
+//     task (memory.MaxPerTaskDefault; memory.WithMaxPerTask). For tests,
+//     examples, and hosts whose history may vanish with them.
 //   - store/sqlite (sqlite.Open(ctx, "taskmill.db")): one embedded file, no
 //     cgo, no server. For one host process (or a few on one machine) that
 //     must remember its history, suspensions and missed slots across

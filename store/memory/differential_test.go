@@ -17,7 +17,8 @@ import (
 
 // TestDifferential runs random operations against this store and against
 // the implementation it replaced (commit a89e967, kept as refStore in
-// reference_test.go), and compares every answer.
+// reference_test.go), and compares every answer: with no cap on records
+// per task, and with caps small enough that most creates evict.
 
 func sameTime(a, b time.Time) bool {
 	return a.Equal(b) && a.Location() == b.Location() && a.IsZero() == b.IsZero()
@@ -73,10 +74,16 @@ func copyExec(e *store.Execution) *store.Execution {
 }
 
 func TestDifferential(t *testing.T) {
+	for _, maxPerTask := range []int{0, 1, 4} {
+		t.Run(fmt.Sprintf("maxPerTask=%d", maxPerTask), func(t *testing.T) { differential(t, maxPerTask) })
+	}
+}
+
+func differential(t *testing.T, maxPerTask int) {
 	ctx := context.Background()
 	for seed := uint64(1); seed <= 2; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 7))
-		s, ref := New(), newRef()
+		s, ref := New(WithMaxPerTask(maxPerTask)), newRef(maxPerTask)
 		locs := []*time.Location{time.UTC, time.Local}
 		for i := range 300 {
 			locs = append(locs, time.FixedZone(fmt.Sprintf("Z%d", i), (i%25-12)*3600))

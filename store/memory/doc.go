@@ -5,6 +5,41 @@
 // store (store/postgres), since the slot claims that make every scheduled
 // slot run exactly once live in the store.
 //
+// # Retention
+//
+// A store keeps the newest MaxPerTaskDefault (1,000) records of each task,
+// unless WithMaxPerTask says otherwise: a host that never configures
+// anything and runs for months holds about a thousand records of each of
+// its tasks, not one record per run. The cap is the store's own, enforced
+// by every create: no task has to be scheduled or started for it, and no
+// host can forget it. (The engine's WithRetention deletes by age, or down
+// to fewer records, on any store; it works beside the cap.)
+//
+// A create that takes its task past the cap evicts the task's oldest
+// final records, oldest created first, until the task is back at the cap.
+// Pending and running records are never evicted, though they count
+// toward the cap, nor is the record being created: a task with more open
+// records than the cap keeps them all, and its newest record besides. An
+// evicted record's slot claim goes with it, as a deleted one's does. The
+// cost is O(1) amortized per create: the oldest record is at the front of
+// its task's list, which gives up its front without moving the rest; each
+// older pending or running record stepped over costs one look.
+//
+// 1,000 is ten pages of a default listing per task, and long enough that
+// a record outlives its readers: GetExecution (and the engine's Wait, for
+// a run that ended before Wait was called) finds a record until a
+// thousand newer records of its task have been created, 16 minutes for a
+// task that runs every second. A host that starts more runs of one task
+// than that and reads each only afterwards (a burst of RunNow calls, then
+// a Wait for each) needs a larger cap, or none.
+//
+// The cap counts records and has no age. A count bounds memory by itself
+// (a record takes a fixed size); an age would only trim tasks already
+// under it, and the store has no clock of its own: records carry their
+// writer's times, a fake clock's in tests. WithMaxPerTask(0) keeps every
+// record until DeleteExecutions deletes it: memory then grows with the
+// history.
+//
 // # Behaviour
 //
 // A Store is safe for concurrent use. It passes storetest.Run, which pins
@@ -29,8 +64,8 @@
 // seconds and nanoseconds plus a number in a table of locations (up to
 // 255; a time whose location does not fit keeps it aside). Text that is
 // usually empty — exit message, error, external ID, skip reason, args —
-// is kept in a side map only for the records that have some. A deleted
-// record's slot is reused. The tables of names and locations only grow:
+// is kept in a side map only for the records that have some. A deleted or
+// evicted record's slot is reused. The tables of names and locations only grow:
 // a host that stores records under ever new task or node names grows them
 // without end (the engine's names repeat).
 //
@@ -81,5 +116,7 @@
 // claims being ordered by slot: an engine plans catch-up at Start without a
 // ListExecutions per task.
 //
-// Memory grows with the history until DeleteExecutions trims it.
+// Memory follows the records held: the cap bounds it (see Retention);
+// record slots, the ID index and the task index are reused, not grown,
+// as records are evicted and created.
 package memory

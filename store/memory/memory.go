@@ -28,12 +28,19 @@ import (
 //   - idx guards the task index and the allocation of records (next, free,
 //     growing chunks); creates hold it.
 //   - A shard's lock guards its maps and the contents of its records:
-//     creates, updates and gets of one record hold it.
+//     creates, updates and gets of one record hold it. A create that
+//     evicts an older record of its task (the cap on records per task)
+//     takes the older record's shard lock after releasing its own: no
+//     goroutine holds two shard locks.
 //
 // So a run's end (an update) waits neither for other runs' ends nor for a
 // fire creating a chunk of records, except on the same shard's lock for
 // one record's time.
 type Store struct {
+	// maxPerTask caps the records of each task (see WithMaxPerTask); 0:
+	// no cap. Set by New only.
+	maxPerTask int
+
 	mu     sync.RWMutex
 	closed bool
 	states map[string]store.TaskState
@@ -46,7 +53,7 @@ type Store struct {
 	// chunks hold the records, numbered from 0 across the chunks: a
 	// snapshot replaced, never changed, when a chunk is added, so that
 	// readers holding mu's read lock do not need idx. free lists the
-	// numbers of deleted records, for reuse.
+	// numbers of deleted and evicted records, for reuse.
 	chunks atomic.Pointer[[]*chunk]
 	next   uint32 // records ever taken from chunks
 	free   []uint32
@@ -79,11 +86,12 @@ var _ store.Store = (*Store)(nil)
 
 // taskRecs is one task's records and slot claims. Both are slices, not
 // maps: the common insert is an append (records in creation order, slots
-// ascending), and a task's slot is found by binary search.
+// ascending), and a task's slot is found by binary search. The cap on
+// records per task evicts from their front (see seq).
 type taskRecs struct {
-	name   uint32   // the task's number in the tables
-	recs   []uint32 // record numbers, in creation order
-	claims []claim  // ordered by slot
+	name   uint32      // the task's number in the tables
+	recs   seq[uint32] // record numbers, in creation order
+	claims seq[claim]  // ordered by slot
 }
 
 // claim is a claimed slot: a nominal time, as an instant, and the number
@@ -96,18 +104,41 @@ type claim struct {
 // find returns the index of slot in t.claims, or where it would go, and
 // whether it is there.
 func (t *taskRecs) find(slot instant) (int, bool) {
-	if n := len(t.claims); n == 0 || compareInstants(t.claims[n-1].slot, slot) < 0 {
+	claims := t.claims.all()
+	if n := len(claims); n == 0 || compareInstants(claims[n-1].slot, slot) < 0 {
 		return n, false // the common case: a newer slot than any
 	}
-	return slices.BinarySearchFunc(t.claims, slot, func(c claim, s instant) int { return compareInstants(c.slot, s) })
+	return slices.BinarySearchFunc(claims, slot, func(c claim, s instant) int { return compareInstants(c.slot, s) })
 }
 
-// New returns an empty store.
-func New() *Store {
+// MaxPerTaskDefault is how many records of each task a store keeps
+// without WithMaxPerTask.
+const MaxPerTaskDefault = 1000
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithMaxPerTask sets how many records of each task the store keeps: a
+// create that takes a task past n evicts the task's oldest final records
+// (see the package doc, Retention). Pending and running records are never
+// evicted; they count toward n. n < 1 keeps every record until
+// DeleteExecutions deletes it. Default: MaxPerTaskDefault (1,000).
+func WithMaxPerTask(n int) Option {
+	return func(s *Store) { s.maxPerTask = max(n, 0) }
+}
+
+// New returns an empty store configured by opts.
+func New(opts ...Option) *Store {
 	s := &Store{
-		tasks:  make(map[string]*taskRecs),
-		states: make(map[string]store.TaskState),
-		tables: newTables(),
+		maxPerTask: MaxPerTaskDefault,
+		tasks:      make(map[string]*taskRecs),
+		states:     make(map[string]store.TaskState),
+		tables:     newTables(),
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(s)
+		}
 	}
 	s.chunks.Store(new([]*chunk))
 	for i := range s.shards {
@@ -186,23 +217,26 @@ func (s *Store) createFrom(es []*store.Execution, errs []error, i int, add bool)
 		if errs[i] != nil {
 			continue
 		}
-		err := s.insert(es[i], &node, add)
+		t, err := s.insert(es[i], &node, add)
 		if err == errNeedsWrite {
 			return i
 		}
 		errs[i] = err
+		if err == nil && s.maxPerTask > 0 {
+			s.trim(t)
+		}
 	}
 	return i
 }
 
-// insert adds a copy of a valid record, claiming its slot; s.mu must be
-// held, for writing if add is set, and s.idx.
-func (s *Store) insert(e *store.Execution, node *memo, add bool) error {
+// insert adds a copy of a valid record, claiming its slot, and returns its
+// task's records; s.mu must be held, for writing if add is set, and s.idx.
+func (s *Store) insert(e *store.Execution, node *memo, add bool) (*taskRecs, error) {
 	sh := s.shardOf(e.ID)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if _, ok := sh.ids.get(e.ID); ok {
-		return fmt.Errorf("%w: execution %s exists", store.ErrConflict, e.ID)
+		return nil, fmt.Errorf("%w: execution %s exists", store.ErrConflict, e.ID)
 	}
 	t := s.tasks[e.Task]
 	var task *uint32
@@ -211,7 +245,7 @@ func (s *Store) insert(e *store.Execution, node *memo, add bool) error {
 	}
 	ns, ok := s.tables.resolve(e, task, true, node, add)
 	if !ok {
-		return errNeedsWrite
+		return nil, errNeedsWrite
 	}
 	if t == nil {
 		t = &taskRecs{name: ns.task}
@@ -227,8 +261,8 @@ func (s *Store) insert(e *store.Execution, node *memo, add bool) error {
 		slot = instantOf(e.ScheduledAt)
 		if i, found = t.find(slot); found {
 			// A record's ID does not change while it is stored.
-			return fmt.Errorf("%w: task %q: slot %s is claimed by execution %s",
-				store.ErrConflict, e.Task, e.ScheduledAt, s.rec(t.claims[i].by).id)
+			return nil, fmt.Errorf("%w: task %q: slot %s is claimed by execution %s",
+				store.ErrConflict, e.Task, e.ScheduledAt, s.rec(t.claims.all()[i].by).id)
 		}
 	}
 	n := s.alloc()
@@ -236,14 +270,59 @@ func (s *Store) insert(e *store.Execution, node *memo, add bool) error {
 		sh.extras[n] = x
 	}
 	if claims {
-		t.claims = slices.Insert(t.claims, i, claim{slot: slot, by: n})
+		t.claims.insert(i, claim{slot: slot, by: n})
 	}
 	sh.ids.put(e.ID, n)
 	if !e.State.Final() {
 		sh.open[e.ID] = n
 	}
-	t.recs = append(t.recs, n)
-	return nil
+	t.recs.push(n)
+	return t, nil
+}
+
+// trim evicts t's oldest final records while it holds more than
+// s.maxPerTask, never its newest (the one just created); s.mu must be
+// held and s.idx, and no shard's lock. The usual call evicts the first
+// record; pending and running records before it are stepped over, each
+// costing a look.
+func (s *Store) trim(t *taskRecs) {
+	for t.recs.len() > s.maxPerTask {
+		recs := t.recs.all()
+		i := 0
+		for i < len(recs)-1 && !s.evict(t, i) {
+			i++
+		}
+		if i == len(recs)-1 {
+			return // every older record is pending or running
+		}
+	}
+}
+
+// evict deletes record i of t and frees its slot claim if it is final,
+// and reports whether it was; s.mu must be held and s.idx.
+func (s *Store) evict(t *taskRecs, i int) bool {
+	n := t.recs.all()[i]
+	r := s.rec(n)
+	// A record's ID is written only by creates and deletes, which s.idx
+	// or the write lock excludes: it is read before its shard is known.
+	sh := s.shardOf(r.id)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if !states[r.state].Final() {
+		return false
+	}
+	if triggers[r.trigger].Claims() {
+		if j, ok := t.find(r.at(tSched)); ok && t.claims.all()[j].by == n {
+			t.claims.drop(j)
+		}
+	}
+	sh.ids.del(r.id)
+	delete(sh.open, r.id) // not there: only final records are evicted
+	delete(sh.extras, n)
+	*r = rec{}
+	t.recs.drop(i)
+	s.free = append(s.free, n)
+	return true
 }
 
 // alloc returns the number of a free record, reusing a deleted one first;
@@ -502,9 +581,9 @@ func (s *Store) DeleteExecutions(ctx context.Context, p store.DeleteParams) (int
 	}
 	for task := range touched {
 		t := s.tasks[task]
-		t.recs = slices.DeleteFunc(t.recs, func(n uint32) bool { return gone[n] })
-		t.claims = slices.DeleteFunc(t.claims, func(c claim) bool { return gone[c.by] })
-		if len(t.recs) == 0 {
+		t.recs.deleteFunc(func(n uint32) bool { return gone[n] })
+		t.claims.deleteFunc(func(c claim) bool { return gone[c.by] })
+		if t.recs.len() == 0 {
 			delete(s.tasks, task)
 		}
 	}
@@ -517,14 +596,14 @@ func (s *Store) DeleteExecutions(ctx context.Context, p store.DeleteParams) (int
 func (s *Store) scan(task string, fn func(uint32, *rec)) {
 	if task == "" {
 		for _, t := range s.tasks {
-			for _, n := range t.recs {
+			for _, n := range t.recs.all() {
 				fn(n, s.rec(n))
 			}
 		}
 		return
 	}
 	if t := s.tasks[task]; t != nil {
-		for _, n := range t.recs {
+		for _, n := range t.recs.all() {
 			fn(n, s.rec(n))
 		}
 	}
@@ -549,8 +628,8 @@ func (s *Store) LastSlots(ctx context.Context) (map[string]time.Time, error) {
 	}
 	out := make(map[string]time.Time)
 	for task, t := range s.tasks {
-		if k := len(t.claims); k > 0 {
-			n := t.claims[k-1].by
+		if claims := t.claims.all(); len(claims) > 0 {
+			n := claims[len(claims)-1].by
 			r := s.rec(n)
 			out[task] = s.tables.time(r, tSched, s.extrasOf(n, r))
 		}

@@ -42,12 +42,15 @@ func seqID(n uint64) uuid.UUID {
 }
 
 // BenchmarkCreateUpdate is storetest.BenchCreateUpdate on a memory store,
-// from 1 and 8 goroutines.
+// from 1 and 8 goroutines, with the default cap on records per task (one
+// task: past 1,000 records each create evicts one) and without it.
 func BenchmarkCreateUpdate(b *testing.B) {
-	for _, g := range []int{1, 8} {
-		b.Run(fmt.Sprintf("goroutines=%d", g), func(b *testing.B) {
-			storetest.BenchCreateUpdate(b, memory.New(), g)
-		})
+	for _, keep := range []int{memory.MaxPerTaskDefault, 0} {
+		for _, g := range []int{1, 8} {
+			b.Run(fmt.Sprintf("maxPerTask=%d/goroutines=%d", keep, g), func(b *testing.B) {
+				storetest.BenchCreateUpdate(b, memory.New(memory.WithMaxPerTask(keep)), g)
+			})
+		}
 	}
 }
 

@@ -2,7 +2,9 @@ package memory
 
 // The store as it was at commit a89e967 (a map of *store.Execution), its
 // names prefixed with ref: the reference model for TestDifferential
-// (differential_test.go). Not used outside tests.
+// (differential_test.go). Not used outside tests. Since then it has learnt
+// the cap on records per task (maxPerTask, WithMaxPerTask), written the
+// plain way: a scan for the oldest final record and a copy of the slices.
 
 import (
 	"cmp"
@@ -26,6 +28,8 @@ import (
 // do not wait for each other; everything else that reads or writes a record
 // holds mu's write lock, or its read lock and the refShard's lock (Get).
 type refStore struct {
+	maxPerTask int // 0: no cap
+
 	mu     sync.RWMutex
 	closed bool
 	// tasks indexes the records by task, for listings, deletions and slot
@@ -77,11 +81,13 @@ func (t *refTaskRecs) find(slot int64) (int, bool) {
 	return slices.BinarySearchFunc(t.claims, slot, func(c refClaim, s int64) int { return cmp.Compare(c.slot, s) })
 }
 
-// New returns an empty store.
-func newRef() *refStore {
+// newRef returns an empty store that keeps at most maxPerTask records of
+// each task (0: every record).
+func newRef(maxPerTask int) *refStore {
 	s := &refStore{
-		tasks:  make(map[string]*refTaskRecs),
-		states: make(map[string]store.TaskState),
+		maxPerTask: maxPerTask,
+		tasks:      make(map[string]*refTaskRecs),
+		states:     make(map[string]store.TaskState),
 	}
 	for i := range s.shards {
 		s.shards[i].execs = make(map[uuid.UUID]*store.Execution)
@@ -174,6 +180,17 @@ func (s *refStore) insertLocked(c *store.Execution) error {
 	}
 	sh.execs[c.ID] = c
 	t.recs = append(t.recs, c)
+	// The cap: the oldest final records go, never the one just created.
+	for s.maxPerTask > 0 && len(t.recs) > s.maxPerTask {
+		i := slices.IndexFunc(t.recs[:len(t.recs)-1], func(e *store.Execution) bool { return e.State.Final() })
+		if i < 0 {
+			break
+		}
+		old := t.recs[i]
+		t.recs = slices.Delete(t.recs, i, i+1)
+		t.claims = slices.DeleteFunc(t.claims, func(c refClaim) bool { return c.by == old })
+		delete(s.shardOf(old.ID).execs, old.ID)
+	}
 	return nil
 }
 
