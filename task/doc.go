@@ -226,7 +226,12 @@
 // WithRetention registers RetentionTaskName, an ordinary recorded task
 // that deletes old records in batches on a schedule (hourly by default):
 // older than MaxAge, and beyond the KeepPerTask newest of each task.
-// Pending and running executions are never deleted.
+// Pending and running executions are never deleted. Without it the
+// default store still bounds its memory: the memory store keeps the
+// newest memory.MaxPerTaskDefault (1,000) records of each task, evicting
+// older final ones as it records new ones (memory.WithMaxPerTask changes
+// the cap; see package store/memory). SQLite and PostgreSQL keep every
+// record until a retention deletes it.
 //
 // # Registration at startup
 //

@@ -61,7 +61,8 @@ func defaultNode() string {
 
 // WithStore sets where executions and task state are recorded. The engine
 // does not close a store it was given. Default: a new in-memory store
-// (store/memory), closed by Shutdown.
+// (store/memory: memory.New()), which keeps the newest
+// memory.MaxPerTaskDefault records of each task, closed by Shutdown.
 func WithStore(s store.Store) Option {
 	return func(c *config) error {
 		if s == nil {

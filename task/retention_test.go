@@ -8,8 +8,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jonboulle/clockwork"
 
+	"github.com/taskmill/taskmill/cron"
 	"github.com/taskmill/taskmill/store"
+	"github.com/taskmill/taskmill/store/memory"
 )
 
 // seed records n final executions of task, one a minute, ending at end.
@@ -84,5 +87,92 @@ func TestRetentionOptionRejectsBadInput(t *testing.T) {
 	b := setup(t, WithRetention(Retention{MaxAge: time.Hour}))
 	if err := b.eng.Register(Spec{Name: RetentionTaskName, Job: JobFunc(ok)}); !errors.Is(err, ErrDuplicateTask) {
 		t.Errorf("registering over the retention task = %v", err)
+	}
+}
+
+// An engine given no store keeps the newest memory.MaxPerTaskDefault
+// records of each task: a day of fires is bounded memory, not a record per
+// fire. Fires every second past the cap, on the fake clock: a quick task,
+// and a task whose first run never ends while each later fire is
+// recorded skipped. The running record, the oldest of its task, stays;
+// the newest run can still be waited for and read.
+func TestDefaultStoreKeepsTheNewestRecordsOfEachTask(t *testing.T) {
+	t.Parallel()
+	const fires = memory.MaxPerTaskDefault + 50
+	clock := clockwork.NewFakeClockAt(testStart)
+	ended := make(chan uuid.UUID, 1)
+	eng, err := New(WithClock(clock), WithNodeID("node-1"), WithoutInitHooks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+		defer cancel()
+		if err := eng.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	})
+	st, owned := eng.store.(*memory.Store)
+	if !owned || !eng.cfg.storeOwned {
+		t.Fatalf("default store is %T, want the engine's own *memory.Store", eng.store)
+	}
+	slow := newGate()
+	t.Cleanup(func() { close(slow.release) })
+	every := cron.Every(time.Second)
+	for _, s := range []Spec{
+		// Overlap allowed: a fire may come while the last run, its end
+		// listener called, is still being put away.
+		{Name: "quick", Schedule: every, Job: JobFunc(ok), Overlap: OverlapAllow, Listeners: []Listener{ListenerFuncs{
+			End: func(ctx context.Context, x *store.Execution) error { ended <- x.ID; return nil }}}},
+		{Name: "slow", Schedule: every, Job: slow},
+	} {
+		if err := eng.Register(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := eng.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var last uuid.UUID
+	for i := range fires {
+		if err := clock.BlockUntilContext(t.Context(), 1); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Second)
+		select {
+		case last = <-ended:
+		case <-time.After(waitLimit):
+			t.Fatalf("fire %d: the quick run did not end", i+1)
+		}
+		if i == 0 {
+			slow.waitStarted(t)
+		}
+	}
+
+	count := func(task string) []*store.Execution {
+		xs, err := store.ListAll(context.Background(), st, store.ExecutionFilter{Task: task, Limit: store.MaxListLimit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return xs
+	}
+	quick := count("quick")
+	if len(quick) != memory.MaxPerTaskDefault {
+		t.Fatalf("quick: %d records after %d fires, want the newest %d", len(quick), fires, memory.MaxPerTaskDefault)
+	}
+	if oldest := quick[len(quick)-1].ScheduledAt; !oldest.Equal(testStart.Add((fires - memory.MaxPerTaskDefault + 1) * time.Second)) {
+		t.Errorf("quick: oldest record is the fire at %v, want fire %d", oldest, fires-memory.MaxPerTaskDefault+1)
+	}
+	if x, err := eng.Wait(t.Context(), last); err != nil || x.State != store.StateSucceeded {
+		t.Errorf("Wait(newest quick run) = %v, %v; want it succeeded", x, err)
+	}
+	var xs []*store.Execution
+	waitFor(t, "slow's skipped fires", func() bool {
+		xs = count("slow")
+		return len(xs) == memory.MaxPerTaskDefault && xs[0].ScheduledAt.Equal(testStart.Add(fires*time.Second))
+	})
+	first := xs[len(xs)-1]
+	if first.State != store.StateRunning || !first.ScheduledAt.Equal(testStart.Add(time.Second)) {
+		t.Errorf("slow: oldest record is %s at %v, want its first run, still running", first.State, first.ScheduledAt)
 	}
 }
