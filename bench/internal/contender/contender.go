@@ -61,13 +61,23 @@ type Recorder interface {
 type Options struct {
 	// PostgresDSN is the database of taskmill-postgres.
 	PostgresDSN string
+	// KeepEveryRecord gives taskmill a memory store that keeps every
+	// record (BackendMemoryAll) instead of the engine's default, which
+	// keeps the newest 1,000 of each task: for a workload that waits for
+	// and counts more runs of one task than that.
+	KeepEveryRecord bool
 }
 
 // ErrUnknown is returned by New for a name it does not know.
 var ErrUnknown = errors.New("contender: unknown contender")
 
 var constructors = map[string]func(Options) (Scheduler, error){
-	"taskmill":          func(Options) (Scheduler, error) { return NewTaskmill(BackendMemory, "") },
+	"taskmill": func(o Options) (Scheduler, error) {
+		if o.KeepEveryRecord {
+			return NewTaskmill(BackendMemoryAll, "")
+		}
+		return NewTaskmill(BackendMemory, "")
+	},
 	"taskmill-sqlite":   func(Options) (Scheduler, error) { return NewTaskmill(BackendSQLite, "") },
 	"taskmill-postgres": func(o Options) (Scheduler, error) { return NewTaskmill(BackendPostgres, o.PostgresDSN) },
 	"robfig":            func(Options) (Scheduler, error) { return NewRobfig(), nil },

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/taskmill/taskmill/store"
+	"github.com/taskmill/taskmill/store/memory"
 	"github.com/taskmill/taskmill/store/postgres"
 	"github.com/taskmill/taskmill/store/sqlite"
 	"github.com/taskmill/taskmill/task"
@@ -25,9 +26,12 @@ type Backend string
 
 // Backends of the taskmill contender.
 const (
-	BackendMemory   Backend = "memory"   // the engine's default store
-	BackendSQLite   Backend = "sqlite"   // a file in a temporary directory, removed by Stop
-	BackendPostgres Backend = "postgres" // tables with a random prefix, dropped by Stop
+	BackendMemory Backend = "memory" // the engine's default store
+	// BackendMemoryAll is a memory store that keeps every record
+	// (memory.WithMaxPerTask(0)), closed by Stop.
+	BackendMemoryAll Backend = "memory-all"
+	BackendSQLite    Backend = "sqlite"   // a file in a temporary directory, removed by Stop
+	BackendPostgres  Backend = "postgres" // tables with a random prefix, dropped by Stop
 )
 
 // ErrNoPostgres is returned for taskmill-postgres without a DSN.
@@ -62,6 +66,8 @@ func NewTaskmill(backend Backend, dsn string) (*Taskmill, error) {
 	var opts []task.Option
 	switch backend {
 	case BackendMemory:
+	case BackendMemoryAll:
+		t.st = memory.New(memory.WithMaxPerTask(0))
 	case BackendSQLite:
 		dir, err := os.MkdirTemp("", "taskmill-bench-")
 		if err != nil {

@@ -69,6 +69,12 @@ func newScheduler(c string, p Params) (contender.Scheduler, error) {
 	return contender.New(c, contender.Options{PostgresDSN: p.PostgresDSN})
 }
 
+// newSchedulerKeepingAll builds contender c, taskmill on a memory store
+// that keeps every record.
+func newSchedulerKeepingAll(c string, p Params) (contender.Scheduler, error) {
+	return contender.New(c, contender.Options{PostgresDSN: p.PostgresDSN, KeepEveryRecord: true})
+}
+
 // cpuTime is the process's user plus system CPU time so far.
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
