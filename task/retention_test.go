@@ -135,8 +135,11 @@ func TestDefaultStoreKeepsTheNewestRecordsOfEachTask(t *testing.T) {
 	}
 	var last uuid.UUID
 	for i := range fires {
-		if err := clock.BlockUntilContext(t.Context(), 1); err != nil {
-			t.Fatal(err)
+		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+		err := clock.BlockUntilContext(ctx, 1)
+		cancel()
+		if err != nil {
+			t.Fatalf("fire %d: waiting for the schedule's timer: %v", i+1, err)
 		}
 		clock.Advance(time.Second)
 		select {
