@@ -252,6 +252,17 @@
 // both pass: the check is a read, not a lock; cluster leases come with the
 // PostgreSQL store.)
 //
+// # Several engines on one store
+//
+// Engines sharing a store each hold a lease on "node/<node id>" (package
+// lock) from Start to Shutdown, renewed every renewal interval: one call
+// per engine, whatever the number of runs (WithLease; LeaseTTLDefault,
+// LeaseRenewDefault). The locker is the store's own on store/sqlite and
+// store/postgres, whose expiries are on the database clock; store/memory
+// is not shared, so an engine on it holds no lease unless WithLocker
+// gives one. Start fails while another live engine holds the lease of its
+// node id: two engines must not share one.
+//
 // # Panics
 //
 // A panic in a job, a condition, a listener or an init hook is recovered

@@ -94,6 +94,7 @@ type Engine struct {
 	schedules scheduleCache  // Spec.Cron parsed, by text
 	held      *backlog       // records the store refused, to write later (backlog.go)
 	heldStop  func()         // stops the retrier of held; set by Start
+	lease     *nodeLease     // the node lease, from Start to Shutdown; nil without a locker
 
 	dispatches atomic.Int64 // fires handled, for tests and diagnostics
 }
@@ -146,6 +147,7 @@ func New(opts ...Option) (*Engine, error) {
 	if cfg.node == "" {
 		cfg.node = defaultNode()
 	}
+	cfg.resolveLease()
 	hub, err := notify.NewHub(notify.WithLogger(cfg.logger.Named("taskmill").Named("notify")))
 	if err != nil {
 		return nil, fmt.Errorf("task: %w", err)
@@ -403,6 +405,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.mu.Unlock()
 
 	if err := e.start(ctx); err != nil {
+		e.stopLease(ctx)
 		// Undo what the hooks registered, so a corrected Start can run
 		// them again.
 		e.mu.Lock()
@@ -425,6 +428,9 @@ func (e *Engine) start(ctx context.Context) error {
 		if err := runHooks(e); err != nil {
 			return err
 		}
+	}
+	if err := e.acquireLease(ctx); err != nil {
+		return err
 	}
 	e.regMu.Lock()
 	defer e.regMu.Unlock()
@@ -512,6 +518,7 @@ func (e *Engine) start(ctx context.Context) error {
 	sched.Start()
 	e.status = statusStarted
 	e.startHeld()
+	e.startRenewer()
 	e.log.Info("engine started", zap.Int("tasks", len(e.tasks)), zap.Int("timers", len(e.groups)), zap.String("node", e.cfg.node))
 	e.mu.Unlock()
 	for _, p := range plans {
@@ -653,6 +660,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		}
 	}
 	e.stopHeld(ctx)
+	e.stopLease(ctx)
 	e.pool.close()
 	if herr := e.hub.Close(ctx); herr != nil && err == nil {
 		err = herr // the notification queues did not drain in time

@@ -49,6 +49,7 @@ type config struct {
 	storeOwned bool // the engine made the store and closes it
 	maxHeld    int  // WithMaxHeldRecords, or DefaultMaxHeldRecords
 	maxHeldSet bool
+	lease      leaseConfig // WithLocker, WithLease (lease.go)
 }
 
 func defaultNode() string {

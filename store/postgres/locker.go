@@ -38,7 +38,7 @@ var _ lock.Locker = (*Locker)(nil)
 
 // Locker returns the lock.Locker on the store's database. Its calls fail
 // once the store is closed.
-func (s *Store) Locker() *Locker {
+func (s *Store) Locker() lock.Locker {
 	// s.t.version is the (schema-qualified) prefix followed by
 	// "schema_version".
 	return &Locker{s: s, q: newLeaseStatements(strings.TrimSuffix(s.t.version, "schema_version") + "leases")}

@@ -38,7 +38,7 @@ var _ lock.Locker = (*Locker)(nil)
 
 // Locker returns the lock.Locker on the store's database. Its calls fail
 // once the store is closed.
-func (s *Store) Locker() *Locker {
+func (s *Store) Locker() lock.Locker {
 	// s.q.executions is the prefix followed by "executions".
 	return &Locker{s: s, q: newLeaseQueries(strings.TrimSuffix(s.q.executions, "executions"))}
 }
