@@ -33,6 +33,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Invalid", testInvalid},
 		{"Update", testUpdate},
 		{"UpdateInvalid", testUpdateInvalid},
+		{"Abandon", testAbandon},
+		{"AbandonRace", testAbandonRace},
 		{"NoAliasing", testNoAliasing},
 		{"ListOrder", testListOrder},
 		{"ListFilters", testListFilters},
