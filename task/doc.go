@@ -263,6 +263,15 @@
 // gives one. Start fails while another live engine holds the lease of its
 // node id: two engines must not share one.
 //
+// After each renewal the engine sweeps: a pending or running execution
+// that names another node whose lease is no longer live will never end by
+// itself, and is marked abandoned, its error saying which node and when
+// its lease was last renewed ("node host-1/4242 last renewed
+// 2026-12-04T10:00:03Z"). That happens within the TTL plus one renewal
+// interval of the last renewal (20 s by default). The mark is one
+// conditional write (store.Abandoner), so of several engines sweeping at
+// once one marks each record. A node that never held a lease is not swept.
+//
 // # Panics
 //
 // A panic in a job, a condition, a listener or an init hook is recovered

@@ -97,6 +97,8 @@ type Engine struct {
 	lease     *nodeLease     // the node lease, from Start to Shutdown; nil without a locker
 
 	dispatches atomic.Int64 // fires handled, for tests and diagnostics
+	sweeps     atomic.Int64 // sweeps done (sweep.go), for tests and diagnostics
+	abandoned  atomic.Int64 // executions this engine's sweeps marked abandoned
 }
 
 // entry is a registered task and its live counters. Guarded by Engine.mu.

@@ -131,7 +131,7 @@ func (e *Engine) acquireLease(ctx context.Context) error {
 }
 
 // startRenewer starts the goroutine that renews the node lease and
-// sweeps every renewal interval; e.mu must be held.
+// sweeps every renewal interval (sweep.go); e.mu must be held.
 func (e *Engine) startRenewer() {
 	nl := e.lease
 	if nl == nil {
@@ -159,6 +159,7 @@ func (e *Engine) renewLoop(ctx context.Context, nl *nodeLease, t clockwork.Ticke
 		case <-t.Chan():
 		}
 		e.renewLease(ctx, nl)
+		e.sweep(ctx, nl.locker)
 	}
 }
 
