@@ -271,6 +271,9 @@
 // interval of the last renewal (20 s by default). The mark is one
 // conditional write (store.Abandoner), so of several engines sweeping at
 // once one marks each record. A node that never held a lease is not swept.
+// A process restarted under the same node id (WithNodeID) can start once
+// the dead one's lease has ended, and its Start marks that one's runs
+// abandoned itself.
 //
 // # Panics
 //

@@ -116,6 +116,7 @@ func (e *Engine) acquireLease(ctx context.Context) error {
 		return nil
 	}
 	owner := e.cfg.node + "#" + uuid.NewString()[:8]
+	prev, perr := c.locker.Get(ctx, nodeKey(e.cfg.node))
 	l, err := c.locker.Acquire(ctx, lock.AcquireParams{Key: nodeKey(e.cfg.node), Owner: owner, TTL: c.ttl})
 	if errors.Is(err, lock.ErrHeld) {
 		return fmt.Errorf("task: node id %s is in use by another live engine (two engines must not share a node id): %w",
@@ -127,6 +128,10 @@ func (e *Engine) acquireLease(ctx context.Context) error {
 	e.mu.Lock()
 	e.lease = &nodeLease{locker: c.locker, owner: owner, cur: l}
 	e.mu.Unlock()
+	if perr != nil {
+		prev = lock.Lease{} // none before, or unknown
+	}
+	e.sweepOwn(ctx, prev)
 	return nil
 }
 

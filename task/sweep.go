@@ -27,11 +27,57 @@ import (
 // A node with no lease at all (an engine without a locker) is never
 // swept: nothing says it is dead. A store that is not a store.Abandoner is
 // not swept either.
+//
+// A node restarted under the same node id (WithNodeID) holds a live lease
+// again, so the sweep of other engines would not see that the runs of its
+// earlier process are dead. Its Start marks them itself (sweepOwn): once
+// it holds the node's lease no other live engine runs under that id, and
+// it has no run yet, so every pending or running record naming the node
+// is an earlier process's. This needs no lease token in the records.
 
 // sweepReason is the Error of an execution abandoned because its node's
 // lease l ended.
 func sweepReason(node string, l lock.Lease) string {
 	return fmt.Sprintf("node %s last renewed %s", node, l.Renewed.UTC().Format(time.RFC3339))
+}
+
+// sweepOwn marks abandoned the pending and running executions that name
+// the engine's node, at Start, just after it acquired the node's lease
+// and before it runs anything; prev is the node's lease before, zero if
+// it had none. Errors are logged: the records stay for a later Start.
+func (e *Engine) sweepOwn(ctx context.Context, prev lock.Lease) {
+	ab, ok := e.store.(store.Abandoner)
+	if !ok {
+		return
+	}
+	xs, err := store.ListAll(ctx, e.store, store.ExecutionFilter{
+		States: []store.State{store.StatePending, store.StateRunning},
+		Limit:  store.MaxListLimit,
+	})
+	if err != nil {
+		e.log.Warn("start: listing the running executions of an earlier process of this node", zap.Error(err))
+		return
+	}
+	reason := "node " + e.cfg.node + " restarted"
+	if !prev.Renewed.IsZero() {
+		reason = sweepReason(e.cfg.node, prev)
+	}
+	for _, x := range xs {
+		if x.Node != e.cfg.node {
+			continue
+		}
+		err := ab.AbandonExecution(ctx, store.AbandonParams{ID: x.ID, Node: x.Node, EndedAt: e.now(), Error: reason})
+		switch {
+		case err == nil:
+			e.abandoned.Add(1)
+			e.log.Warn("start: marked an execution of an earlier process of this node abandoned",
+				zap.String("task", x.Task), zap.Stringer("id", x.ID))
+		case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotFound):
+		default:
+			e.log.Warn("start: marking an execution abandoned", zap.Stringer("id", x.ID), zap.Error(err))
+			return
+		}
+	}
 }
 
 // sweep marks abandoned the pending and running executions of nodes whose

@@ -227,3 +227,30 @@ func TestSweepLeavesLiveNodesAndNodesWithoutLease(t *testing.T) {
 		}
 	}
 }
+
+func TestStartMarksTheRunsOfTheNodesEarlierProcessAbandoned(t *testing.T) {
+	t.Parallel()
+	clock := clockwork.NewFakeClockAt(testStart)
+	st := memory.New()
+	locker := newLocker(t, clock)
+	a := newCrashable(t, clock, st, locker, "host-1")
+	id := startLong(t, a.eng)
+	a.crash(t)
+	// No other engine sweeps. The process restarts under the same node id
+	// once the dead one's lease has ended: its Start marks the run.
+	clock.Advance(LeaseTTLDefault)
+	a2 := member(t, clock, st, locker, "host-1")
+	if err := a2.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	x := getExecution(t, st, id)
+	if x.State != store.StateAbandoned || !x.EndedAt.Equal(clock.Now()) {
+		t.Fatalf("record after the restart: state %v, ended %v; want abandoned at %v", x.State, x.EndedAt, clock.Now())
+	}
+	if want := "node host-1 last renewed 2026-01-05T00:00:00Z"; x.Error != want {
+		t.Errorf("Error = %q, want %q", x.Error, want)
+	}
+	if n := a2.abandoned.Load(); n != 1 {
+		t.Errorf("the new process marked %d executions abandoned, want 1", n)
+	}
+}
