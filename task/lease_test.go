@@ -3,6 +3,7 @@ package task
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/taskmill/taskmill/lock"
 	"github.com/taskmill/taskmill/store"
 	"github.com/taskmill/taskmill/store/memory"
+	"github.com/taskmill/taskmill/store/sqlite"
 )
 
 // newLocker is an in-memory locker on clock, as the engines of a test
@@ -182,5 +184,44 @@ func TestNodeLeaseDefaultsToTheStoresLocker(t *testing.T) {
 	defer off.Shutdown(context.Background())
 	if _, err := locker.Get(context.Background(), nodeKey("node-2")); !errors.Is(err, lock.ErrNotFound) {
 		t.Fatalf("Get(node/node-2) with WithLocker(nil): %v, want lock.ErrNotFound", err)
+	}
+}
+
+// TestNodeLeaseOnSQLite takes the node lease from the store's own locker,
+// and a second engine on the same file with the same node id is refused.
+func TestNodeLeaseOnSQLite(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "taskmill.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	clock := clockwork.NewFakeClockAt(testStart)
+	a, err := New(WithClock(clock), WithStore(st), WithNodeID("node-1"), WithoutInitHooks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if l := getLease(t, st.Locker(), "node-1"); !l.Live {
+		t.Fatalf("lease after Start = %+v, want live", l)
+	}
+	b, err := New(WithClock(clock), WithStore(st), WithNodeID("node-1"), WithoutInitHooks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(ctx); !errors.Is(err, lock.ErrHeld) {
+		t.Errorf("second Start with node id node-1: %v, want lock.ErrHeld", err)
+	}
+	if err := b.Shutdown(ctx); err != nil {
+		t.Error(err)
+	}
+	if err := a.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if l := getLease(t, st.Locker(), "node-1"); l.Live {
+		t.Fatalf("lease after Shutdown = %+v, want released", l)
 	}
 }
