@@ -38,9 +38,9 @@ import (
 //  6. Engine.mu — the tasks and their state, groups, graph runs, status.
 //  7. runTable.mu, run.mu — taken under mu (never the other way round).
 //
-// graphRun.mu, workers.mu, backlog.mu, jobCtx.mu, latch.mu,
-// scheduleCache.mu and the OnInit hooks' lock are leaves: nothing else is
-// taken while one is held.
+// graphRun.mu, workers.mu, backlog.mu, the node lease's mu (lease.go),
+// jobCtx.mu, latch.mu, scheduleCache.mu and the OnInit hooks' lock are
+// leaves: nothing else is taken while one is held.
 //
 // A task's state (suspended, reason, consecutive failures, last slot) has
 // one owner, Engine.mu: every change is one read-modify-write under it
