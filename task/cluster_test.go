@@ -95,13 +95,22 @@ func TestClusterRunsEachSlotOnceOnOneStore(t *testing.T) {
 }
 
 func TestClusterRunsEachSlotOnceOnPostgres(t *testing.T) {
+	cluster(t, postgresStore(t, "cluster"))
+}
+
+// postgresStore opens a PostgreSQL store on TASKMILL_TEST_POSTGRES_URL
+// under a table prefix of its own (named after what), closed and its
+// tables dropped at the end of the test; it skips the test when the
+// variable is not set. The test runs in parallel.
+func postgresStore(t *testing.T, what string) *postgres.Store {
+	t.Helper()
 	dsn := os.Getenv("TASKMILL_TEST_POSTGRES_URL")
 	if dsn == "" {
-		t.Skip("TASKMILL_TEST_POSTGRES_URL is not set; skipping the PostgreSQL cluster test")
+		t.Skip("TASKMILL_TEST_POSTGRES_URL is not set; skipping the PostgreSQL test")
 	}
 	t.Parallel()
 	ctx := context.Background()
-	prefix := fmt.Sprintf("tm_cluster_%d_", time.Now().UnixNano()%1_000_000_000)
+	prefix := fmt.Sprintf("tm_%s_%d_", what, time.Now().UnixNano()%1_000_000_000)
 	st, err := postgres.Open(ctx, dsn, postgres.WithTablePrefix(prefix))
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +125,7 @@ func TestClusterRunsEachSlotOnceOnPostgres(t *testing.T) {
 			t.Errorf("Close: %v", err)
 		}
 	})
-	cluster(t, st)
+	return st
 }
 
 // dropTables removes a test prefix's tables.
@@ -126,6 +135,6 @@ func dropTables(ctx context.Context, dsn, prefix string) error {
 		return err
 	}
 	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, fmt.Sprintf("DROP TABLE IF EXISTS %[1]sexecutions, %[1]stask_state, %[1]sschema_version", prefix))
+	_, err = conn.Exec(ctx, fmt.Sprintf("DROP TABLE IF EXISTS %[1]sexecutions, %[1]stask_state, %[1]sleases, %[1]sschema_version", prefix))
 	return err
 }

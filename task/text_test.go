@@ -4,17 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/jonboulle/clockwork"
 
 	"github.com/taskmill/taskmill/store"
 	"github.com/taskmill/taskmill/store/memory"
-	"github.com/taskmill/taskmill/store/postgres"
 )
 
 // recordsUnstorableText runs jobs whose error, exit message, panic and
@@ -115,28 +112,7 @@ func TestRunEndRecordsUnstorableText(t *testing.T) {
 }
 
 func TestRunEndRecordsUnstorableTextOnPostgres(t *testing.T) {
-	dsn := os.Getenv("TASKMILL_TEST_POSTGRES_URL")
-	if dsn == "" {
-		t.Skip("TASKMILL_TEST_POSTGRES_URL is not set; skipping the PostgreSQL test")
-	}
-	t.Parallel()
-	ctx := context.Background()
-	prefix := fmt.Sprintf("tm_text_%d_", time.Now().UnixNano()%1_000_000_000)
-	st, err := postgres.Open(ctx, dsn, postgres.WithTablePrefix(prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := dropTables(ctx, dsn, prefix); err != nil {
-			t.Errorf("dropping the test tables: %v", err)
-		}
-	})
-	t.Cleanup(func() {
-		if err := st.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	recordsUnstorableText(t, st)
+	recordsUnstorableText(t, postgresStore(t, "text"))
 }
 
 // RunNow refuses arguments and an external id that no store holds as they
