@@ -13,7 +13,15 @@ var (
 	// (task name and nominal time of a scheduled or catch-up execution) is
 	// already claimed, or when an execution with the same ID exists. It is
 	// how many engines sharing one store run every slot exactly once.
+	// UpdateExecution returns it for a record that has ended, and
+	// Abandoner.AbandonExecution for one that has ended or moved.
 	ErrConflict = errors.New("store: conflict")
+
+	// ErrBusy is returned by CreateExecution and UpdateExecution when an
+	// exclusive execution would be a task's second running (or pending)
+	// one: another engine runs (or holds queued) the task. See
+	// Execution.Exclusive.
+	ErrBusy = errors.New("store: busy")
 
 	// ErrInvalid is returned for a record or a filter that cannot be stored
 	// or answered: an empty task name, a zero ID, a malformed cursor. The

@@ -70,12 +70,16 @@ const (
 	TriggerCatchUp Trigger = "catch-up"
 	// TriggerOneShot: task.RunMain in a short-lived process.
 	TriggerOneShot Trigger = "one-shot"
+	// TriggerRecovery: the re-run of an execution abandoned by its dead
+	// node (ParentID), for a task that asks for recovery; same
+	// ScheduledAt as the abandoned one.
+	TriggerRecovery Trigger = "recovery"
 )
 
 // Valid reports whether t is one of the triggers above.
 func (t Trigger) Valid() bool {
 	switch t {
-	case TriggerSchedule, TriggerManual, TriggerDependency, TriggerCatchUp, TriggerOneShot:
+	case TriggerSchedule, TriggerManual, TriggerDependency, TriggerCatchUp, TriggerOneShot, TriggerRecovery:
 		return true
 	}
 	return false
@@ -122,6 +126,27 @@ type Execution struct {
 	RootTask    string    // root task of that graph run
 	Node        string    // engine instance that ran it
 	SkipReason  string    // why it was skipped; empty unless State is skipped
+
+	// Exclusive marks the execution of a task that must not run twice at
+	// once: among the exclusive executions of one task, at most one is
+	// running and at most one is pending (recovery executions aside: any
+	// number of those may be pending), in the whole store, that is for
+	// every engine sharing it. A create or update that would make a
+	// second is refused with ErrBusy. Set at creation; UpdateExecution
+	// keeps the stored value.
+	Exclusive bool
+	// CancelRequested says that Cancel was asked for this run, possibly
+	// on an engine other than the one running it (RequestCancel); the
+	// engine running it cancels it. UpdateExecution keeps the stored
+	// value.
+	CancelRequested bool
+	// Fence is the execution's fencing token, assigned by the store when
+	// it creates the record: greater than the Fence of every execution
+	// whose creation completed before this one's began (so the re-run of
+	// an abandoned execution has a greater one than the execution it
+	// re-runs). Ignored by CreateExecution and UpdateExecution; read it
+	// back with GetExecution or ListExecutions. Zero before creation.
+	Fence int64
 }
 
 // Duration is EndedAt minus StartedAt, or zero while the run has not ended.
@@ -384,10 +409,21 @@ type Store interface {
 	// CreateExecution inserts a new record. It returns ErrConflict if the ID
 	// exists, or if e.Trigger claims a slot (Trigger.Claims) and an
 	// execution of the same task with the same ScheduledAt and a claiming
-	// trigger exists: the claim that makes a slot run exactly once.
+	// trigger exists: the claim that makes a slot run exactly once. It
+	// returns ErrBusy if e is Exclusive and running (or pending) and an
+	// exclusive execution of the task is running (or pending): the check
+	// that keeps a task from running twice at once across engines. With
+	// both, ErrConflict. CancelRequested is stored false; Fence is
+	// assigned (see Execution).
 	CreateExecution(ctx context.Context, e *Execution) error
 	// UpdateExecution replaces the record with e's ID. It returns
-	// ErrNotFound if none exists. Task, Trigger and ScheduledAt never change.
+	// ErrNotFound if none exists. Task, Trigger, ScheduledAt, Exclusive,
+	// CancelRequested and Fence never change. A record in a final state
+	// never changes either: updating one returns ErrConflict, changing
+	// nothing (this fences the late end of a run that another engine
+	// marked abandoned). An update that would make a second exclusive
+	// execution of the task running, or pending, returns ErrBusy,
+	// changing nothing.
 	UpdateExecution(ctx context.Context, e *Execution) error
 	// GetExecution returns the record with the ID, or ErrNotFound.
 	GetExecution(ctx context.Context, id uuid.UUID) (*Execution, error)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/google/uuid"
+
 	"github.com/taskmill/taskmill/internal/quote"
 	"github.com/taskmill/taskmill/store"
 )
@@ -25,6 +27,32 @@ func (s *Store) AbandonExecution(ctx context.Context, p store.AbandonParams) err
 	if s.closed {
 		return store.ErrClosed
 	}
+	if err := s.mark(p); err != nil {
+		return err
+	}
+	if p.Recovery == nil {
+		return nil
+	}
+	// The write lock excludes every other create and update: the mark
+	// and the recovery's creation are one step, and mark has checked
+	// that the recovery's ID is free.
+	errs := [1]error{}
+	s.createFrom([]*store.Execution{p.Recovery}, errs[:], 0, true)
+	return errs[0]
+}
+
+// mark is AbandonExecution's mark, under s.mu's write lock; with
+// p.Recovery it also checks that the recovery's ID is free.
+func (s *Store) mark(p store.AbandonParams) error {
+	if p.Recovery != nil {
+		rs := s.shardOf(p.Recovery.ID)
+		rs.mu.Lock()
+		_, taken := rs.ids.get(p.Recovery.ID)
+		rs.mu.Unlock()
+		if taken {
+			return fmt.Errorf("%w: abandon execution %s: recovery %s exists", store.ErrConflict, p.ID, p.Recovery.ID)
+		}
+	}
 	sh := s.shardOf(p.ID)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -43,5 +71,36 @@ func (s *Store) AbandonExecution(ctx context.Context, p store.AbandonParams) err
 		return err
 	}
 	delete(sh.open, p.ID)
+	return nil
+}
+
+var _ store.CancelRequester = (*Store)(nil)
+
+// RequestCancel sets the record's CancelRequested, under its shard lock.
+// See store.CancelRequester.
+func (s *Store) RequestCancel(ctx context.Context, id uuid.UUID) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if id == uuid.Nil {
+		return fmt.Errorf("%w: request cancel: execution ID is zero", store.ErrInvalid)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return store.ErrClosed
+	}
+	sh := s.shardOf(id)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	n, ok := sh.ids.get(id)
+	if !ok {
+		return notFound(id)
+	}
+	r := s.rec(n)
+	if st := states[r.state]; st.Final() {
+		return fmt.Errorf("%w: request cancel: execution %s has ended (%s)", store.ErrConflict, id, st)
+	}
+	r.flags |= flagCancel
 	return nil
 }

@@ -31,8 +31,16 @@ type rec struct {
 	task, root, node  uint32 // in Store.names
 	trigger, state    uint8  // in triggers, states
 	loc               [3]uint8
-	extra             bool // the shard's extras holds this record's text
+	extra             bool  // the shard's extras holds this record's text
+	flags             uint8 // flagExclusive, flagCancel
+	fence             int64 // Fence
 }
+
+// The bits of rec.flags.
+const (
+	flagExclusive uint8 = 1 << iota // Exclusive
+	flagCancel                      // CancelRequested
+)
 
 // The times of a record, as indexes of rec.sec, rec.nsec and rec.loc.
 const (
@@ -59,7 +67,7 @@ type extras struct {
 
 var triggers = [...]store.Trigger{
 	store.TriggerSchedule, store.TriggerManual, store.TriggerDependency,
-	store.TriggerCatchUp, store.TriggerOneShot,
+	store.TriggerCatchUp, store.TriggerOneShot, store.TriggerRecovery,
 }
 
 var states = [...]store.State{
@@ -247,6 +255,10 @@ func (t *tables) encode(r *rec, e *store.Execution, n names, update bool, old *e
 		r.id = e.ID
 		r.task = n.task
 		r.trigger = triggerCode(e.Trigger)
+		r.flags = 0
+		if e.Exclusive {
+			r.flags = flagExclusive
+		}
 		t.setTime(r, tSched, e.ScheduledAt, &x, add)
 	} else if schedLoc != nil {
 		keepLoc(&x, tSched, schedLoc)
@@ -310,6 +322,10 @@ func (t *tables) decode(r *rec, x *extras) *store.Execution {
 		GraphRunID:  r.graph,
 		RootTask:    t.names[r.root],
 		Node:        t.names[r.node],
+
+		Exclusive:       r.flags&flagExclusive != 0,
+		CancelRequested: r.flags&flagCancel != 0,
+		Fence:           r.fence,
 	}
 	if x != nil {
 		e.ExitMessage, e.Error, e.ExternalID, e.SkipReason = x.exitMessage, x.err, x.externalID, x.skipReason

@@ -114,7 +114,8 @@ func differential(t *testing.T, maxPerTask int) {
 		}
 		allStates := []store.State{store.StatePending, store.StateRunning, store.StateSucceeded, store.StateFailed,
 			store.StateSkipped, store.StateCancelled, store.StateAbandoned}
-		allTrig := []store.Trigger{store.TriggerSchedule, store.TriggerManual, store.TriggerDependency, store.TriggerCatchUp, store.TriggerOneShot}
+		allTrig := []store.Trigger{store.TriggerSchedule, store.TriggerManual, store.TriggerDependency, store.TriggerCatchUp,
+			store.TriggerOneShot, store.TriggerRecovery}
 		mk := func() *store.Execution {
 			id := uuid.New()
 			if len(ids) > 0 && rng.IntN(30) == 0 {
@@ -129,6 +130,7 @@ func differential(t *testing.T, maxPerTask int) {
 				ScheduledAt: rt(), StartedAt: started, EndedAt: rt(), State: allStates[rng.IntN(len(allStates))],
 				ExitCode: rng.IntN(3), ExitMessage: rstr(), Error: rstr(), Args: rargs(), ExternalID: rstr(),
 				RootTask: rstr(), Node: fmt.Sprintf("n%d", rng.IntN(400)), SkipReason: rstr(),
+				Exclusive: rng.IntN(3) == 0, CancelRequested: rng.IntN(5) == 0, Fence: int64(rng.IntN(3)),
 			}
 			if rng.IntN(3) == 0 {
 				e.ParentID = uuid.New()

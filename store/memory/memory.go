@@ -57,8 +57,15 @@ type Store struct {
 	chunks atomic.Pointer[[]*chunk]
 	next   uint32 // records ever taken from chunks
 	free   []uint32
+	// fence is the Fence of the newest record created.
+	fence int64
 	// shards find the records by ID.
 	shards [nShards]shard
+
+	// busy holds each task's pending and running exclusive records
+	// (Execution.Exclusive); a leaf lock, taken under a shard's.
+	busyMu sync.Mutex
+	busy   map[string]*busySlots
 }
 
 // nShards is how many ways the records are split by ID.
@@ -133,6 +140,7 @@ func New(opts ...Option) *Store {
 		maxPerTask: MaxPerTaskDefault,
 		tasks:      make(map[string]*taskRecs),
 		states:     make(map[string]store.TaskState),
+		busy:       make(map[string]*busySlots),
 		tables:     newTables(),
 	}
 	for _, o := range opts {
@@ -265,10 +273,18 @@ func (s *Store) insert(e *store.Execution, node *memo, add bool) (*taskRecs, err
 				store.ErrConflict, e.Task, e.ScheduledAt, s.rec(t.claims.all()[i].by).id)
 		}
 	}
+	if e.Exclusive && !e.State.Final() {
+		if err := s.enter(e.Task, e.ID, e.Trigger, "", e.State); err != nil {
+			return nil, err
+		}
+	}
 	n := s.alloc()
-	if x := s.tables.encode(s.rec(n), e, ns, false, nil, add); x != nil {
+	r := s.rec(n)
+	if x := s.tables.encode(r, e, ns, false, nil, add); x != nil {
 		sh.extras[n] = x
 	}
+	s.fence++
+	r.fence = s.fence
 	if claims {
 		t.claims.insert(i, claim{slot: slot, by: n})
 	}
@@ -403,10 +419,18 @@ func (s *Store) overwrite(sh *shard, n uint32, e *store.Execution, add bool) err
 		return err
 	}
 	r := s.rec(n)
+	if states[r.state].Final() {
+		return finalRecord(e.ID, states[r.state])
+	}
 	node := memo{s.tables.names[r.node], r.node}
 	ns, ok := s.tables.resolve(e, &r.task, false, &node, add)
 	if !ok {
 		return errNeedsWrite
+	}
+	if r.flags&flagExclusive != 0 && states[r.state] != e.State {
+		if err := s.enter(s.tables.names[r.task], e.ID, triggers[r.trigger], states[r.state], e.State); err != nil {
+			return err
+		}
 	}
 	var old *extras
 	if r.extra {
@@ -427,6 +451,51 @@ func (s *Store) overwrite(sh *shard, n uint32, e *store.Execution, add bool) err
 //go:noinline
 func notFound(id uuid.UUID) error {
 	return fmt.Errorf("%w: execution %s", store.ErrNotFound, id)
+}
+
+//go:noinline
+func finalRecord(id uuid.UUID, st store.State) error {
+	return fmt.Errorf("%w: execution %s is %s: a final record does not change", store.ErrConflict, id, st)
+}
+
+// busySlots are a task's pending and running exclusive records; uuid.Nil
+// when none.
+type busySlots struct{ running, pending uuid.UUID }
+
+// enter moves the exclusive record id of task from state from ("" when it
+// is new) to state to, and returns store.ErrBusy, changing nothing, if
+// another exclusive record of the task holds to's place. A pending
+// recovery record holds no place.
+func (s *Store) enter(task string, id uuid.UUID, trig store.Trigger, from, to store.State) error {
+	s.busyMu.Lock()
+	defer s.busyMu.Unlock()
+	b := s.busy[task]
+	if b == nil {
+		b = new(busySlots)
+		s.busy[task] = b
+	}
+	place := func(st store.State) *uuid.UUID {
+		switch {
+		case st == store.StateRunning:
+			return &b.running
+		case st == store.StatePending && trig != store.TriggerRecovery:
+			return &b.pending
+		}
+		return nil
+	}
+	if p := place(to); p != nil && *p != uuid.Nil && *p != id {
+		return fmt.Errorf("%w: task %q has an exclusive execution %s (%s)", store.ErrBusy, task, *p, to)
+	}
+	if p := place(from); p != nil && *p == id {
+		*p = uuid.Nil
+	}
+	if p := place(to); p != nil {
+		*p = id
+	}
+	if b.running == uuid.Nil && b.pending == uuid.Nil {
+		delete(s.busy, task)
+	}
+	return nil
 }
 
 // extrasOf returns the extras of record n, or nil; s.mu must be held, and

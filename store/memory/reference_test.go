@@ -36,6 +36,7 @@ type refStore struct {
 	// claims.
 	tasks  map[string]*refTaskRecs
 	states map[string]store.TaskState
+	fence  int64 // the newest record's Fence
 	// shards holds the records by ID.
 	shards [refNShards]refShard
 }
@@ -169,15 +170,22 @@ func (s *refStore) insertLocked(c *store.Execution) error {
 		t = &refTaskRecs{}
 		s.tasks[c.Task] = t
 	}
-	if c.Trigger.Claims() {
-		slot := refSlotOf(c)
-		i, found := t.find(slot)
-		if found {
+	i, claim := 0, c.Trigger.Claims()
+	if claim {
+		var found bool
+		if i, found = t.find(refSlotOf(c)); found {
 			return fmt.Errorf("%w: task %q: slot %s is claimed by execution %s",
 				store.ErrConflict, c.Task, c.ScheduledAt, t.claims[i].by.ID)
 		}
-		t.claims = slices.Insert(t.claims, i, refClaim{slot: slot, by: c})
 	}
+	if err := t.busy(c, c.State); err != nil {
+		return err
+	}
+	if claim {
+		t.claims = slices.Insert(t.claims, i, refClaim{slot: refSlotOf(c), by: c})
+	}
+	s.fence++
+	c.Fence, c.CancelRequested = s.fence, false
 	sh.execs[c.ID] = c
 	t.recs = append(t.recs, c)
 	// The cap: the oldest final records go, never the one just created.
@@ -194,20 +202,37 @@ func (s *refStore) insertLocked(c *store.Execution) error {
 	return nil
 }
 
+// busy returns store.ErrBusy if c, exclusive, would be in state st a
+// second running (or non-recovery pending) exclusive execution of t's
+// task.
+func (t *refTaskRecs) busy(c *store.Execution, st store.State) error {
+	counts := func(e *store.Execution, st store.State) bool {
+		return st == store.StateRunning || (st == store.StatePending && e.Trigger != store.TriggerRecovery)
+	}
+	if !c.Exclusive || !counts(c, st) {
+		return nil
+	}
+	for _, o := range t.recs {
+		if o.ID != c.ID && o.Exclusive && o.State == st && counts(o, o.State) {
+			return fmt.Errorf("%w: task %q has an exclusive execution %s (%s)", store.ErrBusy, c.Task, o.ID, st)
+		}
+	}
+	return nil
+}
+
 // UpdateExecution overwrites the stored record with e, keeping the stored
-// Task, Trigger and ScheduledAt. See store.Store.
+// Task, Trigger, ScheduledAt, Exclusive, CancelRequested and Fence. See
+// store.Store.
 func (s *refStore) UpdateExecution(ctx context.Context, e *store.Execution) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closed {
 		return store.ErrClosed
 	}
 	sh := s.shardOf(e.ID)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
 	old, ok := sh.execs[e.ID]
 	if !ok {
 		return refNotFound(e.ID)
@@ -216,11 +241,17 @@ func (s *refStore) UpdateExecution(ctx context.Context, e *store.Execution) erro
 	if err := e.ValidateUpdate(); err != nil {
 		return err
 	}
-	// Overwrite in place (no copy of the record on the stack: this runs
-	// at the end of every run, deep in its goroutine's stack).
+	if old.State.Final() {
+		return fmt.Errorf("%w: execution %s is %s", store.ErrConflict, e.ID, old.State)
+	}
+	if err := s.tasks[old.Task].busy(old, e.State); err != nil {
+		return err
+	}
 	task, trigger, scheduled, args := old.Task, old.Trigger, old.ScheduledAt, old.Args
+	excl, cancel, fence := old.Exclusive, old.CancelRequested, old.Fence
 	*old = *e
 	old.Task, old.Trigger, old.ScheduledAt = task, trigger, scheduled
+	old.Exclusive, old.CancelRequested, old.Fence = excl, cancel, fence
 	old.StartedAt = old.StartedAt.Round(0)
 	old.EndedAt = old.EndedAt.Round(0)
 	// Copy Args into the stored record's memory, which the store owns.

@@ -203,10 +203,13 @@ func testUpdateTextAndTimes(t *testing.T, s store.Store) {
 				continue
 			}
 			for _, odd := range oddTexts {
-				u := orig.Clone()
+				// A fresh record each time: a final one does not change.
+				x := newExecution("upd-text", base)
+				create(t, s, x)
+				u := x.Clone()
 				f.set(u, odd.v)
 				update(t, s, u)
-				checkExecution(t, "GetExecution after updating "+f.name+" to "+odd.name, get(t, s, orig.ID), u)
+				checkExecution(t, "GetExecution after updating "+f.name+" to "+odd.name, get(t, s, x.ID), u)
 			}
 		}
 		for _, f := range timeFields {
@@ -214,10 +217,12 @@ func testUpdateTextAndTimes(t *testing.T, s store.Store) {
 				continue
 			}
 			for _, edge := range edgeTimes {
-				u := orig.Clone()
+				x := newExecution("upd-text", base)
+				create(t, s, x)
+				u := x.Clone()
 				f.set(u, edge.t)
 				update(t, s, u)
-				checkExecution(t, "GetExecution after updating "+f.name+" to "+edge.name, get(t, s, orig.ID), u)
+				checkExecution(t, "GetExecution after updating "+f.name+" to "+edge.name, get(t, s, x.ID), u)
 			}
 		}
 	})

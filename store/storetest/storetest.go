@@ -35,6 +35,14 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"UpdateInvalid", testUpdateInvalid},
 		{"Abandon", testAbandon},
 		{"AbandonRace", testAbandonRace},
+		{"AbandonWithRecovery", testAbandonWithRecovery},
+		{"AbandonWithRecoveryRace", testAbandonWithRecoveryRace},
+		{"Exclusive", testExclusive},
+		{"ExclusiveUpdate", testExclusiveUpdate},
+		{"ExclusiveCreateMany", testExclusiveCreateMany},
+		{"ExclusiveRace", testExclusiveRace},
+		{"Fence", testFence},
+		{"RequestCancel", testRequestCancel},
 		{"NoAliasing", testNoAliasing},
 		{"ListOrder", testListOrder},
 		{"ListFilters", testListFilters},
@@ -114,6 +122,7 @@ func fullExecution() *store.Execution {
 		RootTask:    "report",
 		Node:        "node-a.example:8080",
 		SkipReason:  store.ReasonMissed + ": 3 slots",
+		Exclusive:   true,
 	}
 }
 
@@ -177,6 +186,9 @@ func diff(got, want any) []string {
 	typ := gv.Type()
 	var out []string
 	for i := range typ.NumField() {
+		if typ.Field(i).Name == "Fence" {
+			continue // assigned by the store; see testFence
+		}
 		g, w := gv.Field(i).Interface(), wv.Field(i).Interface()
 		if !fieldEqual(g, w) {
 			out = append(out, fmt.Sprintf("%s = %s, want %s", typ.Field(i).Name, show(g), show(w)))
