@@ -2,6 +2,8 @@ package task
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -75,4 +77,35 @@ func SetExitMessage(ctx context.Context, msg string) {
 	r.mu.Lock()
 	r.jobMsg, r.jobMsgSet = msg, true
 	r.mu.Unlock()
+}
+
+// FencingToken returns the fencing token of the current run: the Fence
+// its store assigned to its record (store.Execution.Fence), greater than
+// that of every run created before it in the store, so greater for the
+// re-run of an abandoned run than for the run it re-runs. A job whose
+// writes to another system must not be overtaken by a stale run (one
+// whose engine lost its node lease, see ErrLeaseLost) passes the token
+// with each write, and the system refuses a write whose token is lower
+// than the highest it has seen. The first call reads the record from the
+// store once; later calls return the value read. Outside a run it returns
+// an error; with a store that assigns no tokens, 0.
+func FencingToken(ctx context.Context) (int64, error) {
+	r := runFrom(ctx)
+	if r == nil {
+		return 0, errors.New("task: FencingToken called outside a run")
+	}
+	r.mu.Lock()
+	f := r.fence
+	r.mu.Unlock()
+	if f != 0 {
+		return f, nil
+	}
+	x, err := r.e.store.GetExecution(ctx, r.exec.ID)
+	if err != nil {
+		return 0, fmt.Errorf("task: FencingToken: reading execution %s: %w", r.exec.ID, err)
+	}
+	r.mu.Lock()
+	r.fence = x.Fence
+	r.mu.Unlock()
+	return x.Fence, nil
 }

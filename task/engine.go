@@ -890,18 +890,33 @@ func (e *Engine) Wait(ctx context.Context, id uuid.UUID) (*store.Execution, erro
 // on this engine.
 const waitPollInterval = 500 * time.Millisecond
 
-// Cancel cancels a pending or running execution on this engine: a running
-// job's context is cancelled (cause ErrCancelled) and the run is recorded
-// cancelled when the job returns; a pending run is recorded cancelled at
-// once. It returns without waiting; use Wait. An execution that is not
-// pending or running here returns ErrNotRunning, an unknown id
-// store.ErrNotFound.
+// Cancel cancels a pending or running execution: a running job's context
+// is cancelled (cause ErrCancelled) and the run is recorded cancelled when
+// the job returns; a pending run is recorded cancelled at once. It returns
+// without waiting; use Wait. The execution of another engine sharing the
+// store is cancelled by that engine: the request is stored
+// (store.CancelRequester) and the engine running it stops it at its next
+// lease renewal (within LeaseRenewDefault by default; an engine without a
+// node lease never sees the request). An execution that has ended, or that
+// is not on this engine and cannot be requested, returns ErrNotRunning;
+// an unknown id store.ErrNotFound.
 func (e *Engine) Cancel(ctx context.Context, id uuid.UUID) error {
 	r := e.runs.get(id)
 	if r == nil {
 		x, err := e.store.GetExecution(ctx, id)
 		if err != nil {
 			return err
+		}
+		if cr, ok := e.store.(store.CancelRequester); ok && !x.State.Final() && x.Node != e.cfg.node {
+			// Another engine's run: the request is stored, and that
+			// engine stops the run at its next sweep.
+			err := cr.RequestCancel(ctx, id)
+			if !errors.Is(err, store.ErrConflict) {
+				return err
+			}
+			if x, err = e.store.GetExecution(ctx, id); err != nil {
+				return err
+			}
 		}
 		return fmt.Errorf("%w: execution %s of task %q is %s", ErrNotRunning, id, x.Task, x.State)
 	}

@@ -53,6 +53,12 @@ var (
 	// ErrShutdown is the cause of a run stopped because the engine shut down
 	// (or RunMain got a signal); the run is recorded cancelled.
 	ErrShutdown = errors.New("task: shut down")
+	// ErrLeaseLost is the cause of a run stopped because its engine could
+	// not renew its node lease for a TTL, or found it taken: other
+	// engines may by then have marked the run abandoned and re-run it
+	// (see the package doc, "Several engines on one store"). The run is
+	// recorded cancelled, unless another engine recorded it first.
+	ErrLeaseLost = errors.New("task: node lease lost")
 	// ErrGoexit is the error recorded for a run whose job (or condition,
 	// listener or exit code mapper) ended its goroutine with
 	// runtime.Goexit instead of returning, as testing's t.FailNow does;

@@ -99,8 +99,10 @@ type nodeLease struct {
 	locker lock.Locker
 	owner  string // the node id and a random suffix: this engine, not its node id
 
-	mu  sync.Mutex
-	cur lock.Lease
+	mu     sync.Mutex
+	cur    lock.Lease
+	lastOK time.Time // the engine's clock at the last grant or renewal
+	lapsed bool      // the runs were stopped for want of a renewal since lastOK
 
 	stop func() // stops the renewer; set by startRenewer
 }
@@ -126,7 +128,7 @@ func (e *Engine) acquireLease(ctx context.Context) error {
 		return fmt.Errorf("task: acquiring the lease of node %s: %w", quote.Short(e.cfg.node), err)
 	}
 	e.mu.Lock()
-	e.lease = &nodeLease{locker: c.locker, owner: owner, cur: l}
+	e.lease = &nodeLease{locker: c.locker, owner: owner, cur: l, lastOK: e.now()}
 	e.mu.Unlock()
 	if perr != nil {
 		prev = lock.Lease{} // none before, or unknown
@@ -169,26 +171,57 @@ func (e *Engine) renewLoop(ctx context.Context, nl *nodeLease, t clockwork.Ticke
 }
 
 // renewLease renews the node lease once. A lease found lost (it expired
-// while the locker could not be reached, or was taken) is acquired anew:
-// the node is alive. Errors are logged; the next interval tries again.
+// while the locker could not be reached, or was taken), or not renewed for
+// a TTL, means other engines may have marked this node's runs abandoned
+// and re-run them: the engine stops its runs, with cause ErrLeaseLost,
+// once per lapse. A lost lease is then acquired anew: the node is alive.
+// Errors are logged; the next interval tries again.
 func (e *Engine) renewLease(ctx context.Context, nl *nodeLease) {
 	nl.mu.Lock()
-	cur := nl.cur
+	cur, lastOK, lapsed := nl.cur, nl.lastOK, nl.lapsed
 	nl.mu.Unlock()
 	l, err := nl.locker.Renew(ctx, cur, e.cfg.lease.ttl)
 	if errors.Is(err, lock.ErrLost) {
 		e.log.Error("node lease lost; other engines may mark this node's runs abandoned", zap.String("node", e.cfg.node), zap.Error(err))
+		if !lapsed {
+			e.stopRunsLeaseLost()
+		}
 		l, err = nl.locker.Acquire(ctx, lock.AcquireParams{Key: cur.Key, Owner: nl.owner, TTL: e.cfg.lease.ttl})
+		if err != nil {
+			lapsed = true
+		}
 	}
 	if err != nil {
-		if ctx.Err() == nil {
-			e.log.Warn("renewing the node lease", zap.String("node", e.cfg.node), zap.Error(err))
+		if ctx.Err() != nil {
+			return
 		}
+		e.log.Warn("renewing the node lease", zap.String("node", e.cfg.node), zap.Error(err))
+		if !lapsed && e.now().Sub(lastOK) >= e.cfg.lease.ttl {
+			e.log.Error("node lease not renewed for a TTL; stopping this node's runs, which other engines may now mark abandoned",
+				zap.String("node", e.cfg.node), zap.Time("last_renewed", lastOK), zap.Duration("ttl", e.cfg.lease.ttl))
+			e.stopRunsLeaseLost()
+			lapsed = true
+		}
+		nl.mu.Lock()
+		nl.lapsed = lapsed
+		nl.mu.Unlock()
 		return
 	}
 	nl.mu.Lock()
-	nl.cur = l
+	nl.cur, nl.lastOK, nl.lapsed = l, e.now(), false
 	nl.mu.Unlock()
+}
+
+// stopRunsLeaseLost stops every run of the engine, running or queued,
+// with cause ErrLeaseLost.
+func (e *Engine) stopRunsLeaseLost() {
+	rs := e.runs.all()
+	for _, r := range rs {
+		r.stop(ErrLeaseLost)
+	}
+	if len(rs) > 0 {
+		e.log.Warn("stopped the runs of this node: its lease lapsed", zap.String("node", e.cfg.node), zap.Int("runs", len(rs)))
+	}
 }
 
 // stopLease stops the renewer and releases the lease, within ctx; a

@@ -46,6 +46,7 @@ type run struct {
 	jobMsg    string
 	jobMsgSet bool
 	endAt     time.Time // when the job returned, if its end was deferred
+	fence     int64     // the record's Fence, once FencingToken read it
 
 	rec store.Execution // the record's memory, part of the run's
 }
@@ -439,7 +440,7 @@ func (r *run) classify(failure, jobErr error) outcome {
 	}
 	cause := r.jc.causeErr()
 	switch {
-	case errors.Is(cause, ErrCancelled), errors.Is(cause, ErrShutdown):
+	case errors.Is(cause, ErrCancelled), errors.Is(cause, ErrShutdown), errors.Is(cause, ErrLeaseLost):
 		// Whatever failed (the condition, a listener, the job) failed
 		// because the run was cancelled.
 		return outcome{state: store.StateCancelled, err: fmt.Errorf("%w: %w", cause, err)}
@@ -594,7 +595,8 @@ func (e *Engine) recordEnd(x *store.Execution) error {
 func (e *Engine) retryEnd(x *store.Execution, err error) error {
 	d := endWriteBackoff
 	for attempt := 1; ; attempt++ {
-		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrClosed) {
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrClosed) ||
+			errors.Is(err, store.ErrConflict) {
 			return err
 		}
 		e.log.Warn("could not record the end of a run; retrying", zap.String("task", x.Task), zap.Stringer("execution", x.ID),
@@ -615,6 +617,14 @@ func (e *Engine) retryEnd(x *store.Execution, err error) error {
 
 //go:noinline
 func (e *Engine) logEndLost(x *store.Execution, err error) {
+	if errors.Is(err, store.ErrConflict) {
+		// The record ended without this engine: another engine found
+		// this node's lease expired and marked the run abandoned. Its
+		// record stands (a final record does not change).
+		e.log.Warn("the end of a run is not recorded: its record was marked ended by another engine (abandoned while this node's lease had lapsed)",
+			zap.String("task", x.Task), zap.Stringer("execution", x.ID), zap.String("state", string(x.State)), zap.Error(err))
+		return
+	}
 	e.log.Error("the end of a run is not recorded", zap.String("task", x.Task), zap.Stringer("execution", x.ID),
 		zap.String("state", string(x.State)), zap.Error(err))
 }

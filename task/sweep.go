@@ -104,6 +104,12 @@ func (e *Engine) sweep(ctx context.Context, locker lock.Locker) {
 	}
 	nodes := make(map[string]nodeState)
 	for _, x := range xs {
+		if x.Node == e.cfg.node && x.CancelRequested {
+			// Cancel was called for this run on another engine.
+			if r := e.runs.get(x.ID); r != nil {
+				r.stop(ErrCancelled)
+			}
+		}
 		if x.Node == "" || x.Node == e.cfg.node {
 			continue
 		}

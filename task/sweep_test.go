@@ -53,24 +53,29 @@ type crashable struct {
 	eng    *Engine
 	store  *faultyStore
 	locker *crashLocker
+	clock  clockwork.Clock
 }
 
 func newCrashable(t *testing.T, clock clockwork.Clock, st *memory.Store, locker lock.Locker, node string) *crashable {
 	t.Helper()
-	c := &crashable{store: &faultyStore{Store: st}, locker: &crashLocker{Locker: locker}}
+	c := &crashable{store: &faultyStore{Store: st}, locker: &crashLocker{Locker: locker}, clock: clock}
 	c.eng = member(t, clock, c.store, c.locker, node)
 	return c
 }
 
 // crash makes the engine die, until the end of the test, which lets it
-// shut down: its run's end write, refused, would wait for a retry on the
-// fake clock. (Fencing that late write is not this test's business.)
+// shut down. (Fencing its late end write is fence_test.go's business.)
 func (c *crashable) crash(t *testing.T) {
 	t.Cleanup(func() {
 		c.locker.crashed.Store(false)
 		c.store.mu.Lock()
 		c.store.onCreate, c.store.onUpdate = nil, nil
 		c.store.mu.Unlock()
+		// An end write refused while crashed (the engine stopped its
+		// run when its lease lapsed) waits for its retry.
+		if fc, ok := c.clock.(*clockwork.FakeClock); ok {
+			fc.Advance(endWriteBackoffMax)
+		}
 	})
 	c.locker.crashed.Store(true)
 	c.store.mu.Lock()
