@@ -43,6 +43,10 @@ const (
 	KindPanic ErrorKind = "Panic"
 	// KindCancelled is a run cancelled by an operator or a shutdown.
 	KindCancelled ErrorKind = "Cancelled"
+	// KindAbandoned is a run whose engine stopped (it crashed, or lost its
+	// node lease) without recording its end; another engine marked it
+	// abandoned.
+	KindAbandoned ErrorKind = "Abandoned"
 	// KindUnexpectedError is any other failure: the job returned an error.
 	KindUnexpectedError ErrorKind = "UnexpectedError"
 )

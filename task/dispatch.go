@@ -251,7 +251,16 @@ func (e *Engine) admitTask(ent *entry, name string, exec *store.Execution, expli
 		}
 		return nil, ent, errSuspended
 	}
-	return r, ent, e.settle(ent, rec, r, e.store.CreateExecution(e.storeCtx, rec), nil)
+	err := e.settle(ent, rec, r, e.store.CreateExecution(e.storeCtx, rec), nil)
+	if errors.Is(err, store.ErrBusy) {
+		// The task runs on another engine.
+		if explicit {
+			return nil, ent, nil
+		}
+		e.busyElsewhere(ent, rec)
+		return nil, ent, nil
+	}
+	return r, ent, err
 }
 
 // reserveLocked decides what a fire (or an explicit request) of a started
@@ -267,6 +276,7 @@ func (e *Engine) reserveLocked(ent *entry, exec *store.Execution, explicit bool,
 		return nil, nil, false
 	}
 	busy := ent.running > 0 || ent.pending != nil || ent.graphRuns > 0
+	exec.Exclusive = e.exclusiveLocked(ent)
 	switch {
 	case !busy || ent.spec.o().Overlap == OverlapAllow:
 		exec.State = store.StateRunning
@@ -440,6 +450,8 @@ func (e *Engine) fireChunk(ents []*entry, slot time.Time) {
 			if ce := e.log.Check(zap.DebugLevel, "slot already claimed"); ce != nil {
 				ce.Write(zap.String("task", exec.Task), zap.Time("slot", slot))
 			}
+		case errors.Is(err, store.ErrBusy):
+			e.busyElsewhere(owners[i], exec)
 		default:
 			e.holdFire(owners[i], exec, err) // written once the store answers
 		}

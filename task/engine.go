@@ -99,6 +99,7 @@ type Engine struct {
 	dispatches atomic.Int64 // fires handled, for tests and diagnostics
 	sweeps     atomic.Int64 // sweeps done (sweep.go), for tests and diagnostics
 	abandoned  atomic.Int64 // executions this engine's sweeps marked abandoned
+	waiting    waitingRuns  // pending records to start when the task is free (cluster.go)
 }
 
 // entry is a registered task and its live counters. Guarded by Engine.mu.
@@ -633,6 +634,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	for _, r := range pending {
 		r.cancelPending(ErrShutdown)
 	}
+	e.dropWaiting()
 
 	done := make(chan struct{})
 	go func() {

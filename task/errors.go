@@ -59,6 +59,10 @@ var (
 	// (see the package doc, "Several engines on one store"). The run is
 	// recorded cancelled, unless another engine recorded it first.
 	ErrLeaseLost = errors.New("task: node lease lost")
+	// ErrAbandoned is wrapped by the error the listeners of a task get in
+	// OnTaskFailed when an engine marks one of its executions abandoned
+	// (its node stopped renewing its lease without recording an end).
+	ErrAbandoned = errors.New("task: abandoned")
 	// ErrGoexit is the error recorded for a run whose job (or condition,
 	// listener or exit code mapper) ended its goroutine with
 	// runtime.Goexit instead of returning, as testing's t.FailNow does;

@@ -159,6 +159,7 @@ func (e *Engine) startRenewer() {
 func (e *Engine) renewLoop(ctx context.Context, nl *nodeLease, t clockwork.Ticker, stop, done chan struct{}) {
 	defer close(done)
 	defer t.Stop()
+	e.startWaiting() // re-runs of this node's earlier process (sweepOwn)
 	for {
 		select {
 		case <-stop:
@@ -167,6 +168,7 @@ func (e *Engine) renewLoop(ctx context.Context, nl *nodeLease, t clockwork.Ticke
 		}
 		e.renewLease(ctx, nl)
 		e.sweep(ctx, nl.locker)
+		e.startWaiting()
 	}
 }
 

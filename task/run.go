@@ -771,10 +771,42 @@ func (r *run) startPending() {
 	e.mu.Unlock()
 	err := e.store.UpdateExecution(e.storeCtx, x)
 	r.writeMu.Unlock()
+	if errors.Is(err, store.ErrBusy) || errors.Is(err, store.ErrConflict) {
+		// The task started on another engine meanwhile (it waits, see
+		// cluster.go), or the record ended without this engine.
+		e.unstart(r)
+		if errors.Is(err, store.ErrBusy) {
+			x.State = store.StatePending
+			e.waiting.add(x)
+		}
+		return
+	}
 	if err != nil {
 		e.log.Warn("could not record the start of a queued run", zap.String("task", x.Task), zap.Stringer("execution", x.ID), zap.Error(err))
 	}
 	r.execute()
+}
+
+// unstart undoes the promotion of a queued run that will not start here:
+// its counts, its graph run, its place in the run table.
+func (e *Engine) unstart(r *run) {
+	e.mu.Lock()
+	ent := r.ent
+	if r.counted {
+		ent.running--
+		r.counted = false
+	}
+	if r.graph != nil {
+		ent.graphRuns--
+		delete(e.graphRuns, r.graph.id)
+		r.graph = nil
+	}
+	next := e.promoteLocked(ent)
+	closing := e.status != statusStarted
+	e.mu.Unlock()
+	e.runs.remove(r.exec.ID)
+	r.release()
+	e.startPromoted(next, closing)
 }
 
 // cancelPending records a queued run cancelled and reports whether r was

@@ -127,6 +127,18 @@ type Spec struct {
 	// Listeners run around each run of this task, after the engine's own
 	// listeners (WithListener).
 	Listeners []Listener
+	// RecoverAbandoned re-runs an execution of this task that an engine
+	// marks abandoned (its node died without recording an end), as
+	// Quartz's requestsRecovery does: the engine that marks it creates a
+	// pending execution with trigger recovery, the same ScheduledAt,
+	// Args and ExternalID, and ParentID the abandoned one, in the same
+	// store step, so the slot runs once more exactly once however many
+	// engines sweep; it starts when the task is free. A graph member is
+	// re-run alone: its dependents do not run after the re-run. The
+	// engine that marks the record must have the task registered (else
+	// the record is marked without a re-run, and logged). Off by
+	// default: a job that is not idempotent must not run twice.
+	RecoverAbandoned bool
 }
 
 // def is a registered task's definition as the engine keeps it, shared by
@@ -168,7 +180,7 @@ func (s *Spec) restIsZero() bool {
 	return s.Description == "" && len(s.After) == 0 && s.TriggerRule == 0 && s.When == nil &&
 		s.Timeout == 0 && s.Overlap == 0 && s.SuspendAfterFailures == 0 && s.Misfire == 0 &&
 		s.CatchUpWindow == 0 && !s.StartSuspended && s.ErrorIntegration == "" && !s.NotifyOnSuccess &&
-		len(s.Params) == 0 && len(s.Listeners) == 0
+		len(s.Params) == 0 && len(s.Listeners) == 0 && !s.RecoverAbandoned
 }
 
 // scheduleCache keeps the schedules parsed from Cron and TimeZone, once

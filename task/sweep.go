@@ -24,6 +24,14 @@ import (
 // each record. A record is thus marked within TTL plus one renewal
 // interval of its node's last renewal.
 //
+// The engine that marks a record tells the task's listeners and error
+// integration, and with the record creates its re-run if the task asks
+// for one (Spec.RecoverAbandoned); see cluster.go.
+//
+// The sweep's listing also carries cancel requests: a record of this
+// node with CancelRequested set (Cancel called on another engine) is
+// stopped here.
+//
 // A node with no lease at all (an engine without a locker) is never
 // swept: nothing says it is dead. A store that is not a store.Abandoner is
 // not swept either.
@@ -66,10 +74,9 @@ func (e *Engine) sweepOwn(ctx context.Context, prev lock.Lease) {
 		if x.Node != e.cfg.node {
 			continue
 		}
-		err := ab.AbandonExecution(ctx, store.AbandonParams{ID: x.ID, Node: x.Node, EndedAt: e.now(), Error: reason})
+		err := e.abandon(ctx, ab, x, reason)
 		switch {
 		case err == nil:
-			e.abandoned.Add(1)
 			e.log.Warn("start: marked an execution of an earlier process of this node abandoned",
 				zap.String("task", x.Task), zap.Stringer("id", x.ID))
 		case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotFound):
@@ -108,6 +115,8 @@ func (e *Engine) sweep(ctx context.Context, locker lock.Locker) {
 			// Cancel was called for this run on another engine.
 			if r := e.runs.get(x.ID); r != nil {
 				r.stop(ErrCancelled)
+			} else {
+				e.cancelWaiting(x.ID, ErrCancelled)
 			}
 		}
 		if x.Node == "" || x.Node == e.cfg.node {
@@ -132,12 +141,9 @@ func (e *Engine) sweep(ctx context.Context, locker lock.Locker) {
 		if !ns.dead {
 			continue
 		}
-		err := ab.AbandonExecution(ctx, store.AbandonParams{
-			ID: x.ID, Node: x.Node, EndedAt: e.now(), Error: sweepReason(x.Node, ns.lease),
-		})
+		err := e.abandon(ctx, ab, x, sweepReason(x.Node, ns.lease))
 		switch {
 		case err == nil:
-			e.abandoned.Add(1)
 			e.log.Warn("sweep: marked the execution of a dead node abandoned", zap.String("task", x.Task),
 				zap.Stringer("id", x.ID), zap.String("node", x.Node), zap.Time("last_renewed", ns.lease.Renewed))
 		case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotFound):

@@ -72,9 +72,16 @@ func (c *crashable) crash(t *testing.T) {
 		c.store.onCreate, c.store.onUpdate = nil, nil
 		c.store.mu.Unlock()
 		// An end write refused while crashed (the engine stopped its
-		// run when its lease lapsed) waits for its retry.
+		// run when its lease lapsed) waits for its retry on the fake
+		// clock: move it on until the engine's runs have ended.
 		if fc, ok := c.clock.(*clockwork.FakeClock); ok {
-			fc.Advance(endWriteBackoffMax)
+			go func() {
+				deadline := time.Now().Add(waitLimit)
+				for !c.eng.runs.empty() && time.Now().Before(deadline) {
+					fc.Advance(endWriteBackoffMax)
+					time.Sleep(time.Millisecond)
+				}
+			}()
 		}
 	})
 	c.locker.crashed.Store(true)
