@@ -431,6 +431,11 @@ type Store interface {
 	ListExecutions(ctx context.Context, f ExecutionFilter) (*Page, error)
 	// DeleteExecutions deletes final executions matching p and returns how
 	// many it deleted. Pending and running executions are never deleted.
+	// The newest slot among the claiming executions it deletes of each
+	// task becomes that task's TaskState.LastScheduledAt if it is later
+	// (the state is created if none is stored), in the same step: an
+	// engine's catch-up after downtime, which starts from the newest slot
+	// on record, never depends on the history retention deletes.
 	DeleteExecutions(ctx context.Context, p DeleteParams) (int, error)
 	// GetTaskState returns the persisted state of a task, or ErrNotFound.
 	GetTaskState(ctx context.Context, task string) (*TaskState, error)

@@ -640,6 +640,9 @@ func (s *Store) DeleteExecutions(ctx context.Context, p store.DeleteParams) (int
 	touched := make(map[string]bool)
 	for _, n := range victims {
 		r := s.rec(n)
+		if triggers[r.trigger].Claims() {
+			s.keepSlot(s.tables.names[r.task], s.tables.time(r, tSched, s.extrasOf(n, r)))
+		}
 		sh := s.shardOf(r.id)
 		sh.ids.del(r.id)
 		delete(sh.open, r.id) // not there: only final records are deleted
@@ -770,6 +773,47 @@ func (s *Store) PutTaskState(ctx context.Context, ts *store.TaskState) error {
 	}
 	s.states[c.Task] = c
 	return nil
+}
+
+// keepSlot makes slot the task's LastScheduledAt if it is later, for a
+// claiming record DeleteExecutions deletes; s.mu must be held for writing.
+func (s *Store) keepSlot(task string, slot time.Time) {
+	st, ok := s.states[task]
+	if !ok {
+		st.Task = task
+	}
+	if slot.After(st.LastScheduledAt) {
+		st.LastScheduledAt = slot.Round(0)
+		s.states[task] = st
+	}
+}
+
+var _ store.StateChanger = (*Store)(nil)
+
+// ChangeTaskState applies c under the write lock. See store.StateChanger.
+func (s *Store) ChangeTaskState(ctx context.Context, c store.StateChange) (*store.TaskState, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, false, store.ErrClosed
+	}
+	st, ok := s.states[c.Task]
+	if !ok {
+		st.Task = c.Task
+	}
+	suspendedNow := c.Apply(&st)
+	st.SuspendedAt = st.SuspendedAt.Round(0)
+	st.LastScheduledAt = st.LastScheduledAt.Round(0)
+	st.UpdatedAt = st.UpdatedAt.Round(0)
+	s.states[c.Task] = st
+	out := st
+	return &out, suspendedNow, nil
 }
 
 // Close drops every record. Later calls return store.ErrClosed; Close

@@ -394,6 +394,10 @@ func (s *refStore) DeleteExecutions(ctx context.Context, p store.DeleteParams) (
 	gone := make(map[*store.Execution]bool, len(victims))
 	touched := make(map[string]bool)
 	for _, e := range victims {
+		if st := s.states[e.Task]; e.Trigger.Claims() && e.ScheduledAt.After(st.LastScheduledAt) {
+			st.Task, st.LastScheduledAt = e.Task, e.ScheduledAt
+			s.states[e.Task] = st
+		}
 		delete(s.shardOf(e.ID).execs, e.ID)
 		gone[e] = true
 		touched[e.Task] = true

@@ -1,8 +1,11 @@
 package storetest
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -248,5 +251,155 @@ func testLastSlots(t *testing.T, s store.Store) {
 	}
 	if g := got["a"]; !g.Equal(late.ScheduledAt) {
 		t.Fatalf("after deleting the newest slot, LastSlots[a] = %v, want %v", g, late.ScheduledAt)
+	}
+}
+
+// stateChanger returns s as a store.StateChanger, or skips the test.
+func stateChanger(t *testing.T, s store.Store) store.StateChanger {
+	t.Helper()
+	c, ok := s.(store.StateChanger)
+	if !ok {
+		t.Skip("the store is not a store.StateChanger")
+	}
+	return c
+}
+
+func changeState(t *testing.T, sc store.StateChanger, c store.StateChange) (*store.TaskState, bool) {
+	t.Helper()
+	st, now, err := sc.ChangeTaskState(t.Context(), c)
+	if err != nil {
+		t.Fatalf("ChangeTaskState(%+v): %v", c, err)
+	}
+	return st, now
+}
+
+// testChangeTaskState: each kind of change, on a task with no state and
+// on a stored one, as StateChange.Apply says; the result is stored.
+func testChangeTaskState(t *testing.T, s store.Store) {
+	sc := stateChanger(t, s)
+	at := base
+	slot := base.Truncate(time.Minute)
+	steps := []struct {
+		name string
+		c    store.StateChange
+		now  bool // suspended by this change
+	}{
+		{"first failure creates the state", store.StateChange{Failed: true, SuspendAfter: 3, Reason: "r", Slot: slot}, false},
+		{"second failure", store.StateChange{Failed: true, SuspendAfter: 3, Reason: "r", Slot: slot.Add(time.Minute)}, false},
+		{"an older slot does not go back", store.StateChange{Slot: slot}, false},
+		{"third failure suspends", store.StateChange{Failed: true, SuspendAfter: 3, Reason: "after 3 ✓", Slot: slot.Add(2 * time.Minute)}, true},
+		{"fourth keeps the suspension", store.StateChange{Failed: true, SuspendAfter: 3, Reason: "after 4"}, false},
+		{"Suspend of a suspended task keeps its reason", store.StateChange{Suspend: true, Reason: "by hand"}, false},
+		{"Resume resets", store.StateChange{Resume: true}, false},
+		{"a failure after Resume", store.StateChange{Failed: true}, false},
+		{"a success resets", store.StateChange{Succeeded: true, Slot: slot.Add(3 * time.Minute)}, false},
+		{"Suspend", store.StateChange{Suspend: true, Reason: "by hand"}, true},
+	}
+	want := store.TaskState{Task: "chg"}
+	for i, step := range steps {
+		at = at.Add(time.Second)
+		c := step.c
+		c.Task, c.At = "chg", at
+		now := c.Apply(&want)
+		if now != step.now {
+			t.Fatalf("step %d (%s): Apply says suspended now %v, the test %v", i, step.name, now, step.now)
+		}
+		got, gotNow := changeState(t, sc, c)
+		if gotNow != step.now {
+			t.Errorf("step %d (%s): suspendedNow = %v, want %v", i, step.name, gotNow, step.now)
+		}
+		w := want
+		checkTaskState(t, fmt.Sprintf("step %d (%s): result", i, step.name), got, &w)
+		checkTaskState(t, fmt.Sprintf("step %d (%s): GetTaskState", i, step.name), getTaskState(t, s, "chg"), &w)
+	}
+	if want.ConsecutiveFailures != 0 || !want.Suspended || want.SuspendedReason != "by hand" || !want.LastScheduledAt.Equal(slot.Add(3*time.Minute)) {
+		t.Fatalf("the steps end at %+v: the test is wrong", want)
+	}
+
+	// A change of a state written whole applies to it.
+	putTaskState(t, s, &store.TaskState{Task: "chg-put", ConsecutiveFailures: 4, UpdatedAt: base})
+	got, now := changeState(t, sc, store.StateChange{Task: "chg-put", At: at, Failed: true, SuspendAfter: 5, Reason: "five"})
+	if got.ConsecutiveFailures != 5 || !got.Suspended || !now || got.SuspendedReason != "five" || !got.SuspendedAt.Equal(at) {
+		t.Errorf("after a fifth failure: %+v (suspended now %v)", got, now)
+	}
+
+	for _, c := range []store.StateChange{
+		{At: at},
+		{Task: "x"},
+		{Task: "x", At: at, Succeeded: true, Failed: true},
+		{Task: "x", At: at, Suspend: true, Resume: true},
+		{Task: "x", At: at, SuspendAfter: -1},
+		{Task: "x", At: at, Reason: "nul\x00"},
+		{Task: "bad\xff", At: at},
+		{Task: "x", At: at, Slot: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
+	} {
+		_, _, err := sc.ChangeTaskState(t.Context(), c)
+		wantErr(t, fmt.Sprintf("ChangeTaskState(%+v)", c), err, store.ErrInvalid)
+	}
+	_, err := s.GetTaskState(t.Context(), "x")
+	wantErr(t, "GetTaskState after refused changes", err, store.ErrNotFound)
+}
+
+// testChangeTaskStateRace counts failures from many goroutines at once:
+// none is lost, and exactly one change suspends the task.
+func testChangeTaskStateRace(t *testing.T, s store.Store) {
+	sc := stateChanger(t, s)
+	const n = 16
+	var wg sync.WaitGroup
+	var suspended atomic.Int32
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, now, err := sc.ChangeTaskState(t.Context(), store.StateChange{Task: "chg-race", At: base.Add(time.Duration(i) * time.Second),
+				Failed: true, SuspendAfter: n / 2, Reason: "half"})
+			if err != nil {
+				t.Errorf("ChangeTaskState: %v", err)
+			}
+			if now {
+				suspended.Add(1)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	st := getTaskState(t, s, "chg-race")
+	if st.ConsecutiveFailures != n || !st.Suspended {
+		t.Errorf("after %d concurrent failures: %d counted, suspended %v", n, st.ConsecutiveFailures, st.Suspended)
+	}
+	if got := suspended.Load(); got != 1 {
+		t.Errorf("%d changes said they suspended the task, want 1", got)
+	}
+}
+
+// testDeleteKeepsLastSlot: DeleteExecutions keeps the newest slot it
+// deletes in the task's state.
+func testDeleteKeepsLastSlot(t *testing.T, s store.Store) {
+	slot := base.Truncate(time.Minute)
+	var xs []*store.Execution
+	for i := range 3 {
+		x := scheduled("keep", slot.Add(time.Duration(i)*time.Minute), store.TriggerSchedule)
+		x.State, x.EndedAt = store.StateSucceeded, x.StartedAt.Add(time.Second)
+		xs = append(xs, x)
+	}
+	manual := newExecution("keep", base.Add(time.Hour))
+	manual.State, manual.EndedAt, manual.ScheduledAt = store.StateSucceeded, manual.StartedAt, slot.Add(time.Hour)
+	other := scheduled("keep-other", slot.Add(-time.Hour), store.TriggerCatchUp)
+	other.State, other.EndedAt = store.StateSkipped, other.StartedAt
+	create(t, s, append(xs, manual, other)...)
+	putTaskState(t, s, &store.TaskState{Task: "keep-other", ConsecutiveFailures: 2, LastScheduledAt: slot, UpdatedAt: base})
+
+	if n := deleteExecutions(t, s, store.DeleteParams{Before: base.Add(2 * time.Hour)}); n != 5 {
+		t.Fatalf("deleted %d, want 5", n)
+	}
+	// The newest claimed slot, not the manual run's ScheduledAt.
+	if st := getTaskState(t, s, "keep"); !st.LastScheduledAt.Equal(xs[2].ScheduledAt) || st.Suspended || st.ConsecutiveFailures != 0 {
+		t.Errorf("state of keep after deletion: %+v, want LastScheduledAt %v", st, xs[2].ScheduledAt)
+	}
+	// An older slot than the stored one changes nothing.
+	if st := getTaskState(t, s, "keep-other"); !st.LastScheduledAt.Equal(slot) || st.ConsecutiveFailures != 2 {
+		t.Errorf("state of keep-other after deletion: %+v, want it unchanged", st)
 	}
 }
