@@ -277,6 +277,9 @@ func (e *Engine) reserveLocked(ent *entry, exec *store.Execution, explicit bool,
 	}
 	busy := ent.running > 0 || ent.pending != nil || ent.graphRuns > 0
 	exec.Exclusive = e.exclusiveLocked(ent)
+	if exec.Trigger.Claims() && exec.ScheduledAt.After(ent.lastSlot) {
+		ent.lastSlot = exec.ScheduledAt
+	}
 	switch {
 	case !busy || ent.spec.o().Overlap == OverlapAllow:
 		exec.State = store.StateRunning

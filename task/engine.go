@@ -98,6 +98,7 @@ type Engine struct {
 
 	dispatches atomic.Int64 // fires handled, for tests and diagnostics
 	sweeps     atomic.Int64 // sweeps done (sweep.go), for tests and diagnostics
+	polls      atomic.Int64 // task state polls done (lease.go), for tests
 	abandoned  atomic.Int64 // executions this engine's sweeps marked abandoned
 	waiting    waitingRuns  // pending records to start when the task is free (cluster.go)
 }
@@ -121,6 +122,10 @@ type entry struct {
 	// Engine.mu.
 	state *store.TaskState
 	last  *store.Execution
+	// lastSlot is the newest slot this engine fired the task for (a
+	// claiming record, run or skipped), kept in the persisted state's
+	// LastScheduledAt whenever the engine writes it.
+	lastSlot time.Time
 }
 
 // New returns an engine configured by opts. It starts nothing.
@@ -935,8 +940,10 @@ func (e *Engine) cancelRun(id uuid.UUID, cause error) {
 }
 
 // Suspend stops the task's schedule from firing until Resume; the state is
-// persisted, so it survives restarts. A run in progress goes on. RunNow still
-// runs a suspended task.
+// persisted, so it survives restarts, and engines sharing the store see it
+// within their state poll interval (WithStatePoll). A run in progress goes
+// on. RunNow still runs a suspended task. A task already suspended stays
+// as it is, with its reason.
 func (e *Engine) Suspend(ctx context.Context, name string) error {
 	return e.setSuspended(ctx, name, true, "suspended by Suspend")
 }
@@ -948,19 +955,10 @@ func (e *Engine) Resume(ctx context.Context, name string) error {
 }
 
 func (e *Engine) setSuspended(ctx context.Context, name string, suspended bool, reason string) error {
-	now := e.now()
-	change := func(st *store.TaskState) {
-		st.Task, st.Suspended, st.SuspendedReason, st.UpdatedAt = name, suspended, reason, now
-		if suspended {
-			st.SuspendedAt = now
-		} else {
-			st.SuspendedAt = time.Time{}
-			st.ConsecutiveFailures = 0
-		}
-	}
+	c := store.StateChange{Task: name, At: e.now(), Suspend: suspended, Resume: !suspended, Reason: reason}
 	// The store is written first, so that a refused write changes
 	// nothing; the change is then applied to the state as it is by then
-	// (a run's end may have counted meanwhile: its saveState, waiting for
+	// (a run's end may have counted meanwhile: its write, waiting for
 	// saveMu, persists the two together).
 	e.saveMu.Lock()
 	defer e.saveMu.Unlock()
@@ -971,14 +969,28 @@ func (e *Engine) setSuspended(ctx context.Context, name string, suspended bool, 
 		return err
 	}
 	st := ent.getState()
+	c.Slot = ent.lastSlot // the newest slot fired: LastScheduledAt never lags it
 	e.mu.Unlock()
-	change(&st)
-	if err := e.store.PutTaskState(ctx, &st); err != nil {
-		return fmt.Errorf("task: task %q: saving state: %w", name, err)
+	if sc, ok := e.store.(store.StateChanger); ok {
+		// One atomic change of the stored state, which other engines
+		// change too; its result replaces this engine's copy.
+		after, _, err := sc.ChangeTaskState(ctx, c)
+		if err != nil {
+			return fmt.Errorf("task: task %q: saving state: %w", name, err)
+		}
+		e.mu.Lock()
+		ent.setState(*after)
+		e.mu.Unlock()
+	} else {
+		change := func(st *store.TaskState) { c.Apply(st) }
+		change(&st)
+		if err := e.store.PutTaskState(ctx, &st); err != nil {
+			return fmt.Errorf("task: task %q: saving state: %w", name, err)
+		}
+		e.mu.Lock()
+		e.changeStateLocked(ent, change)
+		e.mu.Unlock()
 	}
-	e.mu.Lock()
-	e.changeStateLocked(ent, change)
-	e.mu.Unlock()
 	e.log.Info("task state changed", zap.String("task", name), zap.Bool("suspended", suspended), zap.String("reason", reason))
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/taskmill/taskmill/internal/quote"
 	"github.com/taskmill/taskmill/lock"
+	"github.com/taskmill/taskmill/store"
 )
 
 // An engine on a shared store holds one lease, on the key "node/<node
@@ -47,6 +48,25 @@ type leaseConfig struct {
 	off        bool // WithLocker(nil): no lease even if the store has a locker
 	set        bool // WithLocker was given
 	ttl, every time.Duration
+	poll       time.Duration // WithStatePoll
+}
+
+// StatePollDefault is how often an engine with a node lease reads the
+// task states of the store, unless WithStatePoll says otherwise.
+const StatePollDefault = time.Second
+
+// WithStatePoll sets how often an engine with a node lease (see
+// WithLocker) reads every task state from the store, in one call, so that
+// a Suspend, Resume or auto-suspension made by another engine takes effect
+// here within d. It must be positive. Default StatePollDefault.
+func WithStatePoll(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: WithStatePoll: interval %v must be positive", ErrInvalidOption, d)
+		}
+		c.lease.poll = d
+		return nil
+	}
 }
 
 // WithLocker sets the locker of the engine's node lease (see the package
@@ -86,6 +106,9 @@ func WithLease(ttl, renewEvery time.Duration) Option {
 func (c *config) resolveLease() {
 	if c.lease.ttl == 0 {
 		c.lease.ttl, c.lease.every = LeaseTTLDefault, LeaseRenewDefault
+	}
+	if c.lease.poll == 0 {
+		c.lease.poll = StatePollDefault
 	}
 	if !c.lease.set {
 		if p, ok := c.store.(LockerProvider); ok {
@@ -145,15 +168,59 @@ func (e *Engine) startRenewer() {
 		return
 	}
 	ctx, cancel := context.WithCancel(e.storeCtx)
-	stop, done := make(chan struct{}), make(chan struct{})
+	stop, done, polled := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	nl.stop = func() {
 		cancel()
 		close(stop)
 		<-done
+		<-polled
 	}
-	// The ticker is made here, not in the goroutine, so that it counts
-	// from Start.
+	// The tickers are made here, not in the goroutines, so that they
+	// count from Start.
 	go e.renewLoop(ctx, nl, e.clock.NewTicker(e.cfg.lease.every), stop, done)
+	go e.pollLoop(ctx, e.clock.NewTicker(e.cfg.lease.poll), stop, polled)
+}
+
+// pollLoop reads the task states of the store every poll interval
+// (WithStatePoll), so that what other engines change reaches this one.
+func (e *Engine) pollLoop(ctx context.Context, t clockwork.Ticker, stop, done chan struct{}) {
+	defer close(done)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.Chan():
+		}
+		e.pollStates(ctx)
+	}
+}
+
+// pollStates replaces the engine's copy of each registered task's state
+// with the store's. It holds saveMu, so that no state the engine writes
+// meanwhile is overwritten by an older one read before it.
+func (e *Engine) pollStates(ctx context.Context) {
+	defer e.polls.Add(1)
+	l, ok := e.store.(store.StateLister)
+	if !ok {
+		return
+	}
+	e.saveMu.Lock()
+	defer e.saveMu.Unlock()
+	all, err := l.ListTaskStates(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Debug("polling task states", zap.Error(err))
+		}
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, st := range all {
+		if ent := e.tasks[st.Task]; ent != nil {
+			ent.setState(*st)
+		}
+	}
 }
 
 func (e *Engine) renewLoop(ctx context.Context, nl *nodeLease, t clockwork.Ticker, stop, done chan struct{}) {

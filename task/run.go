@@ -546,7 +546,7 @@ func (r *run) finish(o outcome) bool {
 	// run of the task cannot count its own first (which let a failure
 	// after a success see the failures from before it, and suspend).
 	if a.mayChange {
-		a.suspendedNow = e.countOutcomeLocked(r, final)
+		a.change, a.suspendedNow = e.countOutcomeLocked(r, final)
 	}
 	e.mu.Unlock()
 
@@ -563,10 +563,11 @@ func (r *run) finish(o outcome) bool {
 
 // ended is what a run's end decided under the engine's lock, for afterRun.
 type ended struct {
-	next         *run // the queued run promoted to start
-	closing      bool // the engine is shutting down
-	mayChange    bool // the task's state may have changed: persist it
-	suspendedNow bool // the run's end suspended the task
+	next         *run               // the queued run promoted to start
+	closing      bool               // the engine is shutting down
+	mayChange    bool               // the task's state may have changed: persist it
+	change       *store.StateChange // the change, when mayChange
+	suspendedNow bool               // the run's end suspended the task
 }
 
 // Backoff of the end-of-run write retries.
@@ -639,7 +640,7 @@ func (e *Engine) afterRun(r *run, x *store.Execution, kind notify.ErrorKind, a e
 	}
 	e.runs.remove(x.ID)
 	if a.mayChange {
-		e.saveState(r.ent)
+		a.suspendedNow = e.persistState(r.ent, a.change, a.suspendedNow)
 	}
 	e.notifyEnd(r.spec, x, kind, a.suspendedNow)
 	if r.graph != nil {
@@ -667,29 +668,55 @@ func (e *Engine) logRunEnd(x *store.Execution) {
 func (e *Engine) debugEnabled() bool { return e.log.Core().Enabled(zap.DebugLevel) }
 
 // countOutcomeLocked applies a run's end to its task's state — the failure
-// count, auto-suspension, the last slot — and reports whether the task was
-// suspended now; e.mu must be held. saveState persists it.
-func (e *Engine) countOutcomeLocked(r *run, x *store.Execution) (suspendedNow bool) {
-	now := e.now()
-	e.changeStateLocked(r.ent, func(st *store.TaskState) {
-		switch x.State {
-		case store.StateSucceeded:
-			st.ConsecutiveFailures = 0
-		case store.StateFailed:
-			st.ConsecutiveFailures++
-			if n := r.spec.o().SuspendAfterFailures; n > 0 && st.ConsecutiveFailures >= n && !st.Suspended {
-				st.Suspended, st.SuspendedAt, suspendedNow = true, x.EndedAt, true
-				st.SuspendedReason = fmt.Sprintf("suspended after %d consecutive failures; last: execution %s: %s",
-					st.ConsecutiveFailures, x.ID, firstLine(x.Error))
-				e.log.Warn("task suspended", zap.String("task", x.Task), zap.Int("consecutive_failures", st.ConsecutiveFailures))
-			}
+// count, auto-suspension, the last slot — and returns the change and
+// whether it suspended the task; e.mu must be held. persistState
+// persists it.
+func (e *Engine) countOutcomeLocked(r *run, x *store.Execution) (*store.StateChange, bool) {
+	c := &store.StateChange{Task: x.Task, At: e.now()}
+	switch x.State {
+	case store.StateSucceeded:
+		c.Succeeded = true
+	case store.StateFailed:
+		c.Failed = true
+		if n := r.spec.o().SuspendAfterFailures; n > 0 {
+			c.SuspendAfter = n
+			c.Reason = fmt.Sprintf("suspended after %d consecutive failures; last: execution %s: %s", n, x.ID, firstLine(x.Error))
 		}
-		if x.Trigger.Claims() && x.ScheduledAt.After(st.LastScheduledAt) {
-			st.LastScheduledAt = x.ScheduledAt
-		}
-		st.Task, st.UpdatedAt = x.Task, now
-	})
-	return suspendedNow
+	}
+	if x.Trigger.Claims() {
+		c.Slot = x.ScheduledAt
+	}
+	var suspendedNow bool
+	e.changeStateLocked(r.ent, func(st *store.TaskState) { suspendedNow = c.Apply(st) })
+	if suspendedNow {
+		e.log.Warn("task suspended", zap.String("task", x.Task), zap.Int("consecutive_failures", r.ent.getState().ConsecutiveFailures))
+	}
+	return c, suspendedNow
+}
+
+// persistState writes a change of the task's state that the engine made
+// (and applied to its own copy) to the store, and returns whether it
+// suspended the task. A store.StateChanger applies the change to the
+// stored state, which other engines change too: the result, and whether
+// the change suspended the task, are the store's, and replace the
+// engine's copy. Other stores get the engine's copy whole (saveState).
+func (e *Engine) persistState(ent *entry, c *store.StateChange, suspendedNow bool) bool {
+	sc, ok := e.store.(store.StateChanger)
+	if !ok || c == nil {
+		e.saveState(ent)
+		return suspendedNow
+	}
+	e.saveMu.Lock()
+	defer e.saveMu.Unlock()
+	after, now, err := sc.ChangeTaskState(e.storeCtx, *c)
+	if err != nil {
+		e.log.Warn("could not save task state", zap.String("task", c.Task), zap.Error(err))
+		return suspendedNow
+	}
+	e.mu.Lock()
+	ent.setState(*after)
+	e.mu.Unlock()
+	return now
 }
 
 // saveState persists the task's state as it is now. The state is read
