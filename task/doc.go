@@ -261,19 +261,56 @@
 // store/postgres, whose expiries are on the database clock; store/memory
 // is not shared, so an engine on it holds no lease unless WithLocker
 // gives one. Start fails while another live engine holds the lease of its
-// node id: two engines must not share one.
+// node id: two engines must not share one. What follows holds among
+// engines that hold node leases on one store.
 //
-// After each renewal the engine sweeps: a pending or running execution
-// that names another node whose lease is no longer live will never end by
-// itself, and is marked abandoned, its error saying which node and when
-// its lease was last renewed ("node host-1/4242 last renewed
-// 2026-12-04T10:00:03Z"). That happens within the TTL plus one renewal
-// interval of the last renewal (20 s by default). The mark is one
-// conditional write (store.Abandoner), so of several engines sweeping at
-// once one marks each record. A node that never held a lease is not swept.
-// A process restarted under the same node id (WithNodeID) can start once
-// the dead one's lease has ended, and its Start marks that one's runs
-// abandoned itself.
+// Each slot runs once: the record of a fire claims the task's slot in the
+// store (store.Store.CreateExecution), whichever engine fires first.
+//
+// A task runs once at a time unless its overlap policy is OverlapAllow:
+// its records are exclusive (store.Execution.Exclusive), so the store
+// refuses a second running one whichever engine asks. A fire that finds
+// the task running on another engine is recorded skipped ("overlap:
+// running on another engine"); with OverlapQueueOne it is recorded
+// pending, at most one across the engines, and starts within one renewal
+// interval of the other run's end. RunNow of such a task is refused with
+// ErrAlreadyRunning. Not yet across engines: the root's policy covering the
+// rest of its graph run (another engine may fire the root once the root's
+// own run has ended, while its dependents still run).
+//
+// A dead engine's runs are found. After each renewal an engine sweeps: a
+// pending or running execution that names another node whose lease is no
+// longer live will never end by itself, and is marked abandoned, its error
+// saying which node and when its lease was last renewed ("node
+// host-1/4242 last renewed 2026-12-04T10:00:03Z"). That happens within
+// the TTL plus one renewal interval of the last renewal (20 s by default).
+// The mark is one conditional write (store.Abandoner), so of several
+// engines sweeping at once one marks each record; that engine calls the
+// task's OnTaskFailed (an error wrapping ErrAbandoned) and OnTaskEnd
+// listeners and sends TASK_FAILED (error kind notify.KindAbandoned) to its
+// error integration. A task with Spec.RecoverAbandoned is re-run: the
+// marking engine creates the re-run (trigger recovery, the same slot,
+// ParentID the abandoned execution) in the same store step, so the slot
+// runs once more exactly once. A node that never held a lease is not
+// swept. A process restarted under the same node id (WithNodeID) can
+// start once the dead one's lease has ended, and its Start marks that
+// one's runs abandoned itself.
+//
+// A stale engine stops itself. An engine that finds its lease lost, or
+// has not renewed it for a TTL (the store unreachable), cancels its runs
+// with cause ErrLeaseLost: another engine may have marked them abandoned
+// and re-run them. A record, once final, never changes (the store refuses
+// the write), so the late end of such a run does not overwrite the
+// abandoned record. A job that writes to other systems can fence those
+// writes with FencingToken.
+//
+// One task state. A run's failure or success, Suspend, Resume and
+// auto-suspension are each one atomic change of the stored state
+// (store.StateChanger), so failures are counted once whichever engines
+// ran them, and every engine reads all task states once per poll interval
+// (WithStatePoll; StatePollDefault, 1 s): a Suspend on one engine stops
+// the others' fires within that. Cancel of a run on another engine is
+// stored and carried out by that engine at its next renewal.
 //
 // # Panics
 //
