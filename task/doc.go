@@ -260,9 +260,15 @@
 // LeaseRenewDefault). The locker is the store's own on store/sqlite and
 // store/postgres, whose expiries are on the database clock; store/memory
 // is not shared, so an engine on it holds no lease unless WithLocker
-// gives one. Start fails while another live engine holds the lease of its
-// node id: two engines must not share one. What follows holds among
-// engines that hold node leases on one store.
+// gives one. Two live engines must not share a node id: Start fails while
+// another live engine holds the lease of its node id. A lease held at
+// Start may also be that of an earlier process of the node, killed before
+// it could release it, which a supervisor restarts at once (systemd within
+// 100 ms): failing would make it restart again and again until it gives
+// up. So Start watches the held lease, for at most the TTL and one renewal
+// interval: a holder that renews it is alive, and Start fails with
+// lock.ErrHeld; a lease that expires was a dead process's, and Start takes
+// it. What follows holds among engines that hold node leases on one store.
 //
 // Each slot runs once: the record of a fire claims the task's slot in the
 // store (store.Store.CreateExecution), whichever engine fires first.
@@ -292,9 +298,9 @@
 // marking engine creates the re-run (trigger recovery, the same slot,
 // ParentID the abandoned execution) in the same store step, so the slot
 // runs once more exactly once. A node that never held a lease is not
-// swept. A process restarted under the same node id (WithNodeID) can
-// start once the dead one's lease has ended, and its Start marks that
-// one's runs abandoned itself.
+// swept. A process restarted under the same node id (WithNodeID) starts
+// once the dead one's lease has ended, and its Start marks that one's runs
+// abandoned itself.
 //
 // A stale engine stops itself. An engine that finds its lease lost, or
 // has not renewed it for a TTL (the store unreachable), cancels its runs

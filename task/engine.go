@@ -394,8 +394,12 @@ func scheduleKey(s cron.Schedule) string {
 	return s.String()
 }
 
-// Start runs the init hooks (OnInit), loads each task's persisted state,
-// arms one timer per distinct schedule and begins firing. It returns an
+// Start runs the init hooks (OnInit), takes the node lease if the engine
+// has a locker, loads each task's persisted state, arms one timer per
+// distinct schedule and begins firing. A node lease held by a killed
+// earlier process of the node is waited for, at most its TTL and one
+// renewal interval, within ctx; one held by a live engine fails Start with
+// an error wrapping lock.ErrHeld (see the package doc). It returns an
 // error naming the hook or task that failed; the engine is then unusable
 // except for Shutdown.
 func (e *Engine) Start(ctx context.Context) error {

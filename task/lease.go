@@ -133,8 +133,8 @@ type nodeLease struct {
 func nodeKey(node string) string { return "node/" + node }
 
 // acquireLease takes the node lease, if the engine has a locker. Another
-// engine holding a live lease on the same node id makes Start fail: two
-// engines must not share a node id.
+// live engine holding the lease of the same node id makes Start fail: two
+// engines must not share a node id. A dead one's is waited for.
 func (e *Engine) acquireLease(ctx context.Context) error {
 	c := e.cfg.lease
 	if c.locker == nil {
@@ -142,7 +142,14 @@ func (e *Engine) acquireLease(ctx context.Context) error {
 	}
 	owner := e.cfg.node + "#" + uuid.NewString()[:8]
 	prev, perr := c.locker.Get(ctx, nodeKey(e.cfg.node))
-	l, err := c.locker.Acquire(ctx, lock.AcquireParams{Key: nodeKey(e.cfg.node), Owner: owner, TTL: c.ttl})
+	p := lock.AcquireParams{Key: nodeKey(e.cfg.node), Owner: owner, TTL: c.ttl}
+	l, err := c.locker.Acquire(ctx, p)
+	if errors.Is(err, lock.ErrHeld) {
+		// Perhaps an earlier process of this node that died: wait for
+		// its lease to expire (leasewait.go).
+		l, prev, err = e.awaitNodeLease(ctx, p)
+		perr = nil
+	}
 	if errors.Is(err, lock.ErrHeld) {
 		return fmt.Errorf("task: node id %s is in use by another live engine (two engines must not share a node id): %w",
 			quote.Short(e.cfg.node), err)

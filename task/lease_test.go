@@ -117,7 +117,8 @@ func TestStartFailsWhenTheNodeIDIsInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := member(t, clock, st, locker, "host-1/4242")
-	err := b.Start(context.Background())
+	// B waits for the lease, which A renews: A is alive.
+	err := startAdvancing(t, clock, b)
 	if !errors.Is(err, lock.ErrHeld) || !strings.Contains(err.Error(), `"host-1/4242"`) {
 		t.Fatalf("second Start on node id host-1/4242: %v, want lock.ErrHeld naming the node", err)
 	}
@@ -212,7 +213,7 @@ func TestNodeLeaseOnSQLite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Start(ctx); !errors.Is(err, lock.ErrHeld) {
+	if err := startAdvancing(t, clock, b); !errors.Is(err, lock.ErrHeld) {
 		t.Errorf("second Start with node id node-1: %v, want lock.ErrHeld", err)
 	}
 	if err := b.Shutdown(ctx); err != nil {

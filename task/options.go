@@ -101,8 +101,10 @@ func WithClock(clk clockwork.Clock) Option {
 
 // WithNodeID names this engine instance in the records it writes
 // (Execution.Node). The id follows the rule of Spec.Name: at most 200
-// bytes of valid UTF-8, no control characters. Default: host name, process
-// id and a random suffix.
+// bytes of valid UTF-8, no control characters. Two live engines on one
+// store must not share an id; an engine restarted under the id of a killed
+// one waits at Start for the dead one's node lease to expire. Default:
+// host name, process id and a random suffix.
 func WithNodeID(id string) Option {
 	return func(c *config) error {
 		if err := validateName("node id", id); err != nil {
