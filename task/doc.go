@@ -247,10 +247,19 @@
 // program started by an outside scheduler, Spring Cloud Task's purpose: it
 // records a one-shot execution, runs the job, records the end and returns
 // the exit code for os.Exit; SIGINT and SIGTERM cancel the run.
-// SingleInstance refuses to start while the store holds a running
-// execution of the task. (Two processes checking at the same instant can
-// both pass: the check is a read, not a lock; cluster leases come with the
-// PostgreSQL store.)
+// SingleInstance refuses to start while another process runs the task.
+// On store/sqlite and store/postgres (or with WithLocker) it is a lease on
+// "single/<task name>", taken before the run is recorded, renewed with the
+// node lease (below) and released at the end: of processes started at the
+// same instant exactly one runs, and a process killed mid-run (kill -9)
+// blocks the next start for at most the lease TTL after its last renewal.
+// The next process, once it holds the lease, sweeps (below), which marks
+// the killed one's record abandoned, naming its node, rather than leaving
+// it running to refuse every later start. It then also refuses while the
+// store holds a pending or running execution of the task on a live engine
+// (RunNow, a schedule). On store/memory (no locker) it is only that read
+// of the store, not a lock: two processes checking at the same instant can
+// both pass.
 //
 // # Several engines on one store
 //

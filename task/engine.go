@@ -39,8 +39,9 @@ import (
 //  7. runTable.mu, run.mu — taken under mu (never the other way round).
 //
 // graphRun.mu, workers.mu, backlog.mu, the node lease's mu (lease.go),
-// jobCtx.mu, latch.mu, scheduleCache.mu and the OnInit hooks' lock are
-// leaves: nothing else is taken while one is held.
+// singleLeases.mu (single.go), jobCtx.mu, latch.mu, scheduleCache.mu and
+// the OnInit hooks' lock are leaves: nothing else is taken while one is
+// held.
 //
 // A task's state (suspended, reason, consecutive failures, last slot) has
 // one owner, Engine.mu: every change is one read-modify-write under it
@@ -95,6 +96,7 @@ type Engine struct {
 	held      *backlog       // records the store refused, to write later (backlog.go)
 	heldStop  func()         // stops the retrier of held; set by Start
 	lease     *nodeLease     // the node lease, from Start to Shutdown; nil without a locker
+	single    singleLeases   // the SingleInstance leases of one-shot runs (single.go)
 
 	dispatches atomic.Int64 // fires handled, for tests and diagnostics
 	sweeps     atomic.Int64 // sweeps done (sweep.go), for tests and diagnostics
@@ -746,8 +748,33 @@ func WithParentID(id uuid.UUID) RunOption {
 	}
 }
 
-// SingleInstance refuses the run with ErrAlreadyRunning while the store
-// holds a pending or running execution of the task, on any engine.
+// SingleInstance refuses the run, with ErrAlreadyRunning naming the task,
+// while another runs it.
+//
+// With RunOnce and RunMain on a store with a locker (store/sqlite and
+// store/postgres have their own; WithEngineOptions(WithLocker(l)) gives
+// another) it is a lease, on the key "single/<task name>": the process
+// takes it before it records its run, holds it until the run has ended,
+// renewing it with its node lease (WithLease: same TTL and interval), and
+// releases it. A process that finds it held by another is refused, so of
+// processes started at the same instant exactly one runs. A process killed
+// mid-run (kill -9) leaves the lease to expire: it blocks the next start
+// for at most the TTL after its last renewal (LeaseTTLDefault, 15 s by
+// default; one renewal interval more if the kill fell between the renewals
+// of its two leases). Once it holds the lease, the process marks abandoned
+// the runs of nodes whose lease has ended, the killed process's among them
+// (the sweep of the package doc), then also refuses while the store holds
+// a pending or running execution of the task: a run of a live engine
+// (RunNow, a schedule), which the lease does not cover, or of an engine
+// without a lease. A lease lost mid-run (not renewed for a TTL) is logged
+// at Error; if the node lease lapsed with it, the engine stops the run
+// (cause ErrLeaseLost), as it does any run of a node whose lease lapsed.
+//
+// Without a locker (store/memory, WithLocker(nil)), and for RunNow, it is
+// only that read of the store, not a lock: it holds against runs recorded
+// before the check, but two runs checking at the same instant can both
+// pass, and a record left running by a killed process refuses every later
+// run until something marks it ended.
 func SingleInstance() RunOption {
 	return func(c *runConfig) error {
 		c.singleInstance = true

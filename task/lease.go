@@ -241,6 +241,7 @@ func (e *Engine) renewLoop(ctx context.Context, nl *nodeLease, t clockwork.Ticke
 		case <-t.Chan():
 		}
 		e.renewLease(ctx, nl)
+		e.renewSingles(ctx, nl.locker) // single.go
 		e.sweep(ctx, nl.locker)
 		e.startWaiting()
 	}

@@ -18,8 +18,11 @@ import (
 // external id and parent id of opts, runs the job with the listeners, records
 // the end and shuts the engine down. SIGINT and SIGTERM, like ctx ending,
 // cancel the run, which is then recorded cancelled. With SingleInstance it
-// refuses, returning ErrAlreadyRunning naming the task, while the store
-// holds a pending or running execution of the task. Spec.Schedule, Cron,
+// refuses, returning ErrAlreadyRunning naming the task, while another
+// process runs the task: on a store with a locker (store/sqlite,
+// store/postgres) it holds a lease for the whole run, so that of processes
+// started at the same instant one runs, and a killed one blocks the next
+// for at most one lease TTL (see SingleInstance). Spec.Schedule, Cron,
 // TimeZone, When and After are ignored: the process is the schedule.
 func RunOnce(ctx context.Context, spec Spec, opts ...RunOption) (*store.Execution, error) {
 	rc, err := buildRunConfig(true, opts)
@@ -44,6 +47,14 @@ func RunOnce(ctx context.Context, spec Spec, opts ...RunOption) (*store.Executio
 			eng.log.Warn("shutting down the one-shot engine: " + err.Error())
 		}
 	}()
+
+	if rc.singleInstance {
+		release, err := eng.holdSingle(ctx, spec.Name)
+		if err != nil {
+			return nil, err
+		}
+		defer release() // before Shutdown, which stops the renewer
+	}
 
 	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
