@@ -138,10 +138,10 @@ func (e *Engine) renewSingles(ctx context.Context, locker lock.Locker) {
 // singleLeaseLost is called once when the SingleInstance lease l is found
 // lost mid-run (it expired while the locker could not be reached, or
 // another process took it after it expired): another process may now run
-// the task at the same time as this one. It says so loudly; the run goes
-// on. (When the node lease, renewed in the same tick, lapsed too, the
-// renewer has stopped the engine's runs with ErrLeaseLost.)
+// the task. The one-shot engine's runs are stopped with ErrLeaseLost, as
+// when the node lease is lost.
 func (e *Engine) singleLeaseLost(l lock.Lease, err error) {
-	e.log.Error("single-instance lease lost while the task runs: another process may run it at the same time",
+	e.log.Error("single-instance lease lost while the task runs: another process may run it now; stopping the run",
 		zap.String("key", l.Key), zap.Int64("token", l.Token), zap.String("node", e.cfg.node), zap.Error(err))
+	e.stopRunsLeaseLost()
 }

@@ -174,9 +174,9 @@ func (l loseSingles) Renew(ctx context.Context, ls lock.Lease, ttl time.Duration
 }
 
 // A single-instance lease lost mid-run is logged at Error, once (the
-// renewer's singleLeaseLost); the run goes on, and nothing is released at
-// its end.
-func TestSingleInstanceLeaseLostMidRunIsLogged(t *testing.T) {
+// renewer's singleLeaseLost), and the run is stopped with ErrLeaseLost:
+// another process may run the task now. Nothing is released at its end.
+func TestSingleInstanceLeaseLostMidRunStopsTheRun(t *testing.T) {
 	t.Parallel()
 	clock := clockwork.NewFakeClockAt(testStart)
 	locker := newLocker(t, clock)
@@ -186,8 +186,8 @@ func TestSingleInstanceLeaseLostMidRunIsLogged(t *testing.T) {
 	go func() {
 		x, err := RunOnce(context.Background(), Spec{Name: "etl", Job: g}, SingleInstance(),
 			oneShot(clock, memory.New(), loseSingles{locker}, "batch-1"), WithEngineOptions(WithLogger(zap.New(core))))
-		if err == nil && x.State != store.StateSucceeded {
-			err = errors.New("the run is " + string(x.State))
+		if err == nil && (x.State != store.StateCancelled || !strings.HasPrefix(x.Error, ErrLeaseLost.Error())) {
+			err = errors.New("the run is " + string(x.State) + ": " + x.Error)
 		}
 		done <- err
 	}()
@@ -197,10 +197,10 @@ func TestSingleInstanceLeaseLostMidRunIsLogged(t *testing.T) {
 	}
 	clock.Advance(LeaseRenewDefault)
 	waitFor(t, "the loss logged", func() bool { return lost() > 0 })
-	close(g.release)
 	if err := <-done; err != nil {
-		t.Fatalf("the run whose lease was lost: %v, want it to go on and succeed", err)
+		t.Fatalf("the run whose lease was lost: %v, want it cancelled with ErrLeaseLost", err)
 	}
+	close(g.release)
 	if n := lost(); n != 1 {
 		t.Errorf("the loss was logged %d times, want once", n)
 	}
