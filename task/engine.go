@@ -124,6 +124,9 @@ type entry struct {
 	// Engine.mu.
 	state *store.TaskState
 	last  *store.Execution
+	// lastRead says that Tasks has read the task's last execution from
+	// the store once (see Tasks).
+	lastRead bool
 	// lastSlot is the newest slot this engine fired the task for (a
 	// claiming record, run or skipped), kept in the persisted state's
 	// LastScheduledAt whenever the engine writes it.
@@ -1035,16 +1038,93 @@ type TaskInfo struct {
 	Suspended           bool
 	SuspendedReason     string
 	ConsecutiveFailures int
-	Running             int              // runs in progress on this engine
-	Pending             bool             // a run is queued (OverlapQueueOne)
-	LastExecution       *store.Execution // newest execution this engine ended or skipped, nil if none
-	Predecessors        []string         // tasks this one runs after (Spec.After)
-	Dependents          []string         // tasks that run after this one
-	GraphRuns           int              // graph runs in progress with this task as root
+	Running             int  // runs in progress on this engine
+	Pending             bool // a run is queued (OverlapQueueOne)
+	// LastExecution is the task's newest execution, nil if none: read
+	// from the store (so it survives a restart, and names the node that
+	// ran it, whichever engine that was), else the newest this engine
+	// ended or skipped.
+	LastExecution *store.Execution
+	Predecessors  []string // tasks this one runs after (Spec.After)
+	Dependents    []string // tasks that run after this one
+	GraphRuns     int      // graph runs in progress with this task as root
 }
 
-// Tasks returns every registered task, sorted by name.
+// Tasks returns every registered task, sorted by name. Its
+// LastExecution is read from the store: with a node lease (other engines
+// run the task too) for every task, one query each; otherwise once per
+// task that has not run on this engine (it may have run before a
+// restart). A store that does not answer leaves the engine's own view.
 func (e *Engine) Tasks() []TaskInfo {
+	out := e.localTasks()
+	e.readLastExecutions(out)
+	return out
+}
+
+// lastReadTimeout bounds the store reads of one Tasks call.
+const lastReadTimeout = 5 * time.Second
+
+// readLastExecutions sets the LastExecution of the tasks of out from the
+// store where it is newer (see Tasks).
+func (e *Engine) readLastExecutions(out []TaskInfo) {
+	e.mu.Lock()
+	clustered := e.lease != nil
+	var names []string
+	for _, ti := range out {
+		if ent := e.tasks[ti.Name]; ent != nil && (clustered || !ent.lastRead) {
+			names = append(names, ti.Name)
+		}
+	}
+	e.mu.Unlock()
+	if len(names) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(e.storeCtx, lastReadTimeout)
+	defer cancel()
+	found := make(map[string]*store.Execution, len(names))
+	for _, name := range names {
+		page, err := e.store.ListExecutions(ctx, store.ExecutionFilter{Task: name, Limit: 1})
+		if err != nil {
+			e.log.Debug("Tasks: reading the last execution from the store", zap.String("task", name), zap.Error(err))
+			return
+		}
+		if len(page.Executions) > 0 {
+			found[name] = page.Executions[0]
+		}
+	}
+	e.mu.Lock()
+	for _, name := range names {
+		ent := e.tasks[name]
+		if ent == nil {
+			continue
+		}
+		ent.lastRead = true
+		if x := found[name]; x != nil && (ent.last == nil || store.Newer(x, ent.last)) && !clustered {
+			ent.last = x // a restart's history: the newest until this engine runs it
+		}
+	}
+	e.mu.Unlock()
+	for i := range out {
+		if x := found[out[i].Name]; x != nil && (out[i].LastExecution == nil || store.Newer(x, out[i].LastExecution)) {
+			out[i].LastExecution = x.Clone()
+		}
+	}
+}
+
+// taskNames returns the names of the registered tasks, sorted.
+func (e *Engine) taskNames() []string {
+	e.mu.Lock()
+	names := make([]string, 0, len(e.tasks))
+	for name := range e.tasks {
+		names = append(names, name)
+	}
+	e.mu.Unlock()
+	sort.Strings(names)
+	return names
+}
+
+// localTasks is Tasks as this engine knows them, without the store.
+func (e *Engine) localTasks() []TaskInfo {
 	now := e.now()
 	e.mu.Lock()
 	defer e.mu.Unlock()

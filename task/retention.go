@@ -102,16 +102,16 @@ func (e *Engine) cleanUp(ctx context.Context, r Retention) (int, error) {
 		}
 	}
 	if r.KeepPerTask > 0 {
-		for _, info := range e.Tasks() {
-			cutoff, err := e.keepCutoff(ctx, info.Name, r.KeepPerTask)
+		for _, name := range e.taskNames() {
+			cutoff, err := e.keepCutoff(ctx, name, r.KeepPerTask)
 			if err != nil {
 				return total, err
 			}
 			if cutoff.IsZero() {
 				continue
 			}
-			if err := deleteAll(store.DeleteParams{Task: info.Name, Before: cutoff}); err != nil {
-				return total, fmt.Errorf("task: retention of task %q: %w", info.Name, err)
+			if err := deleteAll(store.DeleteParams{Task: name, Before: cutoff}); err != nil {
+				return total, fmt.Errorf("task: retention of task %q: %w", name, err)
 			}
 		}
 	}

@@ -168,3 +168,67 @@ func TestWithStatePollRejectsNonPositive(t *testing.T) {
 		}
 	}
 }
+
+// Tasks reads the last execution from the store: after a restart, and
+// across engines, naming the node that ran it.
+func TestTasksReadsTheLastExecutionFromTheStore(t *testing.T) {
+	t.Parallel()
+	clock := clockwork.NewFakeClockAt(testStart)
+	st := memory.New()
+	first := member(t, clock, st, nil, "host-1/1")
+	if err := first.Register(Spec{Name: "etl", Job: JobFunc(ok)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	id, err := first.RunNow(context.Background(), "etl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.Wait(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	// A new process of the host, without a lease: it reads it once.
+	second := member(t, clock, st, nil, "host-1/2")
+	if err := second.Register(Spec{Name: "etl", Job: JobFunc(ok)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if x := taskInfo(second, "etl").LastExecution; x == nil || x.ID != id || x.Node != "host-1/1" {
+		t.Fatalf("after a restart, LastExecution = %+v, want %s on host-1/1", x, id)
+	}
+
+	// Engines with leases see each other's runs.
+	locker := newLocker(t, clock)
+	a := member(t, clock, st, locker, "host-2/1")
+	b := member(t, clock, st, locker, "host-2/2")
+	for _, eng := range []*Engine{a, b} {
+		if err := eng.Register(Spec{Name: "sync", Job: JobFunc(ok)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := eng.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, runner := range []*Engine{a, b} {
+		id, err := runner.RunNow(context.Background(), "sync")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := runner.Wait(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+		for _, viewer := range []*Engine{a, b} {
+			if x := taskInfo(viewer, "sync").LastExecution; x == nil || x.ID != id || x.Node != runner.cfg.node {
+				t.Errorf("LastExecution seen from %s = %+v, want %s on %s", viewer.cfg.node, x, id, runner.cfg.node)
+			}
+		}
+	}
+}
