@@ -33,20 +33,23 @@ import (
 //  2. Engine.armMu — arming and disarming schedules (calls into gocron).
 //  3. group.mu — one schedule's dispatch; held while its fire admits runs.
 //  4. Engine.saveMu — writing a task's state to the store (saveState,
-//     setSuspended); the state itself is read and changed under mu.
+//     persistState, setSuspended) and reading every state from it
+//     (pollStates); the state itself is read and changed under mu.
 //  5. run.writeMu — one run's store writes after its creation.
 //  6. Engine.mu — the tasks and their state, groups, graph runs, status.
 //  7. runTable.mu, run.mu — taken under mu (never the other way round).
 //
 // graphRun.mu, workers.mu, backlog.mu, the node lease's mu (lease.go),
-// singleLeases.mu (single.go), jobCtx.mu, latch.mu, scheduleCache.mu and
-// the OnInit hooks' lock are leaves: nothing else is taken while one is
-// held.
+// singleLeases.mu (single.go), waitingRuns.mu (cluster.go), jobCtx.mu,
+// latch.mu, scheduleCache.mu and the OnInit hooks' lock are leaves:
+// nothing else is taken while one is held.
 //
 // A task's state (suspended, reason, consecutive failures, last slot) has
-// one owner, Engine.mu: every change is one read-modify-write under it
-// (changeStateLocked); saveMu only orders the writes to the store, each of
-// which reads the state as it is when it writes.
+// one owner in a process, Engine.mu: every change is one read-modify-write
+// under it (changeStateLocked); saveMu only orders the writes to the
+// store. Among engines sharing a store the stored state is the owner: each
+// change is one store.StateChange applied by the store, whose result
+// replaces the engine's copy, and the engines poll it (lease.go).
 
 type status int
 
