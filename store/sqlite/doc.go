@@ -35,8 +35,9 @@
 // default "taskmill_"), which Open and New replace with the prefix after
 // checking it is letters, digits and underscores, so it is never written
 // into SQL unchecked. The tables are {prefix}executions, {prefix}task_state,
-// {prefix}leases (Store.Locker's) and {prefix}schema_version, which has a
-// row per applied file.
+// {prefix}leases (Store.Locker's), {prefix}fence (the greatest fencing
+// token of a deleted execution) and {prefix}schema_version, which has a row
+// per applied file.
 //
 // Open and New apply the missing files in one BEGIN IMMEDIATE transaction
 // (SQLite's write lock), so of several processes that open a new file at
@@ -55,9 +56,30 @@
 // # Concurrency
 //
 // A Store is safe for concurrent use. Each store method is one SQL
-// statement, atomic on its own: a slot claim is the INSERT itself, which
-// the unique partial index on (task, scheduled_at) of the claiming
-// triggers lets through once; the second fails with store.ErrConflict.
+// statement, atomic on its own (AbandonExecution with a recovery record is
+// two, in one transaction): a slot claim is the INSERT itself, which the
+// unique partial index on (task, scheduled_at) of the claiming triggers
+// lets through once; the second fails with store.ErrConflict.
+//
+// The same INSERT makes the check of an exclusive execution
+// (store.Execution.Exclusive): unique partial indexes on task, one over the
+// exclusive executions that are running, one over those pending (recovery
+// records aside), let a task have one of each, and a second fails the
+// INSERT, or the UPDATE that would start one, with store.ErrBusy. SQLite
+// names no index in the error and checks them in an order of its own, so
+// when an INSERT that could meet more than the ID's index fails on one, a
+// query tells a taken ID or a claimed slot (store.ErrConflict, which wins)
+// from busy; that costs a query on this path only. An UPDATE changes only
+// a record that is pending or running (WHERE state IN ...): a final record
+// never changes, and when no row changes a query tells store.ErrNotFound
+// from store.ErrConflict.
+//
+// The INSERT also assigns the fence, which is the table's rowid (an
+// INTEGER PRIMARY KEY, which VACUUM keeps): one more than the greatest
+// fence of the executions and of those deleted (a trigger on DELETE keeps
+// the latter in {prefix}fence). SQLite's lock orders the writes of every
+// Store and process on the file, so each fence is greater than those
+// assigned before, and deleting the newest executions does not lower it.
 // Reads run in parallel on up to 8 connections (Open) beside a write, as
 // WAL allows. ListTaskStates (store.StateLister) reads every task state in
 // one SELECT, which the engine does once at Start instead of a
@@ -69,12 +91,14 @@
 // than poll SQLite's lock, and are committed in groups: the writes that
 // queued while one transaction ran go together in the next, one statement
 // each, with one commit — most of what a small write costs. A claim that
-// conflicts fails alone inside its group; any other failure rolls the group
-// back and its writes run again one by one, each with its own answer. A
-// write that finds none waiting runs alone, in autocommit mode. A write
-// whose context ends while it is queued returns the context's error and
-// never runs; once its group has begun, it runs and its caller gets the
-// result.
+// conflicts, or an exclusive execution that is busy, fails alone inside its
+// group (a write of two statements runs in a savepoint, and is undone
+// whole); any other failure rolls the group back and its writes run again
+// one by one, each with its own answer. A write that finds none waiting
+// runs alone, in autocommit mode (a write of two statements, in a
+// transaction of its own). A write whose context ends while it is queued
+// returns the context's error and never runs; once its group has begun, it
+// runs and its caller gets the result.
 //
 // Other Stores and processes on the same file serialise with this one
 // through SQLite's lock: a write waits for it up to the busy timeout, then

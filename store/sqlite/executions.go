@@ -16,10 +16,13 @@ import (
 	"github.com/taskmill/taskmill/store"
 )
 
-// CreateExecution inserts e. The slot claim is the unique partial index on
-// (task, scheduled_at) of the claiming triggers: a second claim, like a
-// duplicate ID, fails the INSERT and returns an error wrapping
-// store.ErrConflict. See store.Store.
+// CreateExecution inserts e: one INSERT, which assigns the fence (see
+// 0003_cluster.sql). The slot claim is the unique partial index on (task,
+// scheduled_at) of the claiming triggers, and the check of an exclusive
+// execution the unique partial indexes on task of the exclusive running
+// and pending ones: a second claim, or a duplicate ID, fails the INSERT and
+// returns an error wrapping store.ErrConflict; a second exclusive
+// execution, store.ErrBusy. See store.Store.
 func (s *Store) CreateExecution(ctx context.Context, e *store.Execution) error {
 	const op = "create execution"
 	if err := e.Validate(); err != nil {
@@ -33,26 +36,65 @@ func (s *Store) CreateExecution(ctx context.Context, e *store.Execution) error {
 		return err
 	}
 	defer s.leave()
-	id := e.ID // the arguments are read by whichever caller runs the group
-	_, err = s.w.exec(ctx, s.stmts.insert, "",
-		id[:], e.Task, string(e.Trigger), micros(e.ScheduledAt), e.StartedAt.UnixMicro(), micros(e.EndedAt),
-		string(e.State), int64(e.ExitCode), e.ExitMessage, e.Error, args, e.ExternalID,
-		nullID(e.ParentID), nullID(e.GraphRunID), e.RootTask, e.Node, e.SkipReason)
+	_, err = s.w.exec(ctx, s.stmts.insert, "", insertArgs(e, args)...)
 	switch {
 	case err == nil:
 		return nil
-	case sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-		return fmt.Errorf("sqlite: %s %s: %w: the ID exists", op, e.ID, store.ErrConflict)
-	case sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE: // the claim index
-		return fmt.Errorf("sqlite: %s %s: %w: task %q: slot %s is claimed",
-			op, e.ID, store.ErrConflict, e.Task, e.ScheduledAt.Format(time.RFC3339Nano))
+	case sqliteCode(err) != sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+		return fail(ctx, op+" "+e.ID.String(), err)
 	}
-	return fail(ctx, op+" "+e.ID.String(), err)
+	// The ID, the claim or an index of exclusive executions: SQLite
+	// names no index, and stops at the first that fails, in an order of
+	// its own. A conflict wins over busy. Unless e can meet only the ID's
+	// index, a query says which (on this path only).
+	idTaken, claimed := true, false
+	busy := e.Exclusive && !e.State.Final()
+	if busy || e.Trigger.Claims() {
+		if idTaken, claimed, err = s.taken(ctx, e); err != nil {
+			return fail(ctx, op+" "+e.ID.String(), err)
+		}
+	}
+	switch {
+	case idTaken:
+		return fmt.Errorf("sqlite: %s %s: %w: the ID exists", op, e.ID, store.ErrConflict)
+	case busy && !claimed:
+		return fmt.Errorf("sqlite: %s %s: %w: task %q has an exclusive execution %s",
+			op, e.ID, store.ErrBusy, e.Task, e.State)
+	}
+	// Claimed, or the row that held the slot was deleted since.
+	return fmt.Errorf("sqlite: %s %s: %w: task %q: slot %s is claimed",
+		op, e.ID, store.ErrConflict, e.Task, e.ScheduledAt.Format(time.RFC3339Nano))
+}
+
+// insertArgs are the arguments of the insert statement for e, whose Args
+// are args in JSON.
+func insertArgs(e *store.Execution, args string) []any {
+	id := e.ID // the arguments are read by whichever caller runs the group
+	return []any{
+		id[:], e.Task, string(e.Trigger), micros(e.ScheduledAt), e.StartedAt.UnixMicro(), micros(e.EndedAt),
+		string(e.State), int64(e.ExitCode), e.ExitMessage, e.Error, args, e.ExternalID,
+		nullID(e.ParentID), nullID(e.GraphRunID), e.RootTask, e.Node, e.SkipReason, e.Exclusive,
+	}
+}
+
+// taken reports whether e's ID exists and whether e claims a slot that
+// another execution has claimed.
+func (s *Store) taken(ctx context.Context, e *store.Execution) (idTaken, claimed bool, err error) {
+	var slot any // NULL: matches no claim
+	if e.Trigger.Claims() {
+		slot = micros(e.ScheduledAt)
+	}
+	id := e.ID
+	err = s.db.QueryRowContext(ctx, s.q.taken, id[:], e.Task, slot).Scan(&idTaken, &claimed)
+	return idTaken, claimed, err
 }
 
 // UpdateExecution overwrites the record with e's ID, keeping its stored
-// Task, Trigger and ScheduledAt: one UPDATE that does not write them. See
-// store.Store.
+// Task, Trigger, ScheduledAt, Exclusive, CancelRequested and Fence: one
+// UPDATE that does not write them, of a record that is pending or running.
+// When it changes no row, a query tells store.ErrNotFound from
+// store.ErrConflict (a final record); a second exclusive execution fails
+// it on an exclusive index, store.ErrBusy. See store.Store.
 func (s *Store) UpdateExecution(ctx context.Context, e *store.Execution) error {
 	const op = "update execution"
 	if err := e.ValidateUpdate(); err != nil {
@@ -72,12 +114,33 @@ func (s *Store) UpdateExecution(ctx context.Context, e *store.Execution) error {
 		args, e.ExternalID, nullID(e.ParentID), nullID(e.GraphRunID), e.RootTask, e.Node, e.SkipReason,
 		id[:])
 	switch {
+	case sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+		// An update writes none of the claim index's columns, and no
+		// ID: one of the exclusive indexes.
+		return fmt.Errorf("sqlite: %s %s: %w: task %q has an exclusive execution %s",
+			op, e.ID, store.ErrBusy, e.Task, e.State)
 	case err != nil:
 		return fail(ctx, op+" "+e.ID.String(), err)
 	case n == 0:
-		return fmt.Errorf("sqlite: %s %s: %w", op, e.ID, store.ErrNotFound)
+		return s.notChanged(ctx, op, id)
 	}
 	return nil
+}
+
+// notChanged is the error of a write to the record with the ID, which is
+// meant for a pending or running record and changed no row:
+// store.ErrNotFound if no record has the ID, else store.ErrConflict naming
+// the record's state. It costs a query only on this path.
+func (s *Store) notChanged(ctx context.Context, op string, id uuid.UUID) error {
+	var st string
+	switch err := s.db.QueryRowContext(ctx, s.q.stateOf, id[:]).Scan(&st); {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("sqlite: %s %s: %w", op, id, store.ErrNotFound)
+	case err != nil:
+		return fail(ctx, op+" "+id.String(), err)
+	}
+	return fmt.Errorf("sqlite: %s %s: %w: the execution has ended (%s): a final record does not change",
+		op, id, store.ErrConflict, st)
 }
 
 // invalidUpdate is UpdateExecution's answer to a record that fails
@@ -89,8 +152,8 @@ func (s *Store) invalidUpdate(ctx context.Context, op string, id uuid.UUID, err 
 		return err
 	}
 	defer s.leave()
-	var one int
-	switch qerr := s.db.QueryRowContext(ctx, s.q.exists, id[:]).Scan(&one); {
+	var st string
+	switch qerr := s.db.QueryRowContext(ctx, s.q.stateOf, id[:]).Scan(&st); {
 	case errors.Is(qerr, sql.ErrNoRows):
 		return fmt.Errorf("sqlite: %s %s: %w", op, id, store.ErrNotFound)
 	case qerr != nil:
@@ -275,7 +338,8 @@ func scanExecution(sc scanner) (*store.Execution, error) {
 		started, exitCode    int64
 	)
 	err := sc.Scan(&id, &e.Task, &trigger, &scheduled, &started, &ended, &state, &exitCode, &e.ExitMessage,
-		&e.Error, &args, &e.ExternalID, &parent, &graph, &e.RootTask, &e.Node, &e.SkipReason)
+		&e.Error, &args, &e.ExternalID, &parent, &graph, &e.RootTask, &e.Node, &e.SkipReason, &e.Exclusive,
+		&e.CancelRequested, &e.Fence)
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,7 @@ import (
 
 // SchemaVersion is the schema version this code creates and expects: the
 // number of the last file under migrations/.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // prefixPlaceholder is what the migration files write for the table prefix.
 const prefixPlaceholder = "{prefix}"

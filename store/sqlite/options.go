@@ -43,9 +43,9 @@ func newConfig(opts []Option) (config, error) {
 
 var prefixRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,40}$`)
 
-// WithTablePrefix sets the prefix of every table and index name: the tables
-// are {prefix}executions, {prefix}task_state, {prefix}leases and
-// {prefix}schema_version.
+// WithTablePrefix sets the prefix of every table, index and trigger name:
+// the tables are {prefix}executions, {prefix}task_state, {prefix}leases,
+// {prefix}fence and {prefix}schema_version.
 // Stores with different prefixes share a file without seeing each other's
 // records. The prefix must be a letter or underscore followed by up to 40
 // letters, digits or underscores; anything else (a quote, a space, a

@@ -69,6 +69,17 @@ func TestProcesses(t *testing.T) {
 		t.Errorf("%d slots claimed by %d processes, want %d", wins, children, childSlots)
 	}
 	s := open(t, path)
+	all, err := store.ListAll(t.Context(), s, store.ExecutionFilter{})
+	if err != nil {
+		t.Fatalf("ListAll: %v", err)
+	}
+	fences := make(map[int64]bool, len(all))
+	for _, e := range all {
+		if e.Fence <= 0 || fences[e.Fence] {
+			t.Errorf("execution %s: Fence %d, want one > 0 that no other execution has", e.ID, e.Fence)
+		}
+		fences[e.Fence] = true
+	}
 	for _, tc := range []struct {
 		task string
 		want int

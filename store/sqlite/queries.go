@@ -6,10 +6,20 @@ import (
 	"errors"
 )
 
+// insertCols are the columns an insert writes, in the order of its
+// arguments, the fence last (see the insert query).
+const insertCols = `id, task, trigger, scheduled_at, started_at, ended_at, state, exit_code, exit_message, ` +
+	`error, args, external_id, parent_id, graph_run_id, root_task, node, skip_reason, exclusive, fence`
+
 // execCols are the columns of an execution, in the order scanExecution
 // reads them.
 const execCols = `id, task, trigger, scheduled_at, started_at, ended_at, state, exit_code, exit_message, ` +
-	`error, args, external_id, parent_id, graph_run_id, root_task, node, skip_reason`
+	`error, args, external_id, parent_id, graph_run_id, root_task, node, skip_reason, exclusive, ` +
+	`cancel_requested, fence`
+
+// notEnded is the SQL condition of a record that is pending or running:
+// the only ones an update, an abandonment or a cancel request changes.
+const notEnded = `state IN ('pending', 'running')`
 
 // stateCols are the columns of a task state, in the order scanTaskState
 // reads them.
@@ -25,7 +35,11 @@ type queries struct {
 	insert, update, get, putState, getState string
 	listStates                              string // run once per engine start: not prepared
 	lastSlots                               string // the same
-	exists                                  string // run on an error path only: not prepared
+	// Run on error paths, or rarely, only: not prepared.
+	stateOf string // the state of an ID
+	taken   string // whether an ID exists, and a slot is claimed
+	abandon string // AbandonExecution's mark
+	cancel  string // RequestCancel's
 }
 
 func newQueries(prefix string) queries {
@@ -33,14 +47,25 @@ func newQueries(prefix string) queries {
 	return queries{
 		executions: ex,
 		taskState:  ts,
-		insert: `INSERT INTO ` + ex + ` (` + execCols + `)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		// The fence is one more than the greatest of the executions and
+		// of those deleted (see 0003_cluster.sql).
+		insert: `INSERT INTO ` + ex + ` (` + insertCols + `)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+			(SELECT max(coalesce((SELECT max(fence) FROM ` + ex + `), 0), deleted) FROM ` + prefix + `fence) + 1)`,
+		// Task, trigger, scheduled_at, exclusive, cancel_requested and
+		// fence are not written; a record that has ended is not changed.
 		update: `UPDATE ` + ex + ` SET started_at = ?, ended_at = ?, state = ?, exit_code = ?,
 			exit_message = ?, error = ?, args = ?, external_id = ?, parent_id = ?, graph_run_id = ?,
 			root_task = ?, node = ?, skip_reason = ?
-			WHERE id = ?`,
-		get:    `SELECT ` + execCols + ` FROM ` + ex + ` WHERE id = ?`,
-		exists: `SELECT 1 FROM ` + ex + ` WHERE id = ?`,
+			WHERE id = ? AND ` + notEnded,
+		get:     `SELECT ` + execCols + ` FROM ` + ex + ` WHERE id = ?`,
+		stateOf: `SELECT state FROM ` + ex + ` WHERE id = ?`,
+		taken: `SELECT EXISTS (SELECT 1 FROM ` + ex + ` WHERE id = ?),
+			EXISTS (SELECT 1 FROM ` + ex + ` WHERE task = ? AND scheduled_at = ?
+				AND trigger IN ('schedule', 'catch-up'))`,
+		abandon: `UPDATE ` + ex + ` SET state = 'abandoned', ended_at = ?, error = ?
+			WHERE id = ? AND node = ? AND ` + notEnded,
+		cancel: `UPDATE ` + ex + ` SET cancel_requested = 1 WHERE id = ? AND ` + notEnded,
 		putState: `INSERT INTO ` + ts + ` (task, suspended, suspended_reason, suspended_at,
 			consecutive_failures, last_scheduled_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)

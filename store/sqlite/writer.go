@@ -26,15 +26,18 @@ import (
 // needed, and writes run in the order they queued.
 //
 // In a group, a statement that fails on a unique constraint (a claimed
-// slot, a duplicate ID) fails alone: SQLite undoes that statement and the
-// transaction goes on. Any other failure, or a failed commit, rolls the
-// whole group back, and its writes then run again one by one, so each gets
-// its own answer. The statements of a group run without their callers'
-// contexts, since interrupting one statement would roll back the others'.
-// A caller whose context ends while its write is queued gets the context's
-// error at once, and its write never runs; once its group has been taken,
-// the write runs unless its context has ended by its turn, and the caller
-// waits for the answer.
+// slot, a duplicate ID, a second exclusive execution) fails alone: SQLite
+// undoes that statement and the transaction goes on. A write of several
+// statements (steps, which AbandonExecution with a recovery record needs)
+// runs inside a savepoint in a group, and in a transaction of its own
+// alone, so that it happens whole or not at all. Any other failure, or a
+// failed commit, rolls the whole group back, and its writes then run again
+// one by one, so each gets its own answer. The statements of a group run
+// without their callers' contexts, since interrupting one statement would
+// roll back the others'. A caller whose context ends while its write is
+// queued gets the context's error at once, and its write never runs; once
+// its group has been taken, the write runs unless its context has ended by
+// its turn, and the caller waits for the answer.
 type writer struct {
 	db      *sql.DB
 	mu      sync.Mutex
@@ -52,13 +55,21 @@ const (
 	reqTaken           // in a group, or chosen to lead the next
 )
 
-// writeReq is one write: a prepared statement (or, for the statements
-// built per call, a query) and its arguments.
-type writeReq struct {
-	ctx   context.Context
+// step is one statement of a write: a prepared statement (or, for the
+// statements built per call or run rarely, a query) and its arguments.
+type step struct {
 	stmt  *sql.Stmt
 	query string
 	args  []any
+}
+
+// writeReq is one write: a statement and, rarely, more steps that run after
+// it in the same transaction, each only if the one before changed a row; a
+// step that fails undoes the steps before it.
+type writeReq struct {
+	ctx context.Context
+	step
+	more []step
 
 	state atomic.Int32
 	lead  chan struct{} // sent to when the request's caller is to lead
@@ -67,9 +78,17 @@ type writeReq struct {
 	err   error
 }
 
-// exec runs a write and returns the rows it affected.
+// exec runs a write of one statement and returns the rows it affected.
 func (w *writer) exec(ctx context.Context, stmt *sql.Stmt, query string, args ...any) (int64, error) {
-	r := &writeReq{ctx: ctx, stmt: stmt, query: query, args: args,
+	return w.execSteps(ctx, step{stmt: stmt, query: query, args: args})
+}
+
+// execSteps runs a write of one or more steps, in one transaction: each
+// step after the first runs only if the one before changed a row, and a
+// step that fails undoes the others. It returns the rows the first step
+// affected and the error of the step that failed.
+func (w *writer) execSteps(ctx context.Context, first step, more ...step) (int64, error) {
+	r := &writeReq{ctx: ctx, step: first, more: more,
 		lead: make(chan struct{}, 1), done: make(chan struct{})}
 	w.mu.Lock()
 	w.queue = append(w.queue, r)
@@ -160,10 +179,15 @@ func (w *writer) run(group []*writeReq) {
 	}
 }
 
-// runAlone runs r as one statement in autocommit mode, with its context.
+// runAlone runs r with its context: one statement in autocommit mode, or
+// the steps of r in a transaction of their own.
 func (w *writer) runAlone(r *writeReq) {
-	if err := r.ctx.Err(); err != nil {
-		r.n, r.err = 0, err
+	r.n = 0
+	if r.err = r.ctx.Err(); r.err != nil {
+		return
+	}
+	if len(r.more) > 0 {
+		w.runSteps(r)
 		return
 	}
 	var res sql.Result
@@ -172,10 +196,69 @@ func (w *writer) runAlone(r *writeReq) {
 	} else {
 		res, r.err = w.db.ExecContext(r.ctx, r.query, r.args...)
 	}
-	r.n = 0
 	if r.err == nil {
 		r.n, r.err = res.RowsAffected()
 	}
+}
+
+// runSteps runs the steps of r alone, in a transaction.
+func (w *writer) runSteps(r *writeReq) {
+	tx, err := w.db.BeginTx(r.ctx, nil)
+	if err != nil {
+		r.err = err
+		return
+	}
+	r.n, r.err = execSteps(r.ctx, tx, nil, r)
+	if r.err == nil {
+		r.err = tx.Commit()
+	}
+	if r.err != nil {
+		r.n = 0
+		// The transaction may be gone already; Rollback then says
+		// so, which is no news.
+		_ = tx.Rollback()
+	}
+}
+
+// execSteps runs the steps of r in tx and returns the rows the first one
+// affected. stmts caches tx's forms of prepared statements (nil: none).
+func execSteps(ctx context.Context, tx *sql.Tx, stmts map[*sql.Stmt]*sql.Stmt, r *writeReq) (int64, error) {
+	var first int64
+	for i := 0; i <= len(r.more); i++ {
+		st := r.step
+		if i > 0 {
+			st = r.more[i-1]
+		}
+		var res sql.Result
+		var err error
+		switch {
+		case st.stmt == nil:
+			res, err = tx.ExecContext(ctx, st.query, st.args...)
+		case stmts == nil:
+			res, err = tx.StmtContext(ctx, st.stmt).ExecContext(ctx, st.args...)
+		default:
+			ts := stmts[st.stmt]
+			if ts == nil {
+				ts = tx.StmtContext(ctx, st.stmt)
+				stmts[st.stmt] = ts
+			}
+			res, err = ts.ExecContext(ctx, st.args...)
+		}
+		var n int64
+		if err == nil {
+			n, err = res.RowsAffected()
+		}
+		if err != nil {
+			return 0, err
+		}
+		if i == 0 {
+			first = n
+		}
+		if n == 0 {
+			break
+		}
+	}
+	return first, nil
 }
 
 // runGroup runs the group in one transaction. It reports whether the
@@ -203,19 +286,10 @@ func (w *writer) runGroup(group []*writeReq) (rerun bool) {
 		if r.err = r.ctx.Err(); r.err != nil {
 			continue // its caller gave up: no effect
 		}
-		var res sql.Result
-		if r.stmt != nil {
-			ts := stmts[r.stmt]
-			if ts == nil {
-				ts = tx.StmtContext(ctx, r.stmt)
-				stmts[r.stmt] = ts
-			}
-			res, r.err = ts.ExecContext(ctx, r.args...)
+		if len(r.more) > 0 {
+			r.n, r.err = runSavepoint(ctx, tx, stmts, r)
 		} else {
-			res, r.err = tx.ExecContext(ctx, r.query, r.args...)
-		}
-		if r.err == nil {
-			r.n, r.err = res.RowsAffected()
+			r.n, r.err = execSteps(ctx, tx, stmts, r)
 		}
 		if r.err != nil && !statementOnly(r.err) {
 			// SQLite may have rolled the transaction back already; a
@@ -226,6 +300,29 @@ func (w *writer) runGroup(group []*writeReq) (rerun bool) {
 		}
 	}
 	return tx.Commit() != nil
+}
+
+// runSavepoint runs the steps of r in tx, inside a savepoint: a step that
+// fails on a unique constraint undoes the steps before it and leaves the
+// group's transaction going, as a statement of one step does.
+func runSavepoint(ctx context.Context, tx *sql.Tx, stmts map[*sql.Stmt]*sql.Stmt, r *writeReq) (int64, error) {
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT steps"); err != nil {
+		return 0, err
+	}
+	n, err := execSteps(ctx, tx, stmts, r)
+	if err != nil {
+		if !statementOnly(err) {
+			return 0, err // the group rolls back
+		}
+		n = 0
+		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO steps"); rerr != nil {
+			return 0, rerr // the group rolls back, and runs again
+		}
+	}
+	if _, rerr := tx.ExecContext(ctx, "RELEASE steps"); rerr != nil {
+		return 0, rerr
+	}
+	return n, err
 }
 
 // statementOnly reports whether err undid only its own statement and left

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,10 +33,10 @@ var at = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 // for the slot.
 func insertReq(s *Store, task string, slot time.Time) (*writeReq, uuid.UUID) {
 	id := uuid.New()
-	return &writeReq{ctx: context.Background(), stmt: s.stmts.insert, args: []any{
+	return &writeReq{ctx: context.Background(), step: step{stmt: s.stmts.insert, args: []any{
 		id[:], task, string(store.TriggerSchedule), slot.UnixMicro(), at.UnixMicro(), nil,
-		string(store.StateRunning), 0, "", "", "[]", "", nil, nil, "", "", "",
-	}, done: make(chan struct{})}, id
+		string(store.StateRunning), 0, "", "", "[]", "", nil, nil, "", "", "", false,
+	}}, done: make(chan struct{})}, id
 }
 
 func exists(t *testing.T, s *Store, id uuid.UUID) bool {
@@ -157,4 +158,147 @@ func waitQueued(t *testing.T, w *writer, n int) {
 		time.Sleep(time.Millisecond)
 	}
 	t.Fatalf("%d writes never queued", n)
+}
+
+// inOneGroup runs writes from goroutines of their own, queued behind a
+// pretend group so that they run as one group, and returns their errors.
+func inOneGroup(t *testing.T, s *Store, writes ...func() error) []error {
+	t.Helper()
+	w := &s.w
+	w.mu.Lock()
+	w.leading = true
+	w.mu.Unlock()
+	errs := make([]error, len(writes))
+	var wg sync.WaitGroup
+	for i, write := range writes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = write()
+		}()
+	}
+	waitQueued(t, w, len(writes))
+	w.handOff(nil)
+	wg.Wait()
+	return errs
+}
+
+func manual(task string, st store.State) *store.Execution {
+	e := &store.Execution{ID: uuid.New(), Task: task, Trigger: store.TriggerManual, StartedAt: at, State: st,
+		Node: "node-1"}
+	if st.Final() {
+		e.EndedAt = at
+	}
+	return e
+}
+
+func create(t *testing.T, s *Store, es ...*store.Execution) {
+	t.Helper()
+	for _, e := range es {
+		if err := s.CreateExecution(t.Context(), e); err != nil {
+			t.Fatalf("CreateExecution: %v", err)
+		}
+	}
+}
+
+// TestGroupExclusive: in a group, an exclusive execution that is busy gets
+// store.ErrBusy, one whose slot is claimed too store.ErrConflict only, an
+// update that would start a second running one store.ErrBusy and an update
+// of a final record store.ErrConflict, as each would alone, and the others
+// commit.
+func TestGroupExclusive(t *testing.T) {
+	s := testStore(t)
+	ctx := t.Context()
+	yRunning := manual("y", store.StateRunning)
+	yRunning.Exclusive, yRunning.Trigger, yRunning.ScheduledAt = true, store.TriggerSchedule, at
+	zRunning, zPending := manual("z", store.StateRunning), manual("z", store.StatePending)
+	zRunning.Exclusive, zPending.Exclusive = true, true
+	final := manual("f", store.StateSucceeded)
+	create(t, s, yRunning, zRunning, zPending, final)
+
+	x1, x2 := manual("x", store.StateRunning), manual("x", store.StateRunning)
+	x1.Exclusive, x2.Exclusive = true, true
+	yAgain := yRunning.Clone()
+	yAgain.ID = uuid.New()
+	start := zPending.Clone()
+	start.State = store.StateRunning
+	late := final.Clone()
+	late.ExitMessage = "late"
+	m := manual("m", store.StateRunning)
+	errs := inOneGroup(t, s,
+		func() error { return s.CreateExecution(ctx, x1) },
+		func() error { return s.CreateExecution(ctx, x2) },
+		func() error { return s.CreateExecution(ctx, yAgain) },
+		func() error { return s.UpdateExecution(ctx, start) },
+		func() error { return s.UpdateExecution(ctx, late) },
+		func() error { return s.CreateExecution(ctx, m) },
+	)
+	// x1 and x2 queue in either order: the first wins.
+	if errs[1] == nil {
+		x1, x2 = x2, x1
+		errs[0], errs[1] = errs[1], errs[0]
+	}
+	if errs[0] != nil || !errors.Is(errs[1], store.ErrBusy) {
+		t.Errorf("two exclusive running executions of a task: %v, %v; want one nil, one store.ErrBusy", errs[0], errs[1])
+	}
+	if err := errs[2]; !errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrBusy) {
+		t.Errorf("CreateExecution(claimed slot of a busy task): %v, want store.ErrConflict only", err)
+	}
+	if !errors.Is(errs[3], store.ErrBusy) {
+		t.Errorf("UpdateExecution(start a second running exclusive execution): %v, want store.ErrBusy", errs[3])
+	}
+	if !errors.Is(errs[4], store.ErrConflict) {
+		t.Errorf("UpdateExecution(final record): %v, want store.ErrConflict", errs[4])
+	}
+	if errs[5] != nil {
+		t.Errorf("CreateExecution of a free execution: %v", errs[5])
+	}
+	if !exists(t, s, x1.ID) || exists(t, s, x2.ID) || exists(t, s, yAgain.ID) || !exists(t, s, m.ID) {
+		t.Errorf("stored: x1 %v, x2 %v, yAgain %v, m %v; want x1 and m", exists(t, s, x1.ID), exists(t, s, x2.ID),
+			exists(t, s, yAgain.ID), exists(t, s, m.ID))
+	}
+	if e, err := s.GetExecution(ctx, zPending.ID); err != nil || e.State != store.StatePending {
+		t.Errorf("refused start: %+v, %v; want pending", e, err)
+	}
+	if e, err := s.GetExecution(ctx, final.ID); err != nil || e.ExitMessage != "" {
+		t.Errorf("final record after a refused update: %+v, %v; want unchanged", e, err)
+	}
+}
+
+// TestGroupAbandonWithRecovery: in a group, an abandonment whose recovery
+// record's ID exists is undone whole (its savepoint), one that succeeds
+// creates its record, and the group's other writes commit.
+func TestGroupAbandonWithRecovery(t *testing.T) {
+	s := testStore(t)
+	ctx := t.Context()
+	a, b, taken := manual("a", store.StateRunning), manual("b", store.StateRunning), manual("t", store.StateSucceeded)
+	create(t, s, a, b, taken)
+	recovery := func(x *store.Execution) *store.Execution {
+		r := manual(x.Task, store.StatePending)
+		r.Trigger, r.ParentID = store.TriggerRecovery, x.ID
+		return r
+	}
+	ra, rb := recovery(a), recovery(b)
+	rb.ID = taken.ID
+	m := manual("m", store.StateRunning)
+	errs := inOneGroup(t, s,
+		func() error {
+			return s.AbandonExecution(ctx, store.AbandonParams{ID: a.ID, Node: a.Node, EndedAt: at, Error: "dead", Recovery: ra})
+		},
+		func() error {
+			return s.AbandonExecution(ctx, store.AbandonParams{ID: b.ID, Node: b.Node, EndedAt: at, Error: "dead", Recovery: rb})
+		},
+		func() error { return s.CreateExecution(ctx, m) },
+	)
+	if errs[0] != nil || !errors.Is(errs[1], store.ErrConflict) || errs[2] != nil {
+		t.Errorf("results: %v, %v, %v; want nil, store.ErrConflict, nil", errs[0], errs[1], errs[2])
+	}
+	for _, c := range []struct {
+		id   uuid.UUID
+		want store.State
+	}{{a.ID, store.StateAbandoned}, {ra.ID, store.StatePending}, {b.ID, store.StateRunning}, {taken.ID, store.StateSucceeded}, {m.ID, store.StateRunning}} {
+		if e, err := s.GetExecution(ctx, c.id); err != nil || e.State != c.want {
+			t.Errorf("execution %s: %+v, %v; want %s", c.id, e, err, c.want)
+		}
+	}
 }
