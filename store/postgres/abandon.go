@@ -2,7 +2,11 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/taskmill/taskmill/internal/quote"
 	"github.com/taskmill/taskmill/store"
@@ -12,7 +16,10 @@ var _ store.Abandoner = (*Store)(nil)
 
 // AbandonExecution marks a pending or running record of p.Node abandoned:
 // one conditional UPDATE, so that of engines sweeping at once one wins.
-// See store.Abandoner.
+// With p.Recovery it is one statement still, the UPDATE in a WITH clause of
+// the recovery record's INSERT ... SELECT, which inserts the record only if
+// the mark is made, and whose failure (the recovery's ID exists) undoes the
+// mark. See store.Abandoner.
 func (s *Store) AbandonExecution(ctx context.Context, p store.AbandonParams) error {
 	const op = "abandon execution"
 	if err := s.begin(ctx, op); err != nil {
@@ -21,13 +28,18 @@ func (s *Store) AbandonExecution(ctx context.Context, p store.AbandonParams) err
 	if err := p.Validate(); err != nil {
 		return fmt.Errorf("postgres: %s: %w", op, err)
 	}
-	tag, err := s.pool.Exec(ctx, `UPDATE `+s.t.executions+` SET state = 'abandoned', ended_at = $2, error = $3
-		WHERE id = $1 AND node = $4 AND state IN ('pending', 'running')`,
-		pgUUID(p.ID), pgTime(p.EndedAt), p.Error, p.Node)
-	if err != nil {
-		return s.fail(ctx, op, err)
+	sql, args := s.sql.abandon, []any{pgUUID(p.ID), pgTime(p.EndedAt), p.Error, p.Node}
+	if p.Recovery != nil {
+		sql, args = s.sql.abandonWith, append(args, insertArgs(p.Recovery)...)
 	}
-	if tag.RowsAffected() == 1 {
+	tag, err := s.pool.Exec(ctx, sql, args...)
+	var pe *pgconn.PgError
+	switch {
+	case p.Recovery != nil && errors.As(err, &pe) && pe.Code == "23505": // unique_violation
+		return fmt.Errorf("postgres: %s %s: %w: recovery %s exists", op, p.ID, store.ErrConflict, p.Recovery.ID)
+	case err != nil:
+		return s.fail(ctx, op, err)
+	case tag.RowsAffected() == 1:
 		return nil
 	}
 	e, err := s.GetExecution(ctx, p.ID)
@@ -36,4 +48,27 @@ func (s *Store) AbandonExecution(ctx context.Context, p store.AbandonParams) err
 	}
 	return fmt.Errorf("postgres: %s: %w: execution %s is %s on node %s, not pending or running on %s",
 		op, store.ErrConflict, p.ID, e.State, quote.Short(e.Node), quote.Short(p.Node))
+}
+
+var _ store.CancelRequester = (*Store)(nil)
+
+// RequestCancel sets cancel_requested on a pending or running record: one
+// conditional UPDATE, and a query of the record's state only when it
+// changes no row. See store.CancelRequester.
+func (s *Store) RequestCancel(ctx context.Context, id uuid.UUID) error {
+	const op = "request cancel"
+	if err := s.begin(ctx, op); err != nil {
+		return err
+	}
+	if id == uuid.Nil {
+		return fmt.Errorf("postgres: %s: %w: execution ID is zero", op, store.ErrInvalid)
+	}
+	tag, err := s.pool.Exec(ctx, s.sql.cancel, pgUUID(id))
+	switch {
+	case err != nil:
+		return s.fail(ctx, op, err)
+	case tag.RowsAffected() == 0:
+		return s.notChanged(ctx, op, id)
+	}
+	return nil
 }

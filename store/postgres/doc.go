@@ -3,9 +3,12 @@
 // scheduled slot exactly once.
 //
 // It passes storetest.Run and storetest.RunPersistent. Every method is one
-// SQL statement, so one round trip (UpdateExecution adds a second only for
-// an invalid record, to tell store.ErrNotFound from store.ErrInvalid as the
-// memory store does). Reads run in implicit transactions of their own; the
+// SQL statement, so one round trip; a second query runs only on an error
+// path, to tell one error from another: UpdateExecution's for an invalid
+// record (store.ErrNotFound or store.ErrInvalid, as the memory store does)
+// and for one it did not change (store.ErrNotFound, or store.ErrConflict
+// for a final record), CreateExecution's for an exclusive execution that
+// failed on an index of exclusive executions (see [Clusters (the claim)]). Reads run in implicit transactions of their own; the
 // writes of executions and task states are committed in groups (see [Group
 // commit]). ListTaskStates (store.StateLister) reads the whole task state
 // table in one query, so an engine starting many tasks reads their states
@@ -74,13 +77,18 @@
 // Any failing statement aborts a PostgreSQL transaction, so a group's
 // statements do not fail on the conflicts callers branch on: the insert is
 // INSERT ... ON CONFLICT DO NOTHING (without a conflict target, which
-// covers the primary key and the claim index alike), and a conflict shows
-// as no row inserted; CreateExecution then runs the plain INSERT alone,
+// covers the primary key, the claim index and the indexes of exclusive
+// executions alike), and a conflict shows as no row inserted; CreateExecution then runs the plain INSERT alone,
 // which fails with the unique violation it would have met alone (or
 // inserts the row, if the other one was deleted meanwhile), so its error is
-// the same store.ErrConflict, naming the slot or the existing ID, and the
-// rest of the group commits. An update of an unknown ID updates no row:
-// store.ErrNotFound. Any other failure (a statement the server rejects, the
+// the same store.ErrConflict (or store.ErrBusy), naming the slot or the
+// existing ID, and the rest of the group commits. An update of an unknown
+// ID, or of a record that has ended, updates no row: store.ErrNotFound or
+// store.ErrConflict. An update that would start a second exclusive
+// execution of a task fails on its index, which aborts the group: its
+// writes run again one by one, and it gets store.ErrBusy. That is rare (a
+// queued run that starts while another engine runs the task), so it is
+// not worth a read in every update. Any other failure (a statement the server rejects, the
 // commit, a deadlock, the connection) rolls the whole group back, and its
 // writes then run again one by one, each with its own answer. (After a
 // connection lost during the commit, whether the group committed is not
@@ -102,7 +110,11 @@
 // embedded in the binary. In them the placeholder {prefix}
 // (PrefixPlaceholder) stands for the table prefix; the tables are
 // {prefix}executions, {prefix}task_state, {prefix}leases (Store.Locker's)
-// and {prefix}schema_version, and the indexes are named {prefix}exec_*. Each file ends by inserting its version
+// and {prefix}schema_version, and the indexes and constraints of
+// executions are named {prefix}exec_* (but for those of 0001_init.sql that
+// PostgreSQL named; 0003_cluster.sql finds the CHECK on trigger it
+// replaces by what it checks, since its name is cut short when the prefix
+// is long). Each file ends by inserting its version
 // into {prefix}schema_version; the highest version there is the schema's.
 //
 // At open the store runs, in one transaction: pg_advisory_xact_lock on a key
@@ -128,10 +140,13 @@
 // (NULL for a zero time), args jsonb (an array of strings, in order, empty
 // strings kept; a nil Args is stored as [] and read back as an empty
 // slice), parent_id and graph_run_id uuid (NULL for uuid.Nil), exit_code
-// bigint, the rest text. Indexes: (task, started_at DESC, id DESC) and
+// bigint, exclusive and cancel_requested boolean, fence a bigint identity
+// column (GENERATED ALWAYS, so the INSERT leaves it to its sequence), the
+// rest text. Indexes: (task, started_at DESC, id DESC) and
 // (started_at DESC, id DESC) for listings and oldest-first deletion,
-// (graph_run_id, started_at DESC, id DESC) for graph runs, and a partial
-// index on the executions that are pending or running.
+// (graph_run_id, started_at DESC, id DESC) for graph runs, a partial
+// index on the executions that are pending or running, and the unique
+// ones of claims and exclusive executions (see below).
 //
 // Listings are keyset-paged: WHERE (started_at, id) < (cursor) ORDER BY
 // started_at DESC, id DESC LIMIT limit+1, the extra row telling whether a
@@ -151,6 +166,29 @@
 // store.ErrConflict (as it does for a duplicate ID). UpdateExecution never
 // writes task, trigger or scheduled_at, so a claim stays where it was made;
 // deleting the execution frees the slot.
+//
+// A task that must not run twice at once (store.Execution.Exclusive) is
+// held to it the same way: unique partial indexes on task,
+// {prefix}exec_busy_running over the exclusive executions that are running
+// and {prefix}exec_busy_pending over those pending (recovery records
+// aside), so the INSERT that claims the slot also takes the task's place,
+// and a second fails with unique_violation: store.ErrBusy. PostgreSQL
+// reports the first unique index that fails, in an order of its own, so
+// for a violation of these CreateExecution asks whether the ID or the slot
+// is taken too (store.ErrConflict wins). An UPDATE that would start a
+// second running one fails the same way.
+//
+// UpdateExecution changes only a record that is pending or running (WHERE
+// state IN ...): once final, a record never changes, so the late end write
+// of a run that another engine marked abandoned changes nothing and gets
+// store.ErrConflict. AbandonExecution with a recovery record is one
+// statement, an INSERT ... SELECT from the UPDATE of the mark in a WITH
+// clause: the record is created only if the mark is made, and an insert
+// that fails (its ID exists) undoes the mark. The fence of an execution is
+// its identity column's next value, taken as the row is inserted: every
+// session draws from one sequence that never goes back (its cache is 1),
+// so a record created after another's creation committed has a greater
+// fence. RequestCancel is one conditional UPDATE of cancel_requested.
 //
 // Native errors do not leak for the cases callers branch on: no row is
 // store.ErrNotFound, a unique violation store.ErrConflict, text PostgreSQL

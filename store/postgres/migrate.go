@@ -18,7 +18,7 @@ import (
 
 // SchemaVersion is the schema version this code reads and writes: the
 // version of the newest file under migrations/.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // PrefixPlaceholder stands for the table prefix in the migration files.
 const PrefixPlaceholder = "{prefix}"
@@ -40,7 +40,10 @@ type Migration struct {
 // replaced by prefix as WithTablePrefix validates and lower-cases it, for
 // hosts that apply the schema with their own tooling and open the store
 // WithoutMigrations. Apply them in one transaction, with the search_path
-// set to the schema the store will use.
+// set to the schema the store will use: the files name tables unqualified,
+// and 0003_cluster.sql's DO block (PL/pgSQL, which PostgreSQL installs by
+// default) looks up the executions table through the search_path to find
+// the CHECK constraint it replaces.
 func Migrations(prefix string) ([]Migration, error) {
 	var o options
 	if err := WithTablePrefix(prefix)(&o); err != nil {

@@ -169,6 +169,9 @@ func dsnError(dsn string, err error) error {
 type tables struct {
 	executions, taskState, version string
 	claimIndex                     string // the unique index of slot claims, unqualified
+	// The unique indexes of a task's exclusive running and pending
+	// executions, unqualified.
+	busyRunning, busyPending string
 }
 
 func newTables(o options) tables {
@@ -177,10 +180,12 @@ func newTables(o options) tables {
 		q = o.schema + "." + o.prefix
 	}
 	return tables{
-		executions: q + "executions",
-		taskState:  q + "task_state",
-		version:    q + "schema_version",
-		claimIndex: o.prefix + "exec_claim",
+		executions:  q + "executions",
+		taskState:   q + "task_state",
+		version:     q + "schema_version",
+		claimIndex:  o.prefix + "exec_claim",
+		busyRunning: o.prefix + "exec_busy_running",
+		busyPending: o.prefix + "exec_busy_pending",
 	}
 }
 
@@ -193,10 +198,27 @@ type statements struct {
 	getState, putState          string
 	listStates                  string
 	lastSlots                   string
+
+	// Run on error paths, or rarely, only.
+	stateOf     string // the state of an ID
+	taken       string // whether an ID exists, and a slot is claimed
+	abandon     string // AbandonExecution's mark
+	abandonWith string // AbandonExecution's mark and recovery record
+	cancel      string // RequestCancel's
 }
 
-const executionColumns = `id, task, trigger, scheduled_at, started_at, ended_at, state, exit_code,
-	exit_message, error, args, external_id, parent_id, graph_run_id, root_task, node, skip_reason`
+// insertColumns are the columns an insert writes, in the order of
+// insertArgs; fence is the identity column's to fill.
+const insertColumns = `id, task, trigger, scheduled_at, started_at, ended_at, state, exit_code,
+	exit_message, error, args, external_id, parent_id, graph_run_id, root_task, node, skip_reason, exclusive`
+
+// executionColumns are the columns of an execution, in the order
+// scanExecution reads them.
+const executionColumns = insertColumns + `, cancel_requested, fence`
+
+// notEnded is the SQL condition of a record that is pending or running:
+// the only ones an update, an abandonment or a cancel request changes.
+const notEnded = `state IN ('pending', 'running')`
 
 // stateColumns are the columns of a task state, in the order scanTaskState
 // reads them.
@@ -208,18 +230,36 @@ var finalState = "state NOT IN ('" + string(store.StatePending) + "', '" + strin
 
 func newStatements(t tables) statements {
 	return statements{
-		insert: `INSERT INTO ` + t.executions + ` (` + executionColumns + `)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		insert: `INSERT INTO ` + t.executions + ` (` + insertColumns + `)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 		// Without a conflict target, DO NOTHING covers every unique index,
-		// the primary key and the partial one of the claims alike.
-		insertGroup: `INSERT INTO ` + t.executions + ` (` + executionColumns + `)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+		// the primary key and the partial ones of the claims and of the
+		// exclusive executions alike.
+		insertGroup: `INSERT INTO ` + t.executions + ` (` + insertColumns + `)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 			ON CONFLICT DO NOTHING`,
-		// Task, trigger and scheduled_at never change, so the claim stays.
+		// Task, trigger and scheduled_at never change, so the claim stays;
+		// nor do exclusive, cancel_requested and fence; nor does a record
+		// that has ended.
 		update: `UPDATE ` + t.executions + ` SET started_at = $2, ended_at = $3, state = $4,
 			exit_code = $5, exit_message = $6, error = $7, args = $8, external_id = $9,
 			parent_id = $10, graph_run_id = $11, root_task = $12, node = $13, skip_reason = $14
-			WHERE id = $1`,
+			WHERE id = $1 AND ` + notEnded,
+		stateOf: `SELECT state FROM ` + t.executions + ` WHERE id = $1`,
+		taken: `SELECT EXISTS (SELECT 1 FROM ` + t.executions + ` WHERE id = $1),
+			EXISTS (SELECT 1 FROM ` + t.executions + ` WHERE task = $2 AND scheduled_at = $3
+				AND trigger IN ('schedule', 'catch-up'))`,
+		abandon: `UPDATE ` + t.executions + ` SET state = 'abandoned', ended_at = $2, error = $3
+			WHERE id = $1 AND node = $4 AND ` + notEnded,
+		// One statement: the recovery record is inserted only if the mark
+		// is made, and a failed insert undoes the mark.
+		abandonWith: `WITH marked AS (
+				UPDATE ` + t.executions + ` SET state = 'abandoned', ended_at = $2, error = $3
+				WHERE id = $1 AND node = $4 AND ` + notEnded + ` RETURNING id)
+			INSERT INTO ` + t.executions + ` (` + insertColumns + `)
+			SELECT $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22
+			FROM marked`,
+		cancel:    `UPDATE ` + t.executions + ` SET cancel_requested = true WHERE id = $1 AND ` + notEnded,
 		get:       `SELECT ` + executionColumns + ` FROM ` + t.executions + ` WHERE id = $1`,
 		exists:    `SELECT EXISTS (SELECT 1 FROM ` + t.executions + ` WHERE id = $1)`,
 		list:      `SELECT ` + executionColumns + ` FROM ` + t.executions,
@@ -274,8 +314,10 @@ func (s *Store) fail(ctx context.Context, op string, err error) error {
 
 // CreateExecution inserts e, through the writer (see writer): alone, one
 // INSERT; in a group, INSERT ... ON CONFLICT DO NOTHING. A unique violation,
-// of the primary key or of the slot-claim index, is store.ErrConflict. See
-// store.Store.
+// of the primary key or of the slot-claim index, is store.ErrConflict; of
+// an index of exclusive executions, store.ErrBusy, unless e's ID or slot is
+// taken too (a query says, on this path only). The fence is the identity
+// column's next value. See store.Store.
 func (s *Store) CreateExecution(ctx context.Context, e *store.Execution) error {
 	const op = "create execution"
 	if err := s.begin(ctx, op); err != nil {
@@ -297,18 +339,48 @@ func (s *Store) CreateExecution(ctx context.Context, e *store.Execution) error {
 		return nil
 	}
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "23505" { // unique_violation
-		if pe.ConstraintName == s.t.claimIndex {
-			return fmt.Errorf("%w: task %q: slot %s is claimed", store.ErrConflict, e.Task, e.ScheduledAt)
+	if !errors.As(err, &pe) || pe.Code != "23505" { // unique_violation
+		return s.fail(ctx, op, err)
+	}
+	idTaken, claimed := false, false
+	switch pe.ConstraintName {
+	case s.t.claimIndex:
+		claimed = true
+	case s.t.busyRunning, s.t.busyPending:
+		// PostgreSQL reports the first unique index that fails, in an
+		// order of its own; a conflict wins over busy.
+		if idTaken, claimed, err = s.taken(ctx, e); err != nil {
+			return s.fail(ctx, op, err)
 		}
+		if !idTaken && !claimed {
+			return fmt.Errorf("%w: task %q has an exclusive execution %s", store.ErrBusy, e.Task, e.State)
+		}
+	default:
+		idTaken = true
+	}
+	if idTaken {
 		return fmt.Errorf("%w: execution %s exists", store.ErrConflict, e.ID)
 	}
-	return s.fail(ctx, op, err)
+	return fmt.Errorf("%w: task %q: slot %s is claimed", store.ErrConflict, e.Task, e.ScheduledAt)
+}
+
+// taken reports whether e's ID exists and whether e claims a slot that
+// another execution has claimed.
+func (s *Store) taken(ctx context.Context, e *store.Execution) (idTaken, claimed bool, err error) {
+	var slot pgtype.Timestamptz // NULL: matches no claim
+	if e.Trigger.Claims() {
+		slot = pgTime(e.ScheduledAt)
+	}
+	err = s.pool.QueryRow(ctx, s.sql.taken, pgUUID(e.ID), e.Task, slot).Scan(&idTaken, &claimed)
+	return idTaken, claimed, err
 }
 
 // UpdateExecution overwrites the record with e's ID, keeping its stored
-// Task, Trigger and ScheduledAt: one UPDATE, through the writer (see
-// writer). See store.Store.
+// Task, Trigger, ScheduledAt, Exclusive, CancelRequested and Fence: one
+// UPDATE of a record that is pending or running, through the writer (see
+// writer). When it changes no row, a query tells store.ErrNotFound from
+// store.ErrConflict (a final record); a unique violation of an index of
+// exclusive executions is store.ErrBusy. See store.Store.
 func (s *Store) UpdateExecution(ctx context.Context, e *store.Execution) error {
 	const op = "update execution"
 	if err := s.begin(ctx, op); err != nil {
@@ -327,13 +399,33 @@ func (s *Store) UpdateExecution(ctx context.Context, e *store.Execution) error {
 		return err
 	}
 	n, err := s.w.exec(&writeReq{ctx: ctx, kind: writeUpdate, e: e})
-	if err != nil {
+	var pe *pgconn.PgError
+	switch {
+	case errors.As(err, &pe) && pe.Code == "23505":
+		// An update writes no key of the other unique indexes.
+		return fmt.Errorf("%w: task %q has an exclusive execution %s", store.ErrBusy, e.Task, e.State)
+	case err != nil:
 		return s.fail(ctx, op, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("%w: execution %s", store.ErrNotFound, e.ID)
+	case n == 0:
+		return s.notChanged(ctx, op, e.ID)
 	}
 	return nil
+}
+
+// notChanged is the error of a write to the record with the ID, which is
+// meant for a pending or running record and changed no row:
+// store.ErrNotFound if no record has the ID, else store.ErrConflict naming
+// the record's state. It costs a query only on this path.
+func (s *Store) notChanged(ctx context.Context, op string, id uuid.UUID) error {
+	var st string
+	err := s.pool.QueryRow(ctx, s.sql.stateOf, pgUUID(id)).Scan(&st)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return fmt.Errorf("%w: execution %s", store.ErrNotFound, id)
+	case err != nil:
+		return s.fail(ctx, op, err)
+	}
+	return fmt.Errorf("%w: execution %s has ended (%s): a final record does not change", store.ErrConflict, id, st)
 }
 
 // insertArgs are the parameters of the insert statement for e.
@@ -341,7 +433,7 @@ func insertArgs(e *store.Execution) []any {
 	return []any{
 		pgUUID(e.ID), e.Task, string(e.Trigger), pgTime(e.ScheduledAt), pgTime(e.StartedAt), pgTime(e.EndedAt),
 		string(e.State), int64(e.ExitCode), e.ExitMessage, e.Error, pgArgs(e.Args), e.ExternalID,
-		pgUUID(e.ParentID), pgUUID(e.GraphRunID), e.RootTask, e.Node, e.SkipReason,
+		pgUUID(e.ParentID), pgUUID(e.GraphRunID), e.RootTask, e.Node, e.SkipReason, e.Exclusive,
 	}
 }
 
@@ -622,7 +714,8 @@ func scanExecution(row pgx.Row) (*store.Execution, error) {
 		exitCode                  int64
 	)
 	err := row.Scan(&id, &e.Task, &trigger, &scheduled, &started, &ended, &state, &exitCode,
-		&e.ExitMessage, &e.Error, &e.Args, &e.ExternalID, &parent, &graph, &e.RootTask, &e.Node, &e.SkipReason)
+		&e.ExitMessage, &e.Error, &e.Args, &e.ExternalID, &parent, &graph, &e.RootTask, &e.Node, &e.SkipReason,
+		&e.Exclusive, &e.CancelRequested, &e.Fence)
 	if err != nil {
 		return nil, err
 	}

@@ -51,12 +51,19 @@ func testURL(t testing.TB) string {
 // closed: cleanups run last-in first-out).
 func freshPrefix(t testing.TB) string {
 	t.Helper()
+	return freshPrefixLen(t, 17)
+}
+
+// freshPrefixLen is freshPrefix with n characters, from 17 to the longest
+// prefix allowed, 41.
+func freshPrefixLen(t testing.TB, n int) string {
+	t.Helper()
 	url := testURL(t)
 	var b [6]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		t.Fatal(err)
 	}
-	prefix := "tmt_" + hex.EncodeToString(b[:]) + "_"
+	prefix := "tmt_" + hex.EncodeToString(b[:]) + strings.Repeat("x", n-17) + "_"
 	t.Cleanup(func() { dropTables(t, url, prefix) })
 	return prefix
 }

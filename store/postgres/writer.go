@@ -114,7 +114,8 @@ type writeReq struct {
 // lockOrder is the place of a write in its group, from what the write
 // locks until its transaction ends, as far as other transactions contend
 // for it: a slot claim (the task and scheduled time of an insert that
-// claims), an execution's ID, a task's state.
+// claims), a task's place among its exclusive executions (the task of an
+// exclusive insert), an execution's ID, a task's state.
 type lockOrder struct {
 	rank int       // one of the ranks below
 	name string    // a claim's task; a task state's task
@@ -122,8 +123,8 @@ type lockOrder struct {
 	id   uuid.UUID // an execution's ID
 }
 
-// Ranks of lockOrders: claims first, then other inserts, updates, task
-// states.
+// Ranks of lockOrders: claims and exclusive inserts first, by task, then
+// other inserts, updates, task states.
 const (
 	rankClaim = iota
 	rankInsert
@@ -139,6 +140,10 @@ func orderOf(r *writeReq) lockOrder {
 		return lockOrder{rank: rankUpdate, id: r.e.ID}
 	case r.e.Trigger.Claims():
 		return lockOrder{rank: rankClaim, name: r.e.Task, at: r.e.ScheduledAt.Truncate(time.Microsecond), id: r.e.ID}
+	case r.e.Exclusive && !r.e.State.Final():
+		// It takes the task's place in an index of exclusive executions,
+		// which claims of the task may take too.
+		return lockOrder{rank: rankClaim, name: r.e.Task, id: r.e.ID}
 	}
 	return lockOrder{rank: rankInsert, id: r.e.ID}
 }

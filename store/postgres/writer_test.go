@@ -580,3 +580,108 @@ func TestGroupAllCancelled(t *testing.T) {
 		t.Errorf("y after the group was cancelled: %+v, want it unchanged", e)
 	}
 }
+
+// inOneGroup runs writes from goroutines of their own, queued behind a
+// pretend group so that they run as one group, and returns their errors.
+func inOneGroup(t *testing.T, s *Store, writes ...func() error) []error {
+	t.Helper()
+	end := pretendRunning(&s.w)
+	errs := make([]error, len(writes))
+	var wg sync.WaitGroup
+	for i, write := range writes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = write()
+		}()
+	}
+	waitQueued(t, &s.w, len(writes))
+	end()
+	wg.Wait()
+	waitIdle(t, &s.w)
+	return errs
+}
+
+// TestGroupExclusive: in a group, an exclusive execution that is busy gets
+// store.ErrBusy, one whose slot is claimed too store.ErrConflict only, and
+// an update of a final record store.ErrConflict, as each would alone; an
+// update that would start a second running one aborts the group, whose
+// writes then get their own answers.
+func TestGroupExclusive(t *testing.T) {
+	c := &batchCounter{}
+	s, _ := writerStore(t, c, nil)
+	ctx := t.Context()
+	excl := func(e *store.Execution, st store.State) *store.Execution {
+		e.Exclusive, e.State = true, st
+		return e
+	}
+	yRunning := excl(claim("y", slot0), store.StateRunning)
+	zRunning, zPending := excl(manual("z"), store.StateRunning), excl(manual("z"), store.StatePending)
+	final := manual("f")
+	for _, e := range []*store.Execution{yRunning, zRunning, zPending, final} {
+		if err := s.CreateExecution(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.UpdateExecution(ctx, ended(final, "done")); err != nil {
+		t.Fatal(err)
+	}
+
+	x1, x2 := excl(manual("x"), store.StateRunning), excl(manual("x"), store.StateRunning)
+	xPending := excl(manual("x"), store.StatePending)
+	yAgain := excl(claim("y", slot0), store.StateRunning)
+	m := manual("m")
+	errs := inOneGroup(t, s,
+		func() error { return s.CreateExecution(ctx, x1) },
+		func() error { return s.CreateExecution(ctx, x2) },
+		func() error { return s.CreateExecution(ctx, yAgain) },
+		func() error { return s.UpdateExecution(ctx, ended(final, "late")) },
+		func() error { return s.CreateExecution(ctx, m) },
+		func() error { return s.CreateExecution(ctx, xPending) },
+	)
+	if c.groups.Load() != 1 {
+		t.Errorf("%d groups, want 1", c.groups.Load())
+	}
+	if (errs[0] == nil) == (errs[1] == nil) || !errors.Is(errs[0], store.ErrBusy) && !errors.Is(errs[1], store.ErrBusy) {
+		t.Errorf("two exclusive running executions of a task: %v, %v; want one nil, one store.ErrBusy", errs[0], errs[1])
+	}
+	if err := errs[2]; !errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrBusy) {
+		t.Errorf("CreateExecution(claimed slot of a busy task): %v, want store.ErrConflict only", err)
+	}
+	if err := errs[3]; !errors.Is(err, store.ErrConflict) {
+		t.Errorf("UpdateExecution(final record): %v, want store.ErrConflict", err)
+	}
+	if errs[4] != nil || errs[5] != nil {
+		t.Errorf("CreateExecution of a free execution: %v, %v; want nil", errs[4], errs[5])
+	}
+	if e := stored(t, s, final.ID); e.ExitMessage != "done" {
+		t.Errorf("final record's exit message = %q after a refused update, want %q", e.ExitMessage, "done")
+	}
+
+	// The start of zPending fails on the index of running ones, which
+	// aborts the group; the others run again, alone, and succeed.
+	c.groups.Store(0)
+	start := *zPending
+	start.State = store.StateRunning
+	n := manual("n")
+	errs = inOneGroup(t, s,
+		func() error { return s.UpdateExecution(ctx, &start) },
+		func() error { return s.CreateExecution(ctx, n) },
+		func() error { return s.UpdateExecution(ctx, ended(m, "m done")) },
+	)
+	if c.groups.Load() != 1 {
+		t.Errorf("%d groups, want 1", c.groups.Load())
+	}
+	if !errors.Is(errs[0], store.ErrBusy) {
+		t.Errorf("UpdateExecution(start a second running exclusive execution): %v, want store.ErrBusy", errs[0])
+	}
+	if errs[1] != nil || errs[2] != nil {
+		t.Errorf("the other writes of the group: %v, %v; want nil", errs[1], errs[2])
+	}
+	if e := stored(t, s, zPending.ID); e.State != store.StatePending {
+		t.Errorf("refused start: state %s, want pending", e.State)
+	}
+	if e := stored(t, s, m.ID); e.ExitMessage != "m done" {
+		t.Errorf("update in the aborted group: exit message %q, want %q", e.ExitMessage, "m done")
+	}
+}
