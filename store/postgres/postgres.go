@@ -196,6 +196,7 @@ type statements struct {
 	list                        string // without WHERE, ORDER BY and LIMIT
 	deleteAll, deleteBatch      string // with a %s for the task condition
 	getState, putState          string
+	ensureState, lockState      string
 	listStates                  string
 	lastSlots                   string
 
@@ -263,14 +264,17 @@ func newStatements(t tables) statements {
 		get:       `SELECT ` + executionColumns + ` FROM ` + t.executions + ` WHERE id = $1`,
 		exists:    `SELECT EXISTS (SELECT 1 FROM ` + t.executions + ` WHERE id = $1)`,
 		list:      `SELECT ` + executionColumns + ` FROM ` + t.executions,
-		deleteAll: `DELETE FROM ` + t.executions + ` WHERE ` + finalState + ` AND started_at < $1%s`,
+		deleteAll: keepSlots(t, `DELETE FROM `+t.executions+` WHERE `+finalState+` AND started_at < $1%s`),
 		// Oldest first; rows another deleter has locked are skipped, so
 		// that concurrent batches delete different rows.
-		deleteBatch: `DELETE FROM ` + t.executions + ` WHERE id IN (
-			SELECT id FROM ` + t.executions + ` WHERE ` + finalState + ` AND started_at < $1%s
-			ORDER BY started_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-		getState:   `SELECT ` + stateColumns + ` FROM ` + t.taskState + ` WHERE task = $1`,
-		listStates: `SELECT ` + stateColumns + ` FROM ` + t.taskState,
+		deleteBatch: keepSlots(t, `DELETE FROM `+t.executions+` WHERE id IN (
+			SELECT id FROM `+t.executions+` WHERE `+finalState+` AND started_at < $1%s
+			ORDER BY started_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)`),
+		// ChangeTaskState's: the row made if missing, then locked.
+		ensureState: `INSERT INTO ` + t.taskState + ` (task) VALUES ($1) ON CONFLICT (task) DO NOTHING`,
+		lockState:   `SELECT ` + stateColumns + ` FROM ` + t.taskState + ` WHERE task = $1 FOR UPDATE`,
+		getState:    `SELECT ` + stateColumns + ` FROM ` + t.taskState + ` WHERE task = $1`,
+		listStates:  `SELECT ` + stateColumns + ` FROM ` + t.taskState,
 		// The claim index's own condition, so that the index answers.
 		lastSlots: `SELECT task, max(scheduled_at) FROM ` + t.executions + `
 			WHERE trigger IN ('schedule', 'catch-up') GROUP BY task`,
@@ -281,6 +285,21 @@ func newStatements(t tables) statements {
 			consecutive_failures = EXCLUDED.consecutive_failures,
 			last_scheduled_at = EXCLUDED.last_scheduled_at, updated_at = EXCLUDED.updated_at`,
 	}
+}
+
+// keepSlots makes a DELETE of executions one statement that also keeps,
+// in each task's state, the newest slot among the claiming executions it
+// deletes (store.Store.DeleteExecutions), and returns how many it deleted.
+// The states are upserted in task order, the order in which any two
+// deleters lock them.
+func keepSlots(t tables, del string) string {
+	return `WITH gone AS (` + del + ` RETURNING task, trigger, scheduled_at),
+		kept AS (INSERT INTO ` + t.taskState + ` (task, last_scheduled_at)
+			SELECT task, max(scheduled_at) FROM gone WHERE trigger IN ('schedule', 'catch-up')
+			GROUP BY task ORDER BY task
+			ON CONFLICT (task) DO UPDATE
+			SET last_scheduled_at = GREATEST(` + t.taskState + `.last_scheduled_at, EXCLUDED.last_scheduled_at))
+		SELECT count(*) FROM gone`
 }
 
 // begin is the check at the start of every method: not closed, context live.
@@ -595,11 +614,11 @@ func (s *Store) DeleteExecutions(ctx context.Context, p store.DeleteParams) (int
 		args = append(args, p.Task)
 		taskCond = " AND task = $" + strconv.Itoa(len(args))
 	}
-	tag, err := s.pool.Exec(ctx, fmt.Sprintf(sql, taskCond), args...)
-	if err != nil {
+	var n int64
+	if err := s.pool.QueryRow(ctx, fmt.Sprintf(sql, taskCond), args...).Scan(&n); err != nil {
 		return 0, s.fail(ctx, op, err)
 	}
-	return int(tag.RowsAffected()), nil
+	return int(n), nil
 }
 
 // GetTaskState returns the persisted state of task. See store.Store.

@@ -40,6 +40,8 @@ type queries struct {
 	taken   string // whether an ID exists, and a slot is claimed
 	abandon string // AbandonExecution's mark
 	cancel  string // RequestCancel's
+	// ChangeTaskState's first step: the state row made if missing.
+	ensureState string
 }
 
 func newQueries(prefix string) queries {
@@ -73,8 +75,9 @@ func newQueries(prefix string) queries {
 			suspended_reason = excluded.suspended_reason, suspended_at = excluded.suspended_at,
 			consecutive_failures = excluded.consecutive_failures,
 			last_scheduled_at = excluded.last_scheduled_at, updated_at = excluded.updated_at`,
-		getState:   `SELECT ` + stateCols + ` FROM ` + ts + ` WHERE task = ?`,
-		listStates: `SELECT ` + stateCols + ` FROM ` + ts,
+		getState:    `SELECT ` + stateCols + ` FROM ` + ts + ` WHERE task = ?`,
+		ensureState: `INSERT INTO ` + ts + ` (task) VALUES (?) ON CONFLICT (task) DO NOTHING`,
+		listStates:  `SELECT ` + stateCols + ` FROM ` + ts,
 		// The claim index's own condition, so that the index answers.
 		lastSlots: `SELECT task, MAX(scheduled_at) FROM ` + ex + `
 			WHERE trigger IN ('schedule', 'catch-up') GROUP BY task`,

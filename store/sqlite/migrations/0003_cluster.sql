@@ -95,6 +95,19 @@ BEGIN
     UPDATE {prefix}fence SET deleted = OLD.fence WHERE deleted < OLD.fence;
 END;
 
+-- store.Store.DeleteExecutions keeps, in each task's state, the newest
+-- slot among the claiming executions it deletes (the state is made if
+-- missing), so an engine's catch-up after downtime never depends on history
+-- that retention deleted. A trigger, so that rows a host deletes by hand
+-- keep their slot too; it adds one upsert per claiming row deleted.
+CREATE TRIGGER {prefix}executions_keep_slot AFTER DELETE ON {prefix}executions
+WHEN OLD.trigger IN ('schedule', 'catch-up')
+BEGIN
+    INSERT INTO {prefix}task_state (task, last_scheduled_at) VALUES (OLD.task, OLD.scheduled_at)
+    ON CONFLICT (task) DO UPDATE
+    SET last_scheduled_at = max(coalesce(last_scheduled_at, excluded.last_scheduled_at), excluded.last_scheduled_at);
+END;
+
 PRAGMA legacy_alter_table = OFF;
 
 INSERT INTO {prefix}schema_version (version, name) VALUES (3, '0003_cluster');
