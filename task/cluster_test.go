@@ -104,6 +104,13 @@ func TestClusterRunsEachSlotOnceOnPostgres(t *testing.T) {
 // variable is not set. The test runs in parallel.
 func postgresStore(t *testing.T, what string) *postgres.Store {
 	t.Helper()
+	st, _ := postgresStorePrefix(t, what)
+	return st
+}
+
+// postgresStorePrefix is postgresStore, also returning the table prefix.
+func postgresStorePrefix(t *testing.T, what string) (*postgres.Store, string) {
+	t.Helper()
 	dsn := os.Getenv("TASKMILL_TEST_POSTGRES_URL")
 	if dsn == "" {
 		t.Skip("TASKMILL_TEST_POSTGRES_URL is not set; skipping the PostgreSQL test")
@@ -125,7 +132,7 @@ func postgresStore(t *testing.T, what string) *postgres.Store {
 			t.Errorf("Close: %v", err)
 		}
 	})
-	return st
+	return st, prefix
 }
 
 // dropTables removes a test prefix's tables.
