@@ -14,11 +14,13 @@ import (
 )
 
 type childArgs struct {
-	workload, contender string
-	n, conc, repeats    int
-	warmup, measure     time.Duration
-	budget              time.Duration
-	pg                  string
+	workload, contender  string
+	n, conc, repeats     int
+	warmup, measure      time.Duration
+	budget               time.Duration
+	pg                   string
+	procs                int
+	leaseTTL, leaseRenew time.Duration
 	// Profiles of the measurement, for finding where the time goes
 	// (empty: none).
 	cpuprofile, memprofile string
@@ -44,6 +46,7 @@ func runChild(a childArgs) int {
 		p := workload.Params{
 			N: a.n, Conc: a.conc, Warmup: a.warmup, Measure: a.measure,
 			Repeats: a.repeats, Budget: a.budget, PostgresDSN: a.pg,
+			Procs: a.procs, LeaseTTL: a.leaseTTL, LeaseRenew: a.leaseRenew,
 		}
 		stop, perr := startProfiles(a.cpuprofile, a.memprofile, a.trace)
 		if perr != nil {
@@ -67,6 +70,10 @@ func runChild(a childArgs) int {
 	fmt.Println(string(b))
 	return 0
 }
+
+// runClusterNode runs one engine of a cluster workload in this process,
+// driven by the cluster child over stdin and stdout.
+func runClusterNode() int { return workload.ClusterNode(os.Stdin, os.Stdout) }
 
 // startProfiles starts a CPU profile into cpu and an execution trace into
 // tr (each if not empty); the returned stop ends them and writes a heap

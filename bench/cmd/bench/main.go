@@ -18,8 +18,8 @@ import (
 func main() {
 	var (
 		quick      = flag.Bool("quick", false, "a short smoke run: small sizes, short windows, one repetition unless -reps says otherwise")
-		only       = flag.String("only", "", "comma-separated workloads to run (tick, idle, burst, chain, record); default all")
-		contenders = flag.String("contenders", "", "comma-separated contenders to run (taskmill, taskmill-sqlite, taskmill-postgres, robfig, gocron, quartz, floor); default all")
+		only       = flag.String("only", "", "comma-separated workloads to run (tick, idle, burst, chain, record, cluster, cluster-failover; cluster includes cluster-failover); default all")
+		contenders = flag.String("contenders", "", "comma-separated contenders to run (taskmill, taskmill-sqlite, taskmill-postgres, robfig, gocron, quartz, floor; leases, no-leases for the cluster workloads); default all")
 		reps       = flag.Int("reps", 3, "repetitions of every measurement")
 		out        = flag.String("out", "results.jsonl", "JSON lines file for the results (empty: none)")
 		md         = flag.String("md", "results.md", "Markdown file for the results (empty: none)")
@@ -35,15 +35,23 @@ func main() {
 		measure   = flag.Duration("measure", 0, "child: measuring window (tick, record)")
 		repeats   = flag.Int("repeats", 0, "child: measured chains (chain)")
 		budget    = flag.Duration("budget", time.Minute, "child: longest registration (idle) or burst allowed")
+		procs     = flag.Int("procs", 0, "child: engine processes (cluster)")
+		leaseTTL  = flag.Duration("lease-ttl", 0, "child: node lease TTL (cluster-failover; 0: the engine's default)")
+		leaseRnw  = flag.Duration("lease-renew", 0, "child: node lease renewal interval, with -lease-ttl")
+		node      = flag.Bool("cluster-node", false, "run one engine of a cluster workload, driven over stdin and stdout (used by the cluster child)")
 		cpuprof   = flag.String("cpuprofile", "", "child: write a CPU profile of the measurement to this file")
 		memprof   = flag.String("memprofile", "", "child: write a heap profile at the end of the measurement to this file")
 		traceOut  = flag.String("trace", "", "child: write an execution trace of the whole child to this file (go tool trace)")
 	)
 	flag.Parse()
+	if *node {
+		os.Exit(runClusterNode())
+	}
 	if *child {
 		os.Exit(runChild(childArgs{
 			workload: *workload, contender: *contender, n: *n, conc: *conc,
 			warmup: *warmup, measure: *measure, repeats: *repeats, budget: *budget, pg: *pg,
+			procs: *procs, leaseTTL: *leaseTTL, leaseRenew: *leaseRnw,
 			cpuprofile: *cpuprof, memprofile: *memprof, trace: *traceOut,
 		}))
 	}

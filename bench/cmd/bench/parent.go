@@ -68,7 +68,7 @@ func runParent(cases []benchCase, cfg parentConfig) error {
 		row := make([]*summary, len(c.contenders))
 		for i, name := range c.contenders {
 			row[i] = &summary{ID: c.id, Workload: c.workload, Case: w.Title(c.params), Params: c.params, Contender: name, Reps: cfg.reps}
-			if name == "taskmill-postgres" && cfg.pg == "" {
+			if (name == "taskmill-postgres" || w.Postgres) && cfg.pg == "" {
 				row[i].Skipped = "no PostgreSQL DSN (-pg or $TASKMILL_TEST_POSTGRES_URL)"
 			}
 		}
@@ -118,7 +118,8 @@ func runOne(exe string, c benchCase, name, pg string) childLine {
 		"-workload", c.workload, "-contender", name,
 		"-n", strconv.Itoa(p.N), "-conc", strconv.Itoa(p.Conc),
 		"-warmup", p.Warmup.String(), "-measure", p.Measure.String(),
-		"-repeats", strconv.Itoa(p.Repeats), "-budget", p.Budget.String())
+		"-repeats", strconv.Itoa(p.Repeats), "-budget", p.Budget.String(),
+		"-procs", strconv.Itoa(p.Procs), "-lease-ttl", p.LeaseTTL.String(), "-lease-renew", p.LeaseRenew.String())
 	// The DSN goes by the environment, not the command line that ps shows.
 	cmd.Env = append(os.Environ(), "TASKMILL_TEST_POSTGRES_URL="+pg)
 	var stdout, stderr bytes.Buffer
@@ -217,6 +218,11 @@ func writeJSONL(path string, results [][]*summary) error {
 	for _, row := range results {
 		for _, s := range row {
 			if err := enc.Encode(s); err != nil {
+				return err
+			}
+		}
+		if r := clusterRatios(row); r != nil {
+			if err := enc.Encode(r); err != nil {
 				return err
 			}
 		}

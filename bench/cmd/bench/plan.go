@@ -26,7 +26,8 @@ var (
 )
 
 // plan lists the cases to run. The full run is sized to finish in about
-// eight minutes on two cores; quick in under a minute.
+// fifteen minutes on two cores (half of it the cluster workloads); quick
+// in under two.
 func plan(quick bool, only, contenders string) ([]benchCase, error) {
 	var cases []benchCase
 	tickCase := func(n int, warmup, measure time.Duration) benchCase {
@@ -34,6 +35,16 @@ func plan(quick bool, only, contenders string) ([]benchCase, error) {
 			id: fmt.Sprintf("tick/n=%d", n), workload: "tick", contenders: scheduling,
 			params:  workload.Params{N: n, Warmup: warmup, Measure: measure},
 			timeout: warmup + measure + 90*time.Second,
+		}
+	}
+	clusterCases := func(n int, warmup, measure time.Duration, ttl, renew time.Duration) []benchCase {
+		return []benchCase{
+			{id: "cluster", workload: "cluster", contenders: workload.ClusterVariants,
+				params:  workload.Params{N: n, Procs: 3, Warmup: warmup, Measure: measure},
+				timeout: warmup + measure + 2*time.Minute},
+			{id: "cluster-failover", workload: "cluster-failover", contenders: []string{"leases"},
+				params:  workload.Params{Procs: 3, LeaseTTL: ttl, LeaseRenew: renew},
+				timeout: 3 * time.Minute},
 		}
 	}
 	recordCase := func(conc int, warmup, measure time.Duration) benchCase {
@@ -55,6 +66,9 @@ func plan(quick bool, only, contenders string) ([]benchCase, error) {
 			recordCase(1, 200*time.Millisecond, time.Second),
 			recordCase(8, 200*time.Millisecond, time.Second),
 		}
+		// The quick failover uses a 3 s lease renewed every second: a
+		// smoke test of the path, not the defaults' failover time.
+		cases = append(cases, clusterCases(200, time.Second, 3*time.Second, 3*time.Second, time.Second)...)
 	} else {
 		cases = []benchCase{
 			tickCase(1000, 2*time.Second, 5*time.Second),
@@ -68,6 +82,7 @@ func plan(quick bool, only, contenders string) ([]benchCase, error) {
 			recordCase(1, 500*time.Millisecond, 3*time.Second),
 			recordCase(8, 500*time.Millisecond, 3*time.Second),
 		}
+		cases = append(cases, clusterCases(1000, 5*time.Second, 30*time.Second, 0, 0)...)
 	}
 
 	if only != "" {
@@ -77,13 +92,17 @@ func plan(quick bool, only, contenders string) ([]benchCase, error) {
 				return nil, fmt.Errorf("-only: unknown workload %q (known: %s)", w, strings.Join(workload.Order, ", "))
 			}
 		}
+		if slices.Contains(want, "cluster") && !slices.Contains(want, "cluster-failover") {
+			want = append(want, "cluster-failover") // "cluster" is both measurements
+		}
 		cases = slices.DeleteFunc(cases, func(c benchCase) bool { return !slices.Contains(want, c.workload) })
 	}
 	if contenders != "" {
 		want := split(contenders)
+		known := append(contender.Names(), workload.ClusterVariants...)
 		for _, c := range want {
-			if !slices.Contains(contender.Names(), c) {
-				return nil, fmt.Errorf("-contenders: unknown contender %q (known: %s)", c, strings.Join(contender.Names(), ", "))
+			if !slices.Contains(known, c) {
+				return nil, fmt.Errorf("-contenders: unknown contender %q (known: %s)", c, strings.Join(known, ", "))
 			}
 		}
 		for i := range cases {

@@ -69,6 +69,9 @@ func markdown(cases []benchCase, results [][]*summary, cfg parentConfig, took ti
 				fmt.Fprintf(&b, "- %s\n", n)
 			}
 		}
+		if r := clusterRatios(results[i]); r != nil && len(r.Metrics) > 0 {
+			b.WriteString(ratioTable(r, results[i]))
+		}
 	}
 	return b.String()
 }

@@ -3,6 +3,9 @@ package main
 import (
 	"fmt"
 	"strings"
+
+	"github.com/taskmill/taskmill/bench/internal/workload"
+	"github.com/taskmill/taskmill/task"
 )
 
 // target is one of the targets for taskmill.
@@ -20,6 +23,8 @@ type target struct {
 	// median: "every fire seen" must hold in every run. A limit of 0 then
 	// means the case's N (burst: every run recorded).
 	every bool
+	// limitOf, if set, gives the limit from the case's parameters.
+	limitOf func(workload.Params) float64
 }
 
 var targets = []target{
@@ -37,6 +42,15 @@ var targets = []target{
 	{label: "record, memory, 8 concurrent: ≥ 200,000/s", caseID: "record/conc=8", contender: "taskmill", metric: "execs_per_s", limit: 200_000, unit: "/s", digits: 0},
 	{label: "record, SQLite, 8 concurrent: ≥ 5,000/s", caseID: "record/conc=8", contender: "taskmill-sqlite", metric: "execs_per_s", limit: 5000, unit: "/s", digits: 0},
 	{label: "record, PostgreSQL, 8 concurrent: ≥ 3,000/s", caseID: "record/conc=8", contender: "taskmill-postgres", metric: "execs_per_s", limit: 3000, unit: "/s", digits: 0},
+	{label: "cluster, leases: every slot run exactly once", caseID: "cluster", contender: "leases", metric: "once_pct", limit: 100, unit: "%", digits: 2, every: true},
+	{label: "cluster, no leases: every slot run exactly once", caseID: "cluster", contender: "no-leases", metric: "once_pct", limit: 100, unit: "%", digits: 2, every: true},
+	{label: "cluster-failover: kill → abandoned ≤ lease TTL + renewal", caseID: "cluster-failover", contender: "leases", metric: "abandon_s", atMost: true, unit: "s", digits: 2, every: true,
+		limitOf: func(p workload.Params) float64 {
+			if p.LeaseTTL > 0 {
+				return (p.LeaseTTL + p.LeaseRenew).Seconds()
+			}
+			return (task.LeaseTTLDefault + task.LeaseRenewDefault).Seconds()
+		}},
 }
 
 // targetTable evaluates every target on the results it can find.
@@ -82,7 +96,10 @@ func targetTable(cases []benchCase, results [][]*summary) string {
 			}
 		}
 		limit := t.limit
-		if t.every && limit == 0 {
+		if t.limitOf != nil {
+			limit = t.limitOf(c.params)
+		}
+		if t.every && limit == 0 && t.limitOf == nil {
 			limit = float64(c.params.N)
 		}
 		tm := format(value, t.digits) + " " + t.unit

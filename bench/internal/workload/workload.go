@@ -19,13 +19,16 @@ import (
 
 // Params are a measurement's inputs; each workload reads the ones it needs.
 type Params struct {
-	N           int           `json:"n,omitempty"`          // tasks (tick, idle, chain) or triggers (burst)
-	Conc        int           `json:"conc,omitempty"`       // concurrent tasks (record)
-	Warmup      time.Duration `json:"warmup_ns,omitempty"`  // before measuring (tick, record)
-	Measure     time.Duration `json:"measure_ns,omitempty"` // measuring window (tick, record)
-	Repeats     int           `json:"repeats,omitempty"`    // measured chains per child (chain)
-	Budget      time.Duration `json:"budget_ns,omitempty"`  // longest registration (idle) or run (burst) allowed
-	PostgresDSN string        `json:"-"`                    // database of taskmill-postgres; never written out
+	N           int           `json:"n,omitempty"`              // tasks (tick, idle, chain) or triggers (burst)
+	Conc        int           `json:"conc,omitempty"`           // concurrent tasks (record)
+	Warmup      time.Duration `json:"warmup_ns,omitempty"`      // before measuring (tick, record)
+	Measure     time.Duration `json:"measure_ns,omitempty"`     // measuring window (tick, record)
+	Repeats     int           `json:"repeats,omitempty"`        // measured chains per child (chain)
+	Budget      time.Duration `json:"budget_ns,omitempty"`      // longest registration (idle) or run (burst) allowed
+	Procs       int           `json:"procs,omitempty"`          // engine processes (cluster)
+	LeaseTTL    time.Duration `json:"lease_ttl_ns,omitempty"`   // node lease TTL (cluster-failover); zero: the engine's default
+	LeaseRenew  time.Duration `json:"lease_renew_ns,omitempty"` // node lease renewal, with LeaseTTL
+	PostgresDSN string        `json:"-"`                        // database of taskmill-postgres; never written out
 }
 
 // Result is what a measurement reports: named metrics and an optional note
@@ -46,6 +49,9 @@ type Column struct {
 type Workload struct {
 	Name    string
 	Columns []Column
+	// Postgres says the workload runs only on PostgreSQL: without a DSN
+	// every contender is skipped.
+	Postgres bool
 	// Title names a case of the workload in the report.
 	Title func(p Params) string
 	// Run measures contender c once.
@@ -59,10 +65,13 @@ var All = map[string]Workload{
 	"burst":  burst,
 	"chain":  chain,
 	"record": record,
+
+	"cluster":          cluster,
+	"cluster-failover": clusterFailover,
 }
 
 // Order is the order the workloads run and are reported in.
-var Order = []string{"tick", "idle", "burst", "chain", "record"}
+var Order = []string{"tick", "idle", "burst", "chain", "record", "cluster", "cluster-failover"}
 
 // newScheduler builds contender c.
 func newScheduler(c string, p Params) (contender.Scheduler, error) {
