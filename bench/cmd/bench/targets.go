@@ -42,8 +42,14 @@ var targets = []target{
 	{label: "record, memory, 8 concurrent: ≥ 200,000/s", caseID: "record/conc=8", contender: "taskmill", metric: "execs_per_s", limit: 200_000, unit: "/s", digits: 0},
 	{label: "record, SQLite, 8 concurrent: ≥ 5,000/s", caseID: "record/conc=8", contender: "taskmill-sqlite", metric: "execs_per_s", limit: 5000, unit: "/s", digits: 0},
 	{label: "record, PostgreSQL, 8 concurrent: ≥ 3,000/s", caseID: "record/conc=8", contender: "taskmill-postgres", metric: "execs_per_s", limit: 3000, unit: "/s", digits: 0},
-	{label: "cluster, leases: every slot run exactly once", caseID: "cluster", contender: "leases", metric: "once_pct", limit: 100, unit: "%", digits: 2, every: true},
-	{label: "cluster, no leases: every slot run exactly once", caseID: "cluster", contender: "no-leases", metric: "once_pct", limit: 100, unit: "%", digits: 2, every: true},
+	{label: "cluster %s, leases: no slot claimed or run twice", caseID: "cluster/n=1000", contender: "leases", metric: "twice", atMost: true, unit: "slots", digits: 0, every: true, limitOf: zero},
+	{label: "cluster %s, leases: every slot run exactly once", caseID: "cluster/n=1000", contender: "leases", metric: "once_pct", limit: 100, unit: "%", digits: 2, every: true},
+	{label: "cluster %s, no leases: no slot claimed or run twice", caseID: "cluster/n=1000", contender: "no-leases", metric: "twice", atMost: true, unit: "slots", digits: 0, every: true, limitOf: zero},
+	{label: "cluster %s, no leases: every slot run exactly once", caseID: "cluster/n=1000", contender: "no-leases", metric: "once_pct", limit: 100, unit: "%", digits: 2, every: true},
+	{label: "cluster %s, leases: no slot claimed or run twice", caseID: "cluster/n=200", contender: "leases", metric: "twice", atMost: true, unit: "slots", digits: 0, every: true, limitOf: zero},
+	{label: "cluster %s, leases: every slot run exactly once", caseID: "cluster/n=200", contender: "leases", metric: "once_pct", limit: 100, unit: "%", digits: 2, every: true},
+	{label: "cluster %s, no leases: no slot claimed or run twice", caseID: "cluster/n=200", contender: "no-leases", metric: "twice", atMost: true, unit: "slots", digits: 0, every: true, limitOf: zero},
+	{label: "cluster %s, no leases: every slot run exactly once", caseID: "cluster/n=200", contender: "no-leases", metric: "once_pct", limit: 100, unit: "%", digits: 2, every: true},
 	{label: "cluster-failover: kill → abandoned ≤ lease TTL + renewal", caseID: "cluster-failover", contender: "leases", metric: "abandon_s", atMost: true, unit: "s", digits: 2, every: true,
 		limitOf: func(p workload.Params) float64 {
 			if p.LeaseTTL > 0 {
@@ -52,6 +58,9 @@ var targets = []target{
 			return (task.LeaseTTLDefault + task.LeaseRenewDefault).Seconds()
 		}},
 }
+
+// zero is a limit of 0 (a limit field of 0 with every means the case's N).
+func zero(workload.Params) float64 { return 0 }
 
 // targetTable evaluates every target on the results it can find.
 func targetTable(cases []benchCase, results [][]*summary) string {

@@ -45,7 +45,11 @@ import (
 //     end, over the runs of the window's slots; beside it the CPU time of
 //     the PostgreSQL server processes serving the engines
 //     (pg_stat_activity by application_name, /proc/<pid>/stat), where
-//     the server runs on this machine.
+//     the server runs on this machine;
+//   - the machine's other load: its busy CPU time (/proc/stat) less the
+//     engines' and their server processes', over the same span, in
+//     cores (the machine may be shared; PostgreSQL's background writers
+//     and this child count as others).
 var cluster = Workload{
 	Name:     "cluster",
 	Postgres: true,
@@ -61,6 +65,7 @@ var cluster = Workload{
 		{"twice", "slots claimed or run twice", 0},
 		{"skipped", "skipped records", 0},
 		{"warnings", "engine warnings", 0},
+		{"others_cores", "other load (cores)", 2},
 	},
 	Title: func(p Params) string {
 		return fmt.Sprintf("cluster — %d processes on PostgreSQL, %s tasks firing every second", p.Procs, thousands(p.N))
@@ -145,11 +150,14 @@ func runCluster(ctx context.Context, variant string, p Params) (Result, error) {
 		return Result{}, err
 	}
 	db0, dbErr := db.serverCPU(ctx)
+	m0, mErr := machineCPU()
 	if err := sleepUntil(ctx, cpuTo); err != nil {
 		return Result{}, err
 	}
 	db1, dbErr1 := db.serverCPU(ctx)
+	m1, mErr1 := machineCPU()
 	dbErr = errors.Join(dbErr, dbErr1)
+	mErr = errors.Join(mErr, mErr1)
 
 	results, err := nodes.results(ctx, time.Until(to)+clusterTail+30*time.Second)
 	if err != nil {
@@ -214,6 +222,14 @@ func runCluster(ctx context.Context, variant string, p Params) (Result, error) {
 		if dbErr == nil && db0.n > 0 {
 			res.Metrics["db_cpu_us_per_fire"] = us(db1.since(db0)) / float64(inCPU)
 		}
+	}
+	// What else the machine did meanwhile (it is shared): its busy time
+	// less the engines' and their server processes'.
+	if mErr == nil && dbErr == nil {
+		window := cpuTo.Sub(cpuFrom).Seconds()
+		others := m1.busy - m0.busy - nodeCPU - db1.since(db0)
+		res.Metrics["others_cores"] = others.Seconds() / window
+		res.Metrics["steal_cores"] = (m1.steal - m0.steal).Seconds() / window
 	}
 	switch {
 	case ran < expected:
@@ -550,6 +566,35 @@ func (db *clusterDB) serverCPU(ctx context.Context) (serverTime, error) {
 		t.n++
 	}
 	return t, nil
+}
+
+// machineTime is the machine's CPU time so far from /proc/stat: busy
+// (user, nice, system, irq, softirq; guest time is in user) and stolen
+// by the hypervisor.
+type machineTime struct{ busy, steal time.Duration }
+
+func machineCPU() (machineTime, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return machineTime{}, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return machineTime{}, fmt.Errorf("/proc/stat: unexpected first line %q", line)
+	}
+	var v [8]int64
+	for i := range v {
+		if v[i], err = strconv.ParseInt(f[i+1], 10, 64); err != nil {
+			return machineTime{}, fmt.Errorf("/proc/stat: %w", err)
+		}
+	}
+	// user nice system idle iowait irq softirq steal
+	tick := 10 * time.Millisecond
+	return machineTime{
+		busy:  time.Duration(v[0]+v[1]+v[2]+v[5]+v[6]) * tick,
+		steal: time.Duration(v[7]) * tick,
+	}, nil
 }
 
 // procCPU is utime + stime of a process from /proc/<pid>/stat, in clock
