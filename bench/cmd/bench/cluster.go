@@ -94,3 +94,54 @@ func ratioTable(r *summary, row []*summary) string {
 	}
 	return b.String()
 }
+
+// idleDifference renders what leases cost in a cluster-idle case: the
+// leases variant's CPU per second less the no-leases one's, per
+// repetition (median and range), and that spread over the fires of the
+// case's tasks were they to fire every second.
+func idleDifference(row []*summary) string {
+	var with, without *summary
+	for _, s := range row {
+		if s.Workload != "cluster-idle" {
+			return ""
+		}
+		switch s.Contender {
+		case "leases":
+			with = s
+		case "no-leases":
+			without = s
+		}
+	}
+	if with == nil || without == nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, m := range []struct{ key, name string }{
+		{"cpu_ms_per_s", "engine CPU"},
+		{"db_cpu_ms_per_s", "server CPU"},
+	} {
+		var d []float64
+		for i := range min(len(with.runs), len(without.runs)) {
+			x, okx := with.runs[i].Metrics[m.key]
+			y, oky := without.runs[i].Metrics[m.key]
+			if with.runs[i].Error == "" && without.runs[i].Error == "" && okx && oky {
+				d = append(d, x-y)
+			}
+		}
+		if len(d) == 0 {
+			continue
+		}
+		slices.Sort(d)
+		med := d[len(d)/2]
+		if len(d)%2 == 0 {
+			med = (d[len(d)/2-1] + med) / 2
+		}
+		n := float64(with.Params.N)
+		fmt.Fprintf(&b, "- leases − no leases, %s: %s ms per second (%s to %s over the repetitions): %s µs per fire if the %s tasks fired every second\n",
+			m.name, format(med, 2), format(d[0], 2), format(d[len(d)-1], 2), format(med*1000/n, 2), format(n, 0))
+	}
+	if b.Len() == 0 {
+		return ""
+	}
+	return "\n" + b.String()
+}

@@ -44,6 +44,11 @@ func plan(quick bool, only, contenders string) ([]benchCase, error) {
 			timeout: warmup + measure + 2*time.Minute,
 		}
 	}
+	idleCase := func(n int, warmup, measure time.Duration) benchCase {
+		c := clusterCase(n, warmup, measure)
+		c.id, c.workload = fmt.Sprintf("cluster-idle/n=%d", n), "cluster-idle"
+		return c
+	}
 	failoverCase := func(ttl, renew time.Duration) benchCase {
 		return benchCase{
 			id: "cluster-failover", workload: "cluster-failover", contenders: []string{"leases"},
@@ -72,7 +77,8 @@ func plan(quick bool, only, contenders string) ([]benchCase, error) {
 		}
 		// The quick failover uses a 3 s lease renewed every second: a
 		// smoke test of the path, not the defaults' failover time.
-		cases = append(cases, clusterCase(200, time.Second, 3*time.Second), failoverCase(3*time.Second, time.Second))
+		cases = append(cases, clusterCase(200, time.Second, 3*time.Second),
+			idleCase(200, time.Second, 3*time.Second), failoverCase(3*time.Second, time.Second))
 	} else {
 		cases = []benchCase{
 			tickCase(1000, 2*time.Second, 5*time.Second),
@@ -92,6 +98,7 @@ func plan(quick bool, only, contenders string) ([]benchCase, error) {
 		cases = append(cases,
 			clusterCase(1000, 5*time.Second, 30*time.Second),
 			clusterCase(200, 5*time.Second, 30*time.Second),
+			idleCase(1000, 5*time.Second, 30*time.Second),
 			failoverCase(0, 0))
 	}
 
@@ -102,8 +109,13 @@ func plan(quick bool, only, contenders string) ([]benchCase, error) {
 				return nil, fmt.Errorf("-only: unknown workload %q (known: %s)", w, strings.Join(workload.Order, ", "))
 			}
 		}
-		if slices.Contains(want, "cluster") && !slices.Contains(want, "cluster-failover") {
-			want = append(want, "cluster-failover") // "cluster" is both measurements
+		if slices.Contains(want, "cluster") {
+			// "cluster" is all three measurements.
+			for _, w := range []string{"cluster-idle", "cluster-failover"} {
+				if !slices.Contains(want, w) {
+					want = append(want, w)
+				}
+			}
 		}
 		cases = slices.DeleteFunc(cases, func(c benchCase) bool { return !slices.Contains(want, c.workload) })
 	}

@@ -72,6 +72,7 @@ func markdown(cases []benchCase, results [][]*summary, cfg parentConfig, took ti
 		if r := clusterRatios(results[i]); r != nil && len(r.Metrics) > 0 {
 			b.WriteString(ratioTable(r, results[i]))
 		}
+		b.WriteString(idleDifference(results[i]))
 	}
 	return b.String()
 }

@@ -111,7 +111,37 @@ const clusterTail = 1500 * time.Millisecond
 // nodeReadyTimeout bounds a node's start: open, migrate, register, Start.
 const nodeReadyTimeout = time.Minute
 
+// clusterIdle: as cluster, but the N tasks fire once a year (never while
+// measured): the engines' CPU time per second over the window is then
+// what holding the cluster together costs, leases (renewal, sweep, state
+// poll) or not, whatever the fires.
+var clusterIdle = Workload{
+	Name:     "cluster-idle",
+	Postgres: true,
+	Columns: []Column{
+		{"cpu_ms_per_s", "engine CPU (ms per second)", 2},
+		{"db_cpu_ms_per_s", "server CPU (ms per second)", 2},
+		{"warnings", "engine warnings", 0},
+		{"others_cores", "other load (cores)", 2},
+	},
+	Title: func(p Params) string {
+		return fmt.Sprintf("cluster-idle — %d processes on PostgreSQL, %s tasks registered, none firing", p.Procs, thousands(p.N))
+	},
+	Run: func(ctx context.Context, variant string, p Params) (Result, error) {
+		return runClusterWindow(ctx, variant, p, true)
+	},
+}
+
+// onceAYear fires at midnight on the first of January (UTC).
+const onceAYear = "0 0 0 1 1 *"
+
 func runCluster(ctx context.Context, variant string, p Params) (Result, error) {
+	return runClusterWindow(ctx, variant, p, false)
+}
+
+// runClusterWindow measures the cluster workload, or with idle the
+// cluster-idle one.
+func runClusterWindow(ctx context.Context, variant string, p Params, idle bool) (Result, error) {
 	leases, err := clusterVariant(variant)
 	if err != nil {
 		return Result{}, err
@@ -128,7 +158,11 @@ func runCluster(ctx context.Context, variant string, p Params) (Result, error) {
 	}
 	defer db.close()
 
-	nodes, err := startNodes(ctx, db, p, nodeConfig{Leases: leases, Tasks: p.N, Spec: everySecond})
+	spec := everySecond
+	if idle {
+		spec = onceAYear
+	}
+	nodes, err := startNodes(ctx, db, p, nodeConfig{Leases: leases, Tasks: p.N, Spec: spec})
 	if err != nil {
 		return Result{}, err
 	}
@@ -172,6 +206,27 @@ func runCluster(ctx context.Context, variant string, p Params) (Result, error) {
 		}
 	}
 
+	if idle {
+		window := cpuTo.Sub(cpuFrom).Seconds()
+		res := Result{Metrics: map[string]float64{
+			"cpu_ms_per_s": ms(nodeCPU) / window,
+			"warnings":     float64(nodes.warnings()),
+		}}
+		if dbErr == nil && db0.n > 0 {
+			res.Metrics["db_cpu_ms_per_s"] = ms(db1.since(db0)) / window
+		}
+		if mErr == nil && dbErr == nil {
+			res.Metrics["others_cores"] = (m1.busy - m0.busy - nodeCPU - db1.since(db0)).Seconds() / window
+			res.Metrics["steal_cores"] = (m1.steal - m0.steal).Seconds() / window
+		}
+		if dbErr != nil {
+			res.Note = join(res.Note, "server CPU not measured: "+dbErr.Error())
+		}
+		if w := nodes.warningSample(); w != "" {
+			res.Note = join(res.Note, w)
+		}
+		return res, nil
+	}
 	slots, err := db.readSlots(ctx)
 	if err != nil {
 		return Result{}, err

@@ -67,11 +67,12 @@ var All = map[string]Workload{
 	"record": record,
 
 	"cluster":          cluster,
+	"cluster-idle":     clusterIdle,
 	"cluster-failover": clusterFailover,
 }
 
 // Order is the order the workloads run and are reported in.
-var Order = []string{"tick", "idle", "burst", "chain", "record", "cluster", "cluster-failover"}
+var Order = []string{"tick", "idle", "burst", "chain", "record", "cluster", "cluster-idle", "cluster-failover"}
 
 // newScheduler builds contender c.
 func newScheduler(c string, p Params) (contender.Scheduler, error) {
