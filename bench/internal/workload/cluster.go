@@ -36,10 +36,15 @@ import (
 //   - every slot once: for every task and slot, at most one record that
 //     claims it (trigger schedule or catch-up) and at most one that is not
 //     skipped (a run), over the whole table; each of the N × Measure
-//     slots of the window must have exactly one of each;
+//     slots of the window must have exactly one of each. A slot the
+//     engines could not fire in time is not run: an engine records a run
+//     of such slots as one skipped record claiming the first ("missed: n
+//     slot(s) from … to …"); the window's slots are counted as run,
+//     recorded missed (inside such a record) or with no record at all;
 //   - lateness of a record: StartedAt − ScheduledAt (the engine's clock
-//     when it fired), and of a job: its start − its slot, as the job saw
-//     it (after the record was written), over the window's runs;
+//     when it admitted the fire's chunk of up to 128 runs, before writing
+//     their records), and of a job: its start − its slot, as the job saw
+//     it (after its record was written), over the window's runs;
 //   - CPU per fire: the CPU time of every engine process between half a
 //     second before the window's first slot and half a second before its
 //     end, over the runs of the window's slots; beside it the CPU time of
@@ -62,6 +67,8 @@ var cluster = Workload{
 		{"db_cpu_us_per_fire", "server CPU per fire (µs)", 1},
 		{"expected", "slots expected", 0},
 		{"ran", "slots run", 0},
+		{"missed", "slots recorded missed", 0},
+		{"no_record", "slots with no record", 0},
 		{"twice", "slots claimed or run twice", 0},
 		{"skipped", "skipped records", 0},
 		{"warnings", "engine warnings", 0},
@@ -232,10 +239,10 @@ func runClusterWindow(ctx context.Context, variant string, p Params, idle bool) 
 		return Result{}, err
 	}
 	var (
-		recLate          []time.Duration
-		ran, once, twice int
-		skipped          int
-		inCPU            int
+		recLate                  []time.Duration
+		ran, once, twice         int
+		missed, ranAndMissed     int
+		skipped, inCPU, uncalled int
 	)
 	for k, s := range slots {
 		if s.claims > 1 || s.runs > 1 {
@@ -249,20 +256,29 @@ func runClusterWindow(ctx context.Context, variant string, p Params, idle bool) 
 			ran++
 			recLate = append(recLate, s.late)
 			inCPU += s.runs
+			if s.missed > 0 {
+				ranAndMissed++
+			}
+		} else if s.missed > 0 {
+			missed++
 		}
 		if s.runs == 1 && s.claims == 1 {
 			once++
 		}
 	}
 	expected := p.N * int(p.Measure/time.Second)
+	uncalled = expected - ran - missed
 	res := Result{Metrics: map[string]float64{
-		"expected": float64(expected),
-		"ran":      float64(ran),
-		"twice":    float64(twice),
-		"skipped":  float64(skipped),
-		"once_pct": 100 * float64(once) / float64(expected),
-		"cpu_ms":   ms(nodeCPU),
-		"warnings": float64(nodes.warnings()),
+		"expected":       float64(expected),
+		"ran":            float64(ran),
+		"missed":         float64(missed),
+		"ran_and_missed": float64(ranAndMissed),
+		"no_record":      float64(uncalled),
+		"twice":          float64(twice),
+		"skipped":        float64(skipped),
+		"once_pct":       100 * float64(once) / float64(expected),
+		"cpu_ms":         ms(nodeCPU),
+		"warnings":       float64(nodes.warnings()),
 	}}
 	if len(recLate) > 0 {
 		p50, p99, top := percentiles(recLate)
@@ -286,9 +302,11 @@ func runClusterWindow(ctx context.Context, variant string, p Params, idle bool) 
 		res.Metrics["others_cores"] = others.Seconds() / window
 		res.Metrics["steal_cores"] = (m1.steal - m0.steal).Seconds() / window
 	}
-	switch {
-	case ran < expected:
-		res.Note = fmt.Sprintf("%d of %d slots of the window did not run", expected-ran, expected)
+	if ran < expected {
+		res.Note = fmt.Sprintf("%d of %d slots of the window did not run (%d recorded missed, %d not recorded at all)", expected-ran, expected, missed, uncalled)
+	}
+	if ranAndMissed > 0 {
+		res.Note = join(res.Note, fmt.Sprintf("%d slots ran on one engine and are inside another's record of missed slots", ranAndMissed))
 	}
 	if twice > 0 {
 		res.Note = join(res.Note, fmt.Sprintf("%d slots claimed or run more than once", twice))
@@ -542,36 +560,49 @@ type slotRecords struct {
 	runs    int           // records not skipped
 	skipped int           // skipped records
 	late    time.Duration // StartedAt − ScheduledAt of the (first) run
+	// missed counts the records of missed slots (one skipped record for
+	// a run of slots, claiming the first) that cover this slot.
+	missed int
 }
 
-// readSlots reads every record with a slot, by task and slot.
+// readSlots reads every record with a slot, by task and slot. A record
+// of missed slots ("missed: n slot(s) from first to last …") is counted
+// in every slot it covers, a second apart (the cluster's schedule).
 func (db *clusterDB) readSlots(ctx context.Context) (map[slotKey]*slotRecords, error) {
-	rows, err := db.conn.Query(ctx, `SELECT task, scheduled_at, started_at, trigger, state FROM `+db.table("executions")+
+	rows, err := db.conn.Query(ctx, `SELECT task, scheduled_at, started_at, trigger, state, skip_reason FROM `+db.table("executions")+
 		` WHERE scheduled_at IS NOT NULL`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	out := map[slotKey]*slotRecords{}
-	var (
-		name, trigger, state string
-		slot, started        time.Time
-	)
-	for rows.Next() {
-		if err := rows.Scan(&name, &slot, &started, &trigger, &state); err != nil {
-			return nil, err
-		}
-		k := slotKey{name, slot.UnixNano()}
+	at := func(k slotKey) *slotRecords {
 		s := out[k]
 		if s == nil {
 			s = &slotRecords{}
 			out[k] = s
 		}
+		return s
+	}
+	var (
+		name, trigger, state, reason string
+		slot, started                time.Time
+	)
+	for rows.Next() {
+		if err := rows.Scan(&name, &slot, &started, &trigger, &state, &reason); err != nil {
+			return nil, err
+		}
+		s := at(slotKey{name, slot.UnixNano()})
 		if trigger == "schedule" || trigger == "catch-up" {
 			s.claims++
 		}
 		if state == "skipped" {
 			s.skipped++
+			if first, last, ok := missedRange(reason); ok {
+				for t := first; !t.After(last); t = t.Add(time.Second) {
+					at(slotKey{name, t.UnixNano()}).missed++
+				}
+			}
 			continue
 		}
 		if s.runs == 0 {
@@ -580,6 +611,21 @@ func (db *clusterDB) readSlots(ctx context.Context) (map[slotKey]*slotRecords, e
 		s.runs++
 	}
 	return out, rows.Err()
+}
+
+// missedRange parses the skip reason of a record of missed slots:
+// "missed: 3 slot(s) from <first> to <last> <why>" (task.recordMissedSlots).
+func missedRange(reason string) (first, last time.Time, ok bool) {
+	f := strings.Fields(reason)
+	if len(f) < 7 || f[0] != "missed:" || f[3] != "from" || f[5] != "to" {
+		return first, last, false
+	}
+	first, err1 := time.Parse(time.RFC3339Nano, f[4])
+	last, err2 := time.Parse(time.RFC3339Nano, f[6])
+	if err1 != nil || err2 != nil || last.Before(first) || last.Sub(first) > 24*time.Hour {
+		return first, last, false
+	}
+	return first, last, true
 }
 
 // serverTime is the CPU time of the server processes serving the
