@@ -40,7 +40,8 @@ import (
 //     engines could not fire in time is not run: an engine records a run
 //     of such slots as one skipped record claiming the first ("missed: n
 //     slot(s) from … to …"); the window's slots are counted as run,
-//     recorded missed (inside such a record) or with no record at all;
+//     recorded missed (inside such a record), recorded skipped for
+//     another reason (tallied in the note), or with no record at all;
 //   - lateness of a record: StartedAt − ScheduledAt (the engine's clock
 //     when it admitted the fire's chunk of up to 128 runs, before writing
 //     their records), and of a job: its start − its slot, as the job saw
@@ -68,6 +69,7 @@ var cluster = Workload{
 		{"expected", "slots expected", 0},
 		{"ran", "slots run", 0},
 		{"missed", "slots recorded missed", 0},
+		{"skipped_other", "slots skipped otherwise", 0},
 		{"no_record", "slots with no record", 0},
 		{"twice", "slots claimed or run twice", 0},
 		{"skipped", "skipped records", 0},
@@ -243,6 +245,8 @@ func runClusterWindow(ctx context.Context, variant string, p Params, idle bool) 
 		ran, once, twice         int
 		missed, ranAndMissed     int
 		skipped, inCPU, uncalled int
+		skippedOther             int
+		reasons                  = map[string]int{}
 	)
 	for k, s := range slots {
 		if s.claims > 1 || s.runs > 1 {
@@ -261,19 +265,23 @@ func runClusterWindow(ctx context.Context, variant string, p Params, idle bool) 
 			}
 		} else if s.missed > 0 {
 			missed++
+		} else if s.skipReason != "" {
+			skippedOther++
+			reasons[s.skipReason]++
 		}
 		if s.runs == 1 && s.claims == 1 {
 			once++
 		}
 	}
 	expected := p.N * int(p.Measure/time.Second)
-	uncalled = expected - ran - missed
+	uncalled = expected - ran - missed - skippedOther
 	res := Result{Metrics: map[string]float64{
 		"expected":       float64(expected),
 		"ran":            float64(ran),
 		"missed":         float64(missed),
 		"ran_and_missed": float64(ranAndMissed),
 		"no_record":      float64(uncalled),
+		"skipped_other":  float64(skippedOther),
 		"twice":          float64(twice),
 		"skipped":        float64(skipped),
 		"once_pct":       100 * float64(once) / float64(expected),
@@ -303,7 +311,16 @@ func runClusterWindow(ctx context.Context, variant string, p Params, idle bool) 
 		res.Metrics["steal_cores"] = (m1.steal - m0.steal).Seconds() / window
 	}
 	if ran < expected {
-		res.Note = fmt.Sprintf("%d of %d slots of the window did not run (%d recorded missed, %d not recorded at all)", expected-ran, expected, missed, uncalled)
+		res.Note = fmt.Sprintf("%d of %d slots of the window did not run (%d recorded missed, %d recorded skipped otherwise, %d not recorded at all)",
+			expected-ran, expected, missed, skippedOther, uncalled)
+		if len(reasons) > 0 {
+			var rs []string
+			for r, n := range reasons {
+				rs = append(rs, fmt.Sprintf("%d × %q", n, r))
+			}
+			slices.Sort(rs)
+			res.Note += "; skipped: " + strings.Join(rs, ", ")
+		}
 	}
 	if ranAndMissed > 0 {
 		res.Note = join(res.Note, fmt.Sprintf("%d slots ran on one engine and are inside another's record of missed slots", ranAndMissed))
@@ -563,6 +580,9 @@ type slotRecords struct {
 	// missed counts the records of missed slots (one skipped record for
 	// a run of slots, claiming the first) that cover this slot.
 	missed int
+	// skipReason is the reason of a skipped record of the slot other
+	// than missed slots, up to its first digit.
+	skipReason string
 }
 
 // readSlots reads every record with a slot, by task and slot. A record
@@ -602,6 +622,11 @@ func (db *clusterDB) readSlots(ctx context.Context) (map[slotKey]*slotRecords, e
 				for t := first; !t.After(last); t = t.Add(time.Second) {
 					at(slotKey{name, t.UnixNano()}).missed++
 				}
+			} else {
+				if i := strings.IndexAny(reason, "0123456789"); i >= 0 {
+					reason = strings.TrimSpace(reason[:i]) + " …"
+				}
+				s.skipReason = reason
 			}
 			continue
 		}
