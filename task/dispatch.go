@@ -153,6 +153,17 @@ func (a gocronSchedule) Next(last time.Time) time.Time {
 // is due; older slots after the cursor were missed (the fire came late) and
 // are recorded as skipped, never dropped silently.
 func (e *Engine) dispatch(g *group) {
+	// A fire counts as background work, so that Shutdown waits for its
+	// writes even when gocron stops waiting for it (schedulerStopTimeout);
+	// once Shutdown has begun, a fire does nothing.
+	e.mu.Lock()
+	if e.status != statusStarted {
+		e.mu.Unlock()
+		return
+	}
+	e.bg.Add(1)
+	e.mu.Unlock()
+	defer e.bg.Done()
 	defer func() {
 		if v := recover(); v != nil {
 			e.log.Error("dispatch panicked", zap.String("schedule", g.key), zap.Any("panic", v), zap.Stack("stack"))

@@ -92,7 +92,7 @@ type Engine struct {
 	graphRuns map[uuid.UUID]*graphRun
 	sched     gocron.Scheduler
 	wg        sync.WaitGroup // one per run (pending or running)
-	bg        sync.WaitGroup // background work: catch-up sequences
+	bg        sync.WaitGroup // background work: catch-up sequences, fires in progress
 	forced    chan struct{}  // closed when Shutdown's context ended: stop retrying
 	pool      workers        // goroutines that execute runs
 	schedules scheduleCache  // Spec.Cron parsed, by text
@@ -100,6 +100,11 @@ type Engine struct {
 	heldStop  func()         // stops the retrier of held; set by Start
 	lease     *nodeLease     // the node lease, from Start to Shutdown; nil without a locker
 	single    singleLeases   // the SingleInstance leases of one-shot runs (single.go)
+
+	// schedStop bounds how long stopping gocron waits for a fire in
+	// progress (schedulerStopTimeout; tests shorten it). Shutdown waits
+	// for fires itself (bg), so it only bounds gocron's own wait.
+	schedStop time.Duration
 
 	dispatches atomic.Int64 // fires handled, for tests and diagnostics
 	sweeps     atomic.Int64 // sweeps done (sweep.go), for tests and diagnostics
@@ -169,13 +174,14 @@ func New(opts ...Option) (*Engine, error) {
 		return nil, fmt.Errorf("task: %w", err)
 	}
 	e := &Engine{
-		cfg:      cfg,
-		log:      cfg.logger.Named("taskmill"),
-		clock:    cfg.clock,
-		store:    cfg.store,
-		storeCtx: context.Background(),
-		tasks:    make(map[string]*entry),
-		groups:   make(map[string]*group),
+		cfg:       cfg,
+		log:       cfg.logger.Named("taskmill"),
+		clock:     cfg.clock,
+		store:     cfg.store,
+		storeCtx:  context.Background(),
+		schedStop: schedulerStopTimeout,
+		tasks:     make(map[string]*entry),
+		groups:    make(map[string]*group),
 
 		graphRuns: make(map[uuid.UUID]*graphRun),
 		forced:    make(chan struct{}),
@@ -493,7 +499,7 @@ func (e *Engine) start(ctx context.Context) error {
 	sched, err := gocron.NewScheduler(
 		gocron.WithClock(e.clock),
 		gocron.WithLocation(time.UTC),
-		gocron.WithStopTimeout(schedulerStopTimeout),
+		gocron.WithStopTimeout(e.schedStop),
 		gocron.WithLogger(gocronLogger{e.log.Named("gocron").Sugar()}),
 	)
 	if err != nil {
@@ -613,7 +619,8 @@ func (e *Engine) applyState(ent *entry, st *store.TaskState) error {
 }
 
 // schedulerStopTimeout bounds how long stopping gocron waits for a dispatch
-// in progress.
+// in progress. Shutdown waits for every fire in progress all the same (they
+// count in Engine.bg), so that none writes to a store its host has closed.
 const schedulerStopTimeout = 5 * time.Second
 
 // ShutdownCancelGrace is how long Shutdown, once its context has ended and
@@ -621,7 +628,8 @@ const schedulerStopTimeout = 5 * time.Second
 // before recording them cancelled.
 const ShutdownCancelGrace = 100 * time.Millisecond
 
-// Shutdown stops firing, then waits for running executions to end. If ctx
+// Shutdown stops firing, then waits for a fire in progress to write its
+// records and for running executions to end. If ctx
 // ends first it cancels them (cause ErrShutdown), gives them
 // ShutdownCancelGrace to return, records those that did not as cancelled
 // (without calling their OnTaskEnd listeners: their job is still running)

@@ -464,3 +464,58 @@ func TestRunOnceCancelledBySignal(t *testing.T) {
 		t.Fatalf("RunMain after SIGINT = %d, want %d", code, ExitCodeCancelled)
 	}
 }
+
+// TestShutdownWaitsForAFireStillWriting: a fire whose store writes outlast
+// gocron's own stop timeout is still waited for, so that the host may close
+// its store once Shutdown returns without losing the fire's records.
+func TestShutdownWaitsForAFireStillWriting(t *testing.T) {
+	t.Parallel()
+	fs := &faultyStore{Store: memory.New()}
+	b := setup(t, WithStore(fs))
+	b.store = fs.Store
+	b.eng.schedStop = time.Millisecond // gocron gives up on the fire at once
+	b.register(t, Spec{Name: "tick", Schedule: cron.Every(time.Second), Job: JobFunc(ok)})
+	entered, release := make(chan struct{}), make(chan struct{})
+	fs.mu.Lock()
+	fs.onCreate = func(x *store.Execution) error {
+		if x.State == store.StateSkipped { // the late fire's record of missed slots
+			close(entered)
+			<-release
+		}
+		return nil
+	}
+	fs.mu.Unlock()
+	b.start(t)
+	b.advanceTo(t, 1, testStart.Add(3*time.Second)) // a late fire: two slots missed
+	select {
+	case <-entered:
+	case <-time.After(waitLimit):
+		t.Fatal("the late fire did not record its missed slots")
+	}
+	done := make(chan error, 1)
+	go func() { done <- b.eng.Shutdown(context.Background()) }()
+	select {
+	case err := <-done:
+		close(release)
+		t.Fatalf("Shutdown returned (%v) while a fire was still writing", err)
+	case <-time.After(100 * time.Millisecond): // gocron's stop timeout passed long ago
+	}
+	close(release)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Shutdown = %v", err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("Shutdown did not return once the fire's write was done")
+	}
+	// Once Shutdown returned, the fire's record is in the store and
+	// nothing writes any more: the host may close it.
+	xs := b.history(t, "tick")
+	if len(xs) == 0 || xs[0].State != store.StateSkipped || !strings.HasPrefix(xs[0].SkipReason, store.ReasonMissed) {
+		t.Fatalf("history %v, want the missed slots recorded first", states(xs))
+	}
+	if err := fs.Store.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+}
