@@ -243,14 +243,29 @@ func (e *Engine) catchUpRuns(ent *entry, slots []time.Time, held []heldRecord) b
 // recordMissedSlots records n missed slots of a task, from first to last, as
 // one skipped execution claiming the first of them.
 func (e *Engine) recordMissedSlots(ent *entry, trig store.Trigger, first, last time.Time, n int, why string) {
+	rec := e.missedRecord(ent, trig, first, last, n, why)
+	e.settleMissed(rec, e.store.CreateExecution(e.storeCtx, rec.x))
+}
+
+// missedRecord returns the skipped execution that records n missed slots of
+// a task, from first to last, claiming the first of them.
+func (e *Engine) missedRecord(ent *entry, trig store.Trigger, first, last time.Time, n int, why string) heldRecord {
 	now := e.now()
-	exec := &store.Execution{
+	reason := fmt.Sprintf("%s: %d slot(s) from %s to %s %s", store.ReasonMissed, n,
+		first.UTC().Format(time.RFC3339Nano), last.UTC().Format(time.RFC3339Nano), why)
+	return heldRecord{ent: ent, slots: n, first: first, last: last, x: &store.Execution{
 		ID: newID(), Task: ent.spec.Name, Trigger: trig, ScheduledAt: first,
 		StartedAt: now, EndedAt: now, State: store.StateSkipped, Node: e.cfg.node,
-		SkipReason: fmt.Sprintf("%s: %d slot(s) from %s to %s %s", store.ReasonMissed, n,
-			first.UTC().Format(time.RFC3339Nano), last.UTC().Format(time.RFC3339Nano), why),
-	}
-	err := e.store.CreateExecution(e.storeCtx, exec)
+		SkipReason: reason,
+	}}
+}
+
+// settleMissed finishes recording missed slots once the creation of their
+// record returned err: the record becomes the task's last; a claim taken
+// means another engine ran or recorded the (first) slot, and the record is
+// dropped; any other error holds it to be written later.
+func (e *Engine) settleMissed(rec heldRecord, err error) {
+	exec, ent := rec.x, rec.ent
 	switch {
 	case err == nil:
 		e.mu.Lock()
@@ -258,11 +273,11 @@ func (e *Engine) recordMissedSlots(ent *entry, trig store.Trigger, first, last t
 			ent.last = exec
 		}
 		e.mu.Unlock()
-		e.log.Warn("slots missed", zap.String("task", exec.Task), zap.Int("missed", n), zap.Time("first", first),
-			zap.Time("last", last), zap.String("why", why))
+		e.log.Warn("slots missed", zap.String("task", exec.Task), zap.Int("missed", rec.slots), zap.Time("first", rec.first),
+			zap.Time("last", rec.last), zap.String("reason", exec.SkipReason))
 	case errors.Is(err, store.ErrConflict):
 		// Another engine recorded or ran the first of them.
 	default:
-		e.hold(heldRecord{ent: ent, x: exec, slots: n, first: first, last: last}, err)
+		e.hold(rec, err)
 	}
 }

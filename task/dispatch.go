@@ -195,21 +195,29 @@ func (e *Engine) dispatch(g *group) {
 	tasks := slices.Clone(g.tasks)
 	e.mu.Unlock()
 	if len(missed) > 0 {
+		var recs []heldRecord
 		for _, ent := range tasks {
-			e.recordLate(ent, missed)
+			recs = append(recs, e.lateRecords(ent, missed)...)
 		}
+		e.recordAll(recs)
 	}
 	e.fireAll(tasks, due)
 }
 
-// recordLate records the slots a late fire passed over, those after the
-// task began to be dispatched (entry.since), as one skipped execution.
-func (e *Engine) recordLate(ent *entry, missed []time.Time) {
+// lateRecords returns the records of the slots a late fire passed over,
+// those after the task began to be dispatched (entry.since). An engine
+// alone records them as one skipped execution. Engines sharing a store
+// give each slot a record of its own, which claims it: another engine
+// may have run or recorded any of them (it fired on time, or late as well),
+// and a record standing for slots it does not claim would then contradict
+// the history. Past maxMissedClaims slots, the older ones share one record.
+func (e *Engine) lateRecords(ent *entry, missed []time.Time) []heldRecord {
+	const why = "passed before the timer fired"
 	e.mu.Lock()
 	since, suspended := ent.since, ent.suspended()
 	e.mu.Unlock()
 	if suspended {
-		return
+		return nil
 	}
 	i, _ := slices.BinarySearchFunc(missed, since, func(a, b time.Time) int {
 		if !a.After(b) {
@@ -217,8 +225,42 @@ func (e *Engine) recordLate(ent *entry, missed []time.Time) {
 		}
 		return 1
 	})
-	if mine := missed[i:]; len(mine) > 0 {
-		e.recordMissedSlots(ent, store.TriggerSchedule, mine[0], mine[len(mine)-1], len(mine), "passed before the timer fired")
+	mine := missed[i:]
+	if len(mine) == 0 {
+		return nil
+	}
+	if e.cfg.lease.locker == nil {
+		return []heldRecord{e.missedRecord(ent, store.TriggerSchedule, mine[0], mine[len(mine)-1], len(mine), why)}
+	}
+	var recs []heldRecord
+	if old := len(mine) - maxMissedClaims; old > 0 {
+		recs = append(recs, e.missedRecord(ent, store.TriggerSchedule, mine[0], mine[old-1], old, why))
+		mine = mine[old:]
+	}
+	for _, s := range mine {
+		recs = append(recs, e.missedRecord(ent, store.TriggerSchedule, s, s, 1, why))
+	}
+	return recs
+}
+
+// maxMissedClaims bounds the records of one task that one late fire of
+// engines sharing a store writes, one per slot (see lateRecords).
+const maxMissedClaims = 1000
+
+// recordAll creates the records of missed slots, fireChunk at a time (one
+// call each if the store is a store.BatchCreator), and settles each.
+func (e *Engine) recordAll(recs []heldRecord) {
+	xs := make([]*store.Execution, 0, min(len(recs), fireChunk))
+	for len(recs) > 0 {
+		chunk := recs[:min(len(recs), fireChunk)]
+		recs = recs[len(chunk):]
+		xs = xs[:0]
+		for _, r := range chunk {
+			xs = append(xs, r.x)
+		}
+		for i, err := range store.CreateMany(e.storeCtx, e.store, xs) {
+			e.settleMissed(chunk[i], err)
+		}
 	}
 }
 

@@ -23,7 +23,8 @@
 // each schedule keeps a cursor: on a fire the newest slot at or before now
 // is due, and any older slots after the cursor (a fire that came late, a
 // process that was paused) are recorded as one skipped execution with reason
-// "missed" — nothing is missed silently. The engine and gocron share one
+// "missed" — nothing is missed silently. (Engines sharing a store record
+// each such slot on its own, claiming it: another engine may have run it.) The engine and gocron share one
 // clockwork.Clock (WithClock), so tests move a fake clock instead of
 // sleeping.
 //
