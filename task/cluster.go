@@ -84,6 +84,11 @@ func (e *Engine) exclusiveLocked(ent *entry) bool {
 // its reservation undone. OverlapQueueOne records it pending and waiting,
 // unless another engine has one queued; otherwise it is recorded skipped.
 func (e *Engine) busyElsewhere(ent *entry, x *store.Execution) {
+	e.busyElsewhereFor(ent, x, "running on another engine")
+}
+
+// busyElsewhereFor is busyElsewhere, why saying what runs elsewhere.
+func (e *Engine) busyElsewhereFor(ent *entry, x *store.Execution, why string) {
 	if ent.spec.o().Overlap == OverlapQueueOne {
 		q := x.Clone()
 		q.State, q.EndedAt, q.Exclusive = store.StatePending, time.Time{}, true
@@ -100,7 +105,7 @@ func (e *Engine) busyElsewhere(ent *entry, x *store.Execution) {
 		}
 	}
 	s := x.Clone()
-	s.State, s.EndedAt, s.SkipReason = store.StateSkipped, x.StartedAt, store.ReasonOverlap+": running on another engine"
+	s.State, s.EndedAt, s.SkipReason = store.StateSkipped, x.StartedAt, store.ReasonOverlap+": "+why
 	err := e.store.CreateExecution(e.storeCtx, s)
 	switch {
 	case err == nil:
@@ -127,6 +132,16 @@ func (e *Engine) startWaitingRun(x *store.Execution) {
 	e.mu.Lock()
 	ent := e.tasks[x.Task]
 	if ent == nil || e.status != statusStarted {
+		e.mu.Unlock()
+		return
+	}
+	e.mu.Unlock()
+	if err := e.takeGraphLease(ent); err != nil {
+		return // a graph run of the task on another engine: later
+	}
+	defer e.releaseIdleGraphLease(ent)
+	e.mu.Lock()
+	if e.status != statusStarted {
 		e.mu.Unlock()
 		return
 	}

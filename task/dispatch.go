@@ -293,6 +293,25 @@ func (e *Engine) admitTask(ent *entry, name string, exec *store.Execution, expli
 		e.mu.Unlock()
 		return nil, ent, err
 	}
+	if e.cfg.lease.locker != nil && !ent.graphLease.held && e.needsGraphLeaseLocked(ent) {
+		e.mu.Unlock()
+		if err := e.takeGraphLease(ent); err != nil {
+			if explicit {
+				return nil, ent, nil
+			}
+			x := exec.Clone()
+			x.Exclusive = true
+			e.busyElsewhereFor(ent, x, err.Error())
+			return nil, ent, nil
+		}
+		defer e.releaseIdleGraphLease(ent)
+		e.mu.Lock()
+		if e.status != statusStarted {
+			err := e.notStarted()
+			e.mu.Unlock()
+			return nil, ent, err
+		}
+	}
 	r, rec, ok := e.reserveLocked(ent, exec, explicit, nil)
 	if r != nil {
 		e.runs.add(r)
@@ -478,6 +497,26 @@ func (e *Engine) fireChunk(ents []*entry, slot time.Time) {
 	mem := runBlocks(len(ents))
 	var ids [fireChunk]uuid.UUID
 	newIDs(ids[:len(ents)])
+	// Graph roots first take their lease (graphlease.go); those whose
+	// graph runs elsewhere are recorded after the others.
+	var elsewhere map[*entry]error
+	var elsewhereExecs []*store.Execution
+	var elsewhereEnts []*entry
+	if cands := e.graphLeaseCandidates(ents); len(cands) > 0 {
+		for _, ent := range cands {
+			if err := e.takeGraphLease(ent); err != nil {
+				if elsewhere == nil {
+					elsewhere = make(map[*entry]error)
+				}
+				elsewhere[ent] = err
+			}
+		}
+		defer func() {
+			for _, ent := range cands {
+				e.releaseIdleGraphLease(ent)
+			}
+		}()
+	}
 	e.mu.Lock()
 	if e.status != statusStarted {
 		e.mu.Unlock()
@@ -486,6 +525,13 @@ func (e *Engine) fireChunk(ents []*entry, slot time.Time) {
 	for i, ent := range ents {
 		exec := store.Execution{ID: ids[i], Task: ent.spec.Name, Trigger: store.TriggerSchedule,
 			ScheduledAt: slot, StartedAt: now, Node: e.cfg.node}
+		if elsewhere[ent] != nil {
+			if !ent.suspended() {
+				exec.Exclusive = true
+				elsewhereExecs, elsewhereEnts = append(elsewhereExecs, &exec), append(elsewhereEnts, ent)
+			}
+			continue
+		}
 		r, rec, ok := e.reserveLocked(ent, &exec, false, mem[i])
 		if !ok {
 			continue
@@ -516,6 +562,10 @@ func (e *Engine) fireChunk(ents []*entry, slot time.Time) {
 		wake(e.held.now) // the store answers again
 	}
 	e.pool.submit(start...)
+	for i, x := range elsewhereExecs {
+		ent := elsewhereEnts[i]
+		e.busyElsewhereFor(ent, x, elsewhere[ent].Error())
+	}
 }
 
 // runsPerBlock is how many runs share an allocation: as many as fit in

@@ -290,9 +290,12 @@
 // running on another engine"); with OverlapQueueOne it is recorded
 // pending, at most one across the engines, and starts within one renewal
 // interval of the other run's end. RunNow of such a task is refused with
-// ErrAlreadyRunning. Not yet across engines: the root's policy covering the
-// rest of its graph run (another engine may fire the root once the root's
-// own run has ended, while its dependents still run).
+// ErrAlreadyRunning. A graph root's policy covers its whole graph run
+// across engines too: the engine that runs the root holds a lease on
+// "graph/<root>" until the graph run has ended, and another engine's fire
+// of the root meanwhile is recorded skipped ("overlap: a graph run of the
+// task is in progress on another engine"), or queued with
+// OverlapQueueOne; RunNow is refused.
 //
 // A dead engine's runs are found. After each renewal an engine sweeps: a
 // pending or running execution that names another node whose lease is no

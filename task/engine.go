@@ -44,6 +44,10 @@ import (
 // latch.mu, scheduleCache.mu and the OnInit hooks' lock are leaves:
 // nothing else is taken while one is held.
 //
+// A graph root's lease being acquired or released (entry.graphLease.busy,
+// graphlease.go) is waited for holding at most group.mu; whoever acquires
+// or releases it takes only mu, briefly, and calls the locker.
+//
 // A task's state (suspended, reason, consecutive failures, last slot) has
 // one owner in a process, Engine.mu: every change is one read-modify-write
 // under it (changeStateLocked); saveMu only orders the writes to the
@@ -139,6 +143,9 @@ type entry struct {
 	// claiming record, run or skipped), kept in the persisted state's
 	// LastScheduledAt whenever the engine writes it.
 	lastSlot time.Time
+	// graphLease is the lease a graph root holds on engines sharing a
+	// store while it runs here (graphlease.go).
+	graphLease graphLease
 }
 
 // New returns an engine configured by opts. It starts nothing.

@@ -323,7 +323,8 @@ func (e *Engine) endGraph(gr *graphRun) {
 	e.mu.Lock()
 	var next *run
 	closing := e.status != statusStarted
-	if root := e.tasks[gr.root]; root != nil {
+	root := e.tasks[gr.root]
+	if root != nil {
 		root.graphRuns--
 		next = e.promoteLocked(root)
 	}
@@ -332,6 +333,9 @@ func (e *Engine) endGraph(gr *graphRun) {
 	close(gr.done)
 	e.log.Debug("graph run ended", zap.String("root", gr.root), zap.Stringer("graph_run", gr.id))
 	e.startPromoted(next, closing)
+	if root != nil {
+		e.releaseIdleGraphLease(root)
+	}
 }
 
 func outcomeOf(s store.State) dag.Outcome {

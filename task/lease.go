@@ -241,7 +241,8 @@ func (e *Engine) renewLoop(ctx context.Context, nl *nodeLease, t clockwork.Ticke
 		case <-t.Chan():
 		}
 		e.renewLease(ctx, nl)
-		e.renewSingles(ctx, nl.locker) // single.go
+		e.renewSingles(ctx, nl.locker) // single.go, graphlease.go
+		e.releaseIdleGraphLeases()
 		e.sweep(ctx, nl.locker)
 		e.startWaiting()
 	}

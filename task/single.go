@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -126,7 +127,11 @@ func (e *Engine) renewSingles(ctx context.Context, locker lock.Locker) {
 		case err == nil:
 			e.single.update(renewed)
 		case errors.Is(err, lock.ErrLost):
-			if e.single.take(l.Key, l.Token) {
+			switch {
+			case !e.single.take(l.Key, l.Token):
+			case strings.HasPrefix(l.Key, graphKeyPrefix):
+				e.graphLeaseLost(l, err)
+			default:
 				e.singleLeaseLost(l, err)
 			}
 		case ctx.Err() == nil:
