@@ -113,6 +113,7 @@ type Engine struct {
 	dispatches atomic.Int64 // fires handled, for tests and diagnostics
 	sweeps     atomic.Int64 // sweeps done (sweep.go), for tests and diagnostics
 	polls      atomic.Int64 // task state polls done (lease.go), for tests
+	leaseWaits atomic.Int64 // waits of Start for a held node lease (leasewait.go), for tests
 	abandoned  atomic.Int64 // executions this engine's sweeps marked abandoned
 	waiting    waitingRuns  // pending records to start when the task is free (cluster.go)
 }

@@ -55,10 +55,12 @@ func (e *Engine) awaitNodeLease(ctx context.Context, p lock.AcquireParams) (l, p
 		case !readAt.Before(deadline):
 			return l, prev, fmt.Errorf("%w, not expired after %v", lock.HeldError(cur), c.ttl+c.every)
 		}
+		wait := e.clock.After(c.every / nodeLeaseWaitPolls)
+		e.leaseWaits.Add(1)
 		select {
 		case <-ctx.Done():
 			return l, prev, ctx.Err()
-		case <-e.clock.After(c.every / nodeLeaseWaitPolls):
+		case <-wait:
 		}
 		readAt = e.clock.Now()
 		if cur, err = c.locker.Get(ctx, p.Key); err != nil {
