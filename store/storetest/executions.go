@@ -455,3 +455,179 @@ func testCreateMany(t *testing.T, s store.Store) {
 		t.Fatalf("CreateMany(nil) = %v", errs)
 	}
 }
+
+// testCreateManyLarge: a batch larger than a backend's group (128 in the
+// SQL stores' writers), mixing every answer, gives each execution the
+// answer CreateExecution called in order would: claims and exclusive
+// executions of the same task in one batch included, across the groups'
+// boundaries.
+func testCreateManyLarge(t *testing.T, s store.Store) {
+	const n = 300
+	ctx := t.Context()
+	slot := base.Truncate(time.Minute)
+	task := func(i int) string { return fmt.Sprintf("big-%03d", i) }
+	batch := make([]*store.Execution, n)
+	want := make([]error, n)
+	var before []*store.Execution // created before the batch
+	for i := range n {
+		var e *store.Execution
+		switch i % 10 {
+		case 0: // a first claim
+			e = scheduled(task(i), slot, store.TriggerSchedule)
+		case 1: // a slot claimed before
+			before = append(before, scheduled(task(i), slot, store.TriggerSchedule))
+			e, want[i] = scheduled(task(i), slot, store.TriggerCatchUp), store.ErrConflict
+		case 2: // an existing ID
+			old := newExecution(task(i), base)
+			before = append(before, old)
+			e, want[i] = scheduled(task(i), slot, store.TriggerSchedule), store.ErrConflict
+			e.ID = old.ID
+		case 3: // invalid
+			e, want[i] = scheduled("", slot, store.TriggerSchedule), store.ErrInvalid
+		case 4: // a busy task's exclusive run, claiming a slot
+			before = append(before, exclusive(task(i), base, store.StateRunning))
+			e, want[i] = exclusive(task(i), base.Add(time.Second), store.StateRunning), store.ErrBusy
+			e.Trigger, e.ScheduledAt = store.TriggerSchedule, slot
+		case 5: // the slot the refused one did not claim
+			e = scheduled(task(i-1), slot, store.TriggerSchedule)
+		case 6: // a first exclusive run
+			e = exclusive(task(i), base, store.StateRunning)
+		case 7: // a second exclusive run of the same task in the batch
+			e, want[i] = exclusive(task(i-1), base.Add(time.Second), store.StateRunning), store.ErrBusy
+		case 8: // the slot of an earlier execution of the batch
+			e, want[i] = scheduled(task(i-8), slot, store.TriggerCatchUp), store.ErrConflict
+		case 9: // no slot, no conflict
+			e = newExecution(task(i), base)
+		}
+		batch[i] = e
+	}
+	create(t, s, before...)
+	var last int64
+	for _, e := range before {
+		last = max(last, get(t, s, e.ID).Fence)
+	}
+
+	errs := store.CreateMany(ctx, s, batch)
+	if len(errs) != n {
+		t.Fatalf("CreateMany returned %d errors for %d executions", len(errs), n)
+	}
+	fences := map[int64]int{}
+	for i, e := range batch {
+		if want[i] != nil {
+			wantErr(t, fmt.Sprintf("CreateMany: execution %d (kind %d)", i, i%10), errs[i], want[i])
+			if i%10 != 2 && i%10 != 3 { // the existing ID is there; the invalid has none
+				wantGone(t, s, e.ID)
+			}
+			continue
+		}
+		if errs[i] != nil {
+			t.Errorf("CreateMany: execution %d (kind %d): %v, want nil", i, i%10, errs[i])
+			continue
+		}
+		got := get(t, s, e.ID)
+		checkExecution(t, fmt.Sprintf("execution %d after CreateMany", i), got, e)
+		if got.Fence <= last {
+			t.Errorf("execution %d: Fence = %d, want > %d (those created before)", i, got.Fence, last)
+		}
+		if j, ok := fences[got.Fence]; ok {
+			t.Errorf("executions %d and %d: the same Fence %d", j, i, got.Fence)
+		}
+		fences[got.Fence] = i
+	}
+	// The existing IDs kept their records.
+	for _, e := range before {
+		checkExecution(t, "a record created before the batch", get(t, s, e.ID), e)
+	}
+}
+
+// testCreateManyRace: two batches claiming the same 200 slots at once, in
+// opposite orders: each slot is claimed exactly once, and every other
+// answer is store.ErrConflict.
+func testCreateManyRace(t *testing.T, s store.Store) {
+	const slots = 200
+	ctx := t.Context()
+	slotOf := func(i int) (string, time.Time) {
+		return fmt.Sprintf("mrace-%02d", i%40), base.Truncate(time.Minute).Add(time.Duration(i/40) * time.Minute)
+	}
+	var batches [2][]*store.Execution
+	for r := range batches {
+		for k := range slots {
+			i := k
+			if r == 1 {
+				i = slots - 1 - k
+			}
+			task, at := slotOf(i)
+			trigger := store.TriggerSchedule
+			if r == 1 {
+				trigger = store.TriggerCatchUp
+			}
+			batches[r] = append(batches[r], scheduled(task, at, trigger))
+		}
+	}
+	var errs [2][]error
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for r := range batches {
+		spawn(&wg, func() {
+			<-start
+			errs[r] = store.CreateMany(ctx, s, batches[r])
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	won := map[uuid.UUID]bool{}
+	for r := range batches {
+		if len(errs[r]) != slots {
+			t.Fatalf("batch %d: %d errors for %d executions", r, len(errs[r]), slots)
+		}
+		for k, err := range errs[r] {
+			switch {
+			case err == nil:
+				won[batches[r][k].ID] = true
+			case !errors.Is(err, store.ErrConflict):
+				t.Errorf("batch %d, execution %d: %v, want nil or store.ErrConflict", r, k, err)
+			}
+		}
+	}
+	if len(won) != slots {
+		t.Errorf("%d executions created, want %d (one per slot)", len(won), slots)
+	}
+	claims := map[string]uuid.UUID{}
+	for _, e := range listAll(t, s, store.ExecutionFilter{}) {
+		key := e.Task + " " + e.ScheduledAt.UTC().Format(time.RFC3339Nano)
+		if other, ok := claims[key]; ok {
+			t.Errorf("slot %s claimed twice: %s and %s", key, other, e.ID)
+		}
+		claims[key] = e.ID
+		if !won[e.ID] {
+			t.Errorf("stored execution %s (slot %s) was refused by CreateMany", e.ID, key)
+		}
+	}
+	if len(claims) != slots {
+		t.Errorf("%d slots claimed, want %d", len(claims), slots)
+	}
+}
+
+// testCreateManyCanceled: a batch with a context already cancelled gets
+// the context's error for every execution, invalid ones included, and
+// creates nothing.
+func testCreateManyCanceled(t *testing.T, s store.Store) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	var batch []*store.Execution
+	for i := range 200 {
+		batch = append(batch, scheduled("mcancel", base.Add(time.Duration(i)*time.Minute), store.TriggerSchedule))
+	}
+	batch = append(batch, newExecution("", base))
+	errs := store.CreateMany(ctx, s, batch)
+	if len(errs) != len(batch) {
+		t.Fatalf("CreateMany returned %d errors for %d executions", len(errs), len(batch))
+	}
+	for i, err := range errs {
+		wantErr(t, fmt.Sprintf("CreateMany with a cancelled context: execution %d", i), err, context.Canceled)
+	}
+	if got := listAll(t, s, store.ExecutionFilter{}); len(got) != 0 {
+		t.Errorf("%d executions stored, want none", len(got))
+	}
+}
