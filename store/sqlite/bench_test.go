@@ -32,6 +32,20 @@ func BenchmarkCreateUpdate(b *testing.B) {
 	}
 }
 
+// BenchmarkCreateFire is storetest.BenchCreateFire on a file: a fire of
+// 128 tasks (the engine's chunk) created in one CreateExecutions call
+// against 128 CreateExecution calls in a row, with the slots free and with
+// them claimed before.
+func BenchmarkCreateFire(b *testing.B) {
+	for _, claimed := range []bool{false, true} {
+		for _, batch := range []bool{true, false} {
+			b.Run(fmt.Sprintf("claimed=%v/batch=%v", claimed, batch), func(b *testing.B) {
+				storetest.BenchCreateFire(b, open(b, filepath.Join(b.TempDir(), "bench.db")), 128, batch, claimed)
+			})
+		}
+	}
+}
+
 // BenchmarkList lists the newest page of one task among 100,000 executions
 // of 100 tasks.
 func BenchmarkList(b *testing.B) {

@@ -100,6 +100,14 @@
 // returns the context's error and never runs; once its group has begun, it
 // runs and its caller gets the result.
 //
+// CreateExecutions (store.BatchCreator, which the engine uses for the
+// records of one fire of many tasks) queues all its inserts at once, in
+// order, so that they go in groups of up to 128 with one commit each,
+// rather than one transaction per record; each gets CreateExecution's
+// answer. (Executions of one batch that share a key, an ID, a slot or a
+// task's exclusive place, are written in successive rounds, so that
+// telling apart which key a refused one met cannot see a later one.)
+//
 // Other Stores and processes on the same file serialise with this one
 // through SQLite's lock: a write waits for it up to the busy timeout, then
 // fails with "database is locked". Write transactions begin IMMEDIATE

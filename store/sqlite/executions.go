@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/taskmill/taskmill/internal/rounds"
 	"github.com/taskmill/taskmill/store"
 )
 
@@ -25,18 +26,36 @@ import (
 // execution, store.ErrBusy. See store.Store.
 func (s *Store) CreateExecution(ctx context.Context, e *store.Execution) error {
 	const op = "create execution"
-	if err := e.Validate(); err != nil {
-		return fmt.Errorf("sqlite: %s: %w", op, err)
-	}
-	args, err := encodeArgs(e.Args)
+	args, err := insertable(e)
 	if err != nil {
-		return fmt.Errorf("sqlite: %s %s: %w", op, e.ID, err)
+		return err
 	}
 	if err := s.enter(ctx, op); err != nil {
 		return err
 	}
 	defer s.leave()
-	_, err = s.w.exec(ctx, s.stmts.insert, "", insertArgs(e, args)...)
+	_, err = s.w.exec(ctx, s.stmts.insert, "", args...)
+	return s.created(ctx, e, err)
+}
+
+// insertable validates e and returns the arguments of its insert, or
+// CreateExecution's error for it.
+func insertable(e *store.Execution) ([]any, error) {
+	const op = "create execution"
+	if err := e.Validate(); err != nil {
+		return nil, fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	args, err := encodeArgs(e.Args)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %s %s: %w", op, e.ID, err)
+	}
+	return insertArgs(e, args), nil
+}
+
+// created is CreateExecution's answer for e from the error of its insert:
+// nil, or the unique key it met, or the error wrapped by fail.
+func (s *Store) created(ctx context.Context, e *store.Execution, err error) error {
+	const op = "create execution"
 	switch {
 	case err == nil:
 		return nil
@@ -64,6 +83,53 @@ func (s *Store) CreateExecution(ctx context.Context, e *store.Execution) error {
 	// Claimed, or the row that held the slot was deleted since.
 	return fmt.Errorf("sqlite: %s %s: %w: task %q: slot %s is claimed",
 		op, e.ID, store.ErrConflict, e.Task, e.ScheduledAt.Format(time.RFC3339Nano))
+}
+
+var _ store.BatchCreator = (*Store)(nil)
+
+// CreateExecutions creates each of es as CreateExecution would, through
+// the writer's batch path (writer.execMany): in groups of up to maxBatch
+// inserts, in the order of es, one transaction each, rather than one
+// transaction per record. In a group an insert that meets a unique key
+// fails alone (see writer), and its error is told apart as
+// CreateExecution's is, by a query after the group. So that this query
+// cannot see a later execution of es that took the same key, an execution
+// that shares a key (its ID, its slot claim, its task's place among
+// exclusive executions) with an earlier one of es is written in a later
+// round, after that one's answer (see internal/rounds); a fire's batch is
+// one round. A context that ends gives the executions not yet written its
+// error. See store.BatchCreator.
+func (s *Store) CreateExecutions(ctx context.Context, es []*store.Execution) []error {
+	const op = "create execution"
+	errs := make([]error, len(es))
+	if err := s.enter(ctx, op); err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	defer s.leave()
+	args := make([][]any, len(es))
+	for i, e := range es {
+		args[i], errs[i] = insertable(e)
+	}
+	for _, round := range rounds.Split(es, func(i int) bool { return errs[i] != nil }) {
+		if err := ctx.Err(); err != nil {
+			for _, i := range round {
+				errs[i] = fmt.Errorf("sqlite: %s: %w", op, err)
+			}
+			continue
+		}
+		rs := make([]*writeReq, len(round))
+		for j, i := range round {
+			rs[j] = newReq(ctx, step{stmt: s.stmts.insert, args: args[i]}, nil)
+		}
+		s.w.execMany(rs)
+		for j, i := range round {
+			errs[i] = s.created(ctx, es[i], rs[j].err)
+		}
+	}
+	return errs
 }
 
 // insertArgs are the arguments of the insert statement for e, whose Args

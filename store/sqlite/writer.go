@@ -25,6 +25,11 @@ import (
 // caller still waiting and returns. No goroutine of the writer's own is
 // needed, and writes run in the order they queued.
 //
+// A caller with many writes (CreateExecutions) queues them all at once
+// (execMany), in order, so that the groups carry up to maxBatch of them:
+// the records of a fire of many tasks, which one goroutine writes, cost a
+// few commits rather than one each.
+//
 // In a group, a statement that fails on a unique constraint (a claimed
 // slot, a duplicate ID, a second exclusive execution) fails alone: SQLite
 // undoes that statement and the transaction goes on. A write of several
@@ -88,8 +93,7 @@ func (w *writer) exec(ctx context.Context, stmt *sql.Stmt, query string, args ..
 // step that fails undoes the others. It returns the rows the first step
 // affected and the error of the step that failed.
 func (w *writer) execSteps(ctx context.Context, first step, more ...step) (int64, error) {
-	r := &writeReq{ctx: ctx, step: first, more: more,
-		lead: make(chan struct{}, 1), done: make(chan struct{})}
+	r := newReq(ctx, first, more)
 	w.mu.Lock()
 	w.queue = append(w.queue, r)
 	if !w.leading {
@@ -100,16 +104,59 @@ func (w *writer) execSteps(ctx context.Context, first step, more ...step) (int64
 		return r.n, r.err
 	}
 	w.mu.Unlock()
+	w.wait(r)
+	return r.n, r.err
+}
 
+// execMany runs the writes rs describe, made by newReq, as exec runs each,
+// and sets the result of each (n, err). They queue together under one
+// lock, in order, so that the groups that take them carry up to maxBatch
+// of them each, in that order: a batch of one caller's writes goes in a
+// few transactions, not one each. The caller leads the first group if
+// none runs, then waits on each write in turn, leading any group whose
+// lead is handed to it. That cannot stall: groups run one at a time, in
+// queue order, and the lead goes to the first write still queued, so
+// every write of rs before the one handed the lead has its answer. A
+// context that ends cancels the writes still queued at once, as for exec.
+func (w *writer) execMany(rs []*writeReq) {
+	if len(rs) == 0 {
+		return
+	}
+	w.mu.Lock()
+	w.queue = append(w.queue, rs...)
+	if !w.leading {
+		w.leading = true
+		rs[0].state.Store(reqTaken)
+		w.mu.Unlock()
+		w.runLead()
+	} else {
+		w.mu.Unlock()
+	}
+	for _, r := range rs {
+		w.wait(r)
+	}
+}
+
+// newReq returns the request of a write of one or more steps.
+func newReq(ctx context.Context, first step, more []step) *writeReq {
+	return &writeReq{ctx: ctx, step: first, more: more,
+		lead: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+// wait waits until the queued request r has its result, leading the
+// group it is handed the lead of, if it is. If r's context ends while r
+// is still queued, r is cancelled and its result is the context's error.
+func (w *writer) wait(r *writeReq) {
 	select {
 	case <-r.done:
-		return r.n, r.err
+		return
 	case <-r.lead:
 		w.runLead()
-		return r.n, r.err
-	case <-ctx.Done():
+		return
+	case <-r.ctx.Done():
 		if r.state.CompareAndSwap(reqQueued, reqCancelled) {
-			return 0, ctx.Err()
+			r.n, r.err = 0, r.ctx.Err()
+			return
 		}
 	}
 	// Taken after all: in a group that runs now, or chosen to lead one.
@@ -118,7 +165,6 @@ func (w *writer) execSteps(ctx context.Context, first step, more ...step) (int64
 	case <-r.lead:
 		w.runLead()
 	}
-	return r.n, r.err
 }
 
 // runLead runs one group from the head of the queue, which holds the
