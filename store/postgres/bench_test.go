@@ -27,3 +27,23 @@ func BenchmarkCreateUpdate(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCreateFire is storetest.BenchCreateFire: a fire of 128 tasks
+// (the engine's chunk) created in one CreateExecutions call against 128
+// CreateExecution calls in a row, with the slots free and with them
+// claimed before (by another process, as far as this one can tell).
+func BenchmarkCreateFire(b *testing.B) {
+	for _, claimed := range []bool{false, true} {
+		for _, batch := range []bool{true, false} {
+			b.Run(fmt.Sprintf("claimed=%v/batch=%v", claimed, batch), func(b *testing.B) {
+				prefix := freshPrefix(b)
+				s, err := postgres.New(context.Background(), newPool(b, 4), postgres.WithTablePrefix(prefix))
+				if err != nil {
+					b.Fatalf("New: %v", err)
+				}
+				b.Cleanup(func() { closeStore(b, s) })
+				storetest.BenchCreateFire(b, s, 128, batch, claimed)
+			})
+		}
+	}
+}

@@ -67,6 +67,18 @@
 // write then costs the server and the client less (fewer transactions,
 // round trips and flushes), and more of them commit per second.
 //
+// CreateExecutions (store.BatchCreator, which the engine uses for the
+// records of one fire of many tasks) queues all its inserts at once, so
+// that they go in groups of up to 128, one transaction and one round trip
+// each, rather than one per record. Its inserts that met a unique key in a
+// group are told apart by one query (which IDs exist, which slots are
+// claimed), not one plain INSERT each; those that met neither (an
+// exclusive execution that is busy, or a row gone meanwhile) are answered
+// as CreateExecution answers them. Executions of one batch that share a
+// key (an ID, a slot, a task's exclusive place) are written in successive
+// rounds, so that each gets the answer CreateExecution called in the
+// batch's order would give it, whatever order a group runs them in.
+//
 // Within a group, statements run in a fixed order of what they lock (slot
 // claims by task and time, then other inserts, updates by ID, task states
 // by task), not in queue order: a group's writes come from callers that run

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/taskmill/taskmill/internal/quote"
+	"github.com/taskmill/taskmill/internal/rounds"
 	"github.com/taskmill/taskmill/store"
 )
 
@@ -203,6 +204,7 @@ type statements struct {
 	// Run on error paths, or rarely, only.
 	stateOf     string // the state of an ID
 	taken       string // whether an ID exists, and a slot is claimed
+	takenMany   string // taken, for arrays of IDs, tasks and slots
 	abandon     string // AbandonExecution's mark
 	abandonWith string // AbandonExecution's mark and recovery record
 	cancel      string // RequestCancel's
@@ -250,6 +252,14 @@ func newStatements(t tables) statements {
 		taken: `SELECT EXISTS (SELECT 1 FROM ` + t.executions + ` WHERE id = $1),
 			EXISTS (SELECT 1 FROM ` + t.executions + ` WHERE task = $2 AND scheduled_at = $3
 				AND trigger IN ('schedule', 'catch-up'))`,
+		// LATERAL ... LIMIT 1 keeps each lookup on its index, one per
+		// execution: as EXISTS, the planner may hash the whole table.
+		takenMany: `SELECT id.t IS NOT NULL, claim.t IS NOT NULL
+			FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) WITH ORDINALITY AS u(id, task, slot, i)
+			LEFT JOIN LATERAL (SELECT true AS t FROM ` + t.executions + ` x WHERE x.id = u.id LIMIT 1) id ON true
+			LEFT JOIN LATERAL (SELECT true AS t FROM ` + t.executions + ` x WHERE x.task = u.task
+				AND x.scheduled_at = u.slot AND x.trigger IN ('schedule', 'catch-up') LIMIT 1) claim ON true
+			ORDER BY u.i`,
 		abandon: `UPDATE ` + t.executions + ` SET state = 'abandoned', ended_at = $2, error = $3
 			WHERE id = $1 AND node = $4 AND ` + notEnded,
 		// One statement: the recovery record is inserted only if the mark
@@ -347,13 +357,25 @@ func (s *Store) CreateExecution(ctx context.Context, e *store.Execution) error {
 	}
 	n, err := s.w.exec(&writeReq{ctx: ctx, kind: writeInsert, e: e})
 	if err == nil && n == 0 {
-		// In a group, the insert met a unique key (a plain INSERT alone
-		// inserts its row or fails). Which one, the plain INSERT says,
-		// as it would have: this is rare, so it may cost a round trip.
-		// (Should the other row be gone meanwhile, it inserts e, which
-		// is as if e had come after.)
-		_, err = s.pool.Exec(ctx, s.sql.insert, insertArgs(e)...)
+		return s.insertAlone(ctx, e)
 	}
+	return s.created(ctx, e, err)
+}
+
+// insertAlone is the answer for e, whose insert in a group met a unique
+// key (a plain INSERT alone inserts its row or fails): which one, the
+// plain INSERT says, as it would have. This is rare, so it may cost a
+// round trip. (Should the other row be gone meanwhile, it inserts e,
+// which is as if e had come after.)
+func (s *Store) insertAlone(ctx context.Context, e *store.Execution) error {
+	_, err := s.pool.Exec(ctx, s.sql.insert, insertArgs(e)...)
+	return s.created(ctx, e, err)
+}
+
+// created is CreateExecution's answer for e from the error of its insert:
+// nil, or the unique key it met, or the error mapped by fail.
+func (s *Store) created(ctx context.Context, e *store.Execution, err error) error {
+	const op = "create execution"
 	if err == nil {
 		return nil
 	}
@@ -372,15 +394,138 @@ func (s *Store) CreateExecution(ctx context.Context, e *store.Execution) error {
 			return s.fail(ctx, op, err)
 		}
 		if !idTaken && !claimed {
-			return fmt.Errorf("%w: task %q has an exclusive execution %s", store.ErrBusy, e.Task, e.State)
+			return busyError(e)
 		}
 	default:
 		idTaken = true
 	}
+	return conflictError(e, idTaken)
+}
+
+// conflictError is the store.ErrConflict of e: its ID exists (idTaken),
+// or its slot is claimed.
+func conflictError(e *store.Execution, idTaken bool) error {
 	if idTaken {
 		return fmt.Errorf("%w: execution %s exists", store.ErrConflict, e.ID)
 	}
 	return fmt.Errorf("%w: task %q: slot %s is claimed", store.ErrConflict, e.Task, e.ScheduledAt)
+}
+
+// busyError is the store.ErrBusy of e, an exclusive execution.
+func busyError(e *store.Execution) error {
+	return fmt.Errorf("%w: task %q has an exclusive execution %s", store.ErrBusy, e.Task, e.State)
+}
+
+var _ store.BatchCreator = (*Store)(nil)
+
+// CreateExecutions creates each of es as CreateExecution would, through
+// the writer's batch path (writer.execMany): groups of up to maxBatch
+// inserts, one transaction and one round trip each, rather than one per
+// record. The inserts of a group run in lockOrder, not in the order of
+// es, so that two processes claiming the same slots cannot deadlock; an
+// execution that shares a key (its ID, its slot claim, its task's place
+// among exclusive executions) with an earlier one of es therefore waits
+// for a later round, after that one's answer, so that each gets the
+// answer it would get from CreateExecution called in order (see
+// internal/rounds). The inserts
+// that met a unique key in a group are told apart by one query for the
+// round (which IDs exist, which slots are claimed); one that met neither
+// is answered as CreateExecution answers it, by a plain INSERT. A context
+// that ends gives the executions not yet written its error. See
+// store.BatchCreator.
+func (s *Store) CreateExecutions(ctx context.Context, es []*store.Execution) []error {
+	const op = "create execution"
+	errs := make([]error, len(es))
+	if err := s.begin(ctx, op); err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	for i, e := range es {
+		errs[i] = e.Validate()
+	}
+	for _, round := range rounds.Split(es, func(i int) bool { return errs[i] != nil }) {
+		if err := s.begin(ctx, op); err != nil {
+			for _, i := range round {
+				errs[i] = err
+			}
+			continue
+		}
+		s.createRound(ctx, es, errs, round)
+	}
+	return errs
+}
+
+// createRound creates es[i] for each i of round, which share no key, and
+// sets errs[i].
+func (s *Store) createRound(ctx context.Context, es []*store.Execution, errs []error, round []int) {
+	const op = "create execution"
+	rs := make([]writeReq, len(round))
+	ptrs := make([]*writeReq, len(round))
+	for j, i := range round {
+		rs[j] = writeReq{ctx: ctx, kind: writeInsert, e: es[i]}
+		ptrs[j] = &rs[j]
+	}
+	s.w.execMany(ptrs)
+	var met []int // of round: inserts that met a unique key in a group
+	for j, i := range round {
+		if rs[j].err == nil && rs[j].n == 0 {
+			met = append(met, j)
+			continue
+		}
+		errs[i] = s.created(ctx, es[i], rs[j].err)
+	}
+	if len(met) == 0 {
+		return
+	}
+	idTaken, claimed, err := s.takenMany(ctx, es, round, met)
+	for k, j := range met {
+		i := round[j]
+		switch {
+		case err != nil:
+			errs[i] = s.fail(ctx, op, err)
+		case idTaken[k] || claimed[k]:
+			errs[i] = conflictError(es[i], idTaken[k])
+		default:
+			// Busy, or the other row is gone: as CreateExecution.
+			errs[i] = s.insertAlone(ctx, es[i])
+		}
+	}
+}
+
+// takenMany is taken for es[round[j]] for each j of met, in one query.
+func (s *Store) takenMany(ctx context.Context, es []*store.Execution, round, met []int) (idTaken, claimed []bool, err error) {
+	ids := make([]pgtype.UUID, len(met))
+	tasks := make([]string, len(met))
+	slots := make([]pgtype.Timestamptz, len(met)) // NULL: matches no claim
+	for k, j := range met {
+		e := es[round[j]]
+		ids[k], tasks[k] = pgUUID(e.ID), e.Task
+		if e.Trigger.Claims() {
+			slots[k] = pgTime(e.ScheduledAt)
+		}
+	}
+	rows, err := s.pool.Query(ctx, s.sql.takenMany, ids, tasks, slots)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	idTaken, claimed = make([]bool, 0, len(met)), make([]bool, 0, len(met))
+	for rows.Next() {
+		var id, claim bool
+		if err := rows.Scan(&id, &claim); err != nil {
+			return nil, nil, err
+		}
+		idTaken, claimed = append(idTaken, id), append(claimed, claim)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	if len(idTaken) != len(met) {
+		return nil, nil, fmt.Errorf("postgres: %d rows for %d executions", len(idTaken), len(met))
+	}
+	return idTaken, claimed, nil
 }
 
 // taken reports whether e's ID exists and whether e claims a slot that

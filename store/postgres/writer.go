@@ -42,6 +42,12 @@ import (
 // first caller still waiting and returns. No goroutine of the writer's own
 // is needed.
 //
+// A caller with many writes (CreateExecutions) queues them all at once
+// (execMany), so that the groups carry up to maxBatch of them: the records
+// of a fire of many tasks, which one goroutine writes, cost a few round
+// trips rather than one each. It leads a group if exec would, and then
+// waits on each of its writes in turn, leading the groups it is handed.
+//
 // Within a group the statements run in the order of lockOrder, not in
 // queue order: a group's writes come from callers that run at the same
 // time, so any order is one they may see, and the same order in every
@@ -156,10 +162,9 @@ func (a lockOrder) compare(b lockOrder) int {
 // exec runs the write r describes (ctx, kind and record set) and returns
 // the rows it affected.
 func (w *writer) exec(r *writeReq) (int64, error) {
-	r.key = orderOf(r)
-	r.lead, r.done = make(chan struct{}, 1), make(chan struct{})
+	prepare(r)
 	w.mu.Lock()
-	if w.groups == 0 || w.groups < maxGroups && (len(w.queue)+1)*w.groups >= w.running {
+	if w.mayLead(1) {
 		w.groups++
 		r.state.Store(reqTaken)
 		w.mu.Unlock()
@@ -168,16 +173,78 @@ func (w *writer) exec(r *writeReq) (int64, error) {
 	}
 	w.queue = append(w.queue, r)
 	w.mu.Unlock()
+	w.wait(r)
+	return r.n, r.err
+}
 
+// execMany runs the writes rs describe, as exec runs each, and sets the
+// result of each (n, err). They queue together under one lock, in order,
+// so that the groups that take them carry up to maxBatch of them each: a
+// batch of one caller's writes goes in a few transactions, not one each.
+// The first leads a group if exec's would; the caller then waits on each
+// in turn, leading any group whose lead is handed to it.
+//
+// Waiting in turn cannot stall: the lead goes to the first write still
+// queued, so a write of rs that is handed the lead has none of rs still
+// queued before it, and while the caller waits on a write that is queued
+// it holds no lead of a later one. (With maxGroups groups at once, a lead
+// handed to a later write of rs while the caller waits on an earlier one,
+// taken by another group, waits in its channel, of capacity 1, until the
+// caller comes to it.) A context that ends cancels the writes still
+// queued at once, as for exec.
+func (w *writer) execMany(rs []*writeReq) {
+	if len(rs) == 0 {
+		return
+	}
+	for _, r := range rs {
+		prepare(r)
+	}
+	w.mu.Lock()
+	lead := w.mayLead(len(rs))
+	queued := rs
+	if lead {
+		w.groups++
+		rs[0].state.Store(reqTaken)
+		queued = rs[1:]
+	}
+	w.queue = append(w.queue, queued...)
+	w.mu.Unlock()
+	if lead {
+		w.runLead(rs[0])
+	}
+	for _, r := range queued {
+		w.wait(r)
+	}
+}
+
+// prepare sets what the writer needs of a request before it queues.
+func prepare(r *writeReq) {
+	r.key = orderOf(r)
+	r.lead, r.done = make(chan struct{}, 1), make(chan struct{})
+}
+
+// mayLead reports whether a caller with n writes to queue starts a group
+// now rather than waiting in the queue: when none runs, or when fewer than
+// maxGroups do and at least as many writes wait, these included, as the
+// running groups carry on average. w.mu is held.
+func (w *writer) mayLead(n int) bool {
+	return w.groups == 0 || w.groups < maxGroups && (len(w.queue)+n)*w.groups >= w.running
+}
+
+// wait waits until the queued request r has its result, leading the
+// group it is handed the lead of, if it is. If r's context ends while r
+// is still queued, r is cancelled and its result is the context's error.
+func (w *writer) wait(r *writeReq) {
 	select {
 	case <-r.done:
-		return r.n, r.err
+		return
 	case <-r.lead:
 		w.runLead(r)
-		return r.n, r.err
+		return
 	case <-r.ctx.Done():
 		if r.state.CompareAndSwap(reqQueued, reqCancelled) {
-			return 0, r.ctx.Err()
+			r.n, r.err = 0, r.ctx.Err()
+			return
 		}
 	}
 	// Taken after all: in a group that runs now, or chosen to lead one.
@@ -186,7 +253,6 @@ func (w *writer) exec(r *writeReq) (int64, error) {
 	case <-r.lead:
 		w.runLead(r)
 	}
-	return r.n, r.err
 }
 
 // runLead runs one group, the leader's own request and those at the head
