@@ -233,7 +233,7 @@ func (e *Engine) catchUpRuns(ent *entry, slots []time.Time, held []heldRecord) b
 				}
 				return
 			case r != nil:
-				<-r.done.wait() // one after another
+				<-r.done // one after another
 			}
 		}
 	}()

@@ -147,7 +147,7 @@ func (e *Engine) startWaitingRun(x *store.Execution) {
 	}
 	exec := x.Clone()
 	exec.StartedAt = e.now()
-	r, rec, ok := e.reserveLocked(ent, exec, true, nil)
+	r, rec, ok := e.reserveLocked(ent, exec, true)
 	if r != nil {
 		e.runs.add(r)
 	}

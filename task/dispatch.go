@@ -3,12 +3,10 @@ package task
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/go-co-op/gocron/v2"
 	"github.com/google/uuid"
@@ -312,7 +310,7 @@ func (e *Engine) admitTask(ent *entry, name string, exec *store.Execution, expli
 			return nil, ent, err
 		}
 	}
-	r, rec, ok := e.reserveLocked(ent, exec, explicit, nil)
+	r, rec, ok := e.reserveLocked(ent, exec, explicit)
 	if r != nil {
 		e.runs.add(r)
 	}
@@ -338,12 +336,12 @@ func (e *Engine) admitTask(ent *entry, name string, exec *store.Execution, expli
 // reserveLocked decides what a fire (or an explicit request) of a started
 // engine does, given the task's state and overlap policy, and reserves the
 // run: exec's state is set and, unless the fire is recorded skipped, a run
-// is returned, made in mem if not nil; the caller adds it to e.runs before
+// is returned; the caller adds it to e.runs before
 // releasing e.mu. rec is the record to create: the run's, or a copy of exec
 // for a skipped fire (exec itself is not kept). ok is false when nothing is
 // to be recorded (the task is suspended, or an explicit request is
 // refused). e.mu must be held.
-func (e *Engine) reserveLocked(ent *entry, exec *store.Execution, explicit bool, mem *run) (r *run, rec *store.Execution, ok bool) {
+func (e *Engine) reserveLocked(ent *entry, exec *store.Execution, explicit bool) (r *run, rec *store.Execution, ok bool) {
 	if !explicit && ent.suspended() {
 		return nil, nil, false
 	}
@@ -356,7 +354,7 @@ func (e *Engine) reserveLocked(ent *entry, exec *store.Execution, explicit bool,
 	case !busy || ent.spec.o().Overlap == OverlapAllow:
 		exec.State = store.StateRunning
 		gr := e.beginGraph(ent, exec)
-		r = e.newRun(ent, exec, mem)
+		r = e.newRun(ent, exec)
 		ent.running++
 		r.counted = true
 		if gr != nil {
@@ -365,7 +363,7 @@ func (e *Engine) reserveLocked(ent *entry, exec *store.Execution, explicit bool,
 		}
 	case ent.spec.o().Overlap == OverlapQueueOne && ent.pending == nil:
 		exec.State = store.StatePending
-		r = e.newRun(ent, exec, mem)
+		r = e.newRun(ent, exec)
 		ent.pending = r
 	case explicit:
 		return nil, nil, false
@@ -420,19 +418,19 @@ func (e *Engine) settle(ent *entry, exec *store.Execution, r *run, err error, ba
 		closing := e.status != statusStarted
 		e.mu.Unlock()
 		r.createErr = err
-		r.created.set()
+		close(r.created)
 		if release {
 			r.release()
 		}
 		e.startPromoted(next, closing)
 		return err
 	}
-	r.created.set()
+	close(r.created)
 	if exec.State == store.StateRunning {
 		if batch != nil {
 			*batch = append(*batch, r)
 		} else {
-			e.pool.submit(r)
+			go r.execute()
 		}
 	}
 	return nil
@@ -446,42 +444,12 @@ const fireChunk = 128
 // fireAll admits one slot of many tasks, a chunk at a time: one pass under
 // the engine's lock reserves a chunk's runs, their records are created
 // together (in one call if the store is a store.BatchCreator), then they
-// start.
-//
-// Between chunks the dispatch yields its processor. The chunk's runs were
-// just queued and the workers woken for them wait on this processor's run
-// queue: they run now, and the queue is short again for the next chunk.
-// Without the yield the dispatch ran ahead of its runs: when each run had
-// a worker of its own, each fire of 10,000 tasks started 300 to 1,000 new
-// goroutines that grew their stacks (5.1 µs of CPU per run against 3.2
-// with the yield); with the queue, a run cost 4.4 µs against 3.7 with the
-// yield (bench/README.md). An execution trace shows what the yield does on
-// 2 processors: the woken workers run the chunk's runs on the fire's own
-// processor while the dispatch waits in the global run queue, and the
-// other processor is mostly idle (or marking for the GC). Spreading the
-// chunks over both processors (a second goroutine admitting every other
-// chunk), or not yielding, made each run cost 40 to 55 % more CPU, from the
-// contention on the engine's and the store's locks and the wakes of idle
-// processors, and started the last runs no sooner.
-//
-// While a fire of more than one chunk admits, the ends of runs wait (see
-// workers.deferEnd): the workers start the chunks' runs and leave their
-// ends for after the last chunk.
+// start, each on a goroutine of its own.
 func (e *Engine) fireAll(ents []*entry, slot time.Time) {
-	if len(ents) <= fireChunk {
-		e.fireChunk(ents, slot)
-		return
-	}
-	e.pool.beginAdmission()
-	defer e.pool.endAdmission()
 	for len(ents) > 0 {
 		n := min(len(ents), fireChunk)
 		e.fireChunk(ents[:n], slot)
 		ents = ents[n:]
-		if len(ents) > 0 {
-			runtime.Gosched()
-			e.pool.flushEnds()
-		}
 	}
 }
 
@@ -490,11 +458,6 @@ func (e *Engine) fireChunk(ents []*entry, slot time.Time) {
 	execs := make([]*store.Execution, 0, len(ents))
 	owners := make([]*entry, 0, len(ents))
 	runs := make([]*run, 0, len(ents))
-	// The chunk's runs share a few allocations, made before taking the
-	// lock. A run outlives its end only as its task's last execution (and
-	// for callers of Wait), so a block is freed once its tasks have fired
-	// again: these are tasks on one schedule.
-	mem := runBlocks(len(ents))
 	var ids [fireChunk]uuid.UUID
 	newIDs(ids[:len(ents)])
 	// Graph roots first take their lease (graphlease.go); those whose
@@ -532,7 +495,7 @@ func (e *Engine) fireChunk(ents []*entry, slot time.Time) {
 			}
 			continue
 		}
-		r, rec, ok := e.reserveLocked(ent, &exec, false, mem[i])
+		r, rec, ok := e.reserveLocked(ent, &exec, false)
 		if !ok {
 			continue
 		}
@@ -561,31 +524,13 @@ func (e *Engine) fireChunk(ents []*entry, slot time.Time) {
 	if recorded && e.held.pending.Load() {
 		wake(e.held.now) // the store answers again
 	}
-	e.pool.submit(start...)
+	for _, r := range start {
+		go r.execute()
+	}
 	for i, x := range elsewhereExecs {
 		ent := elsewhereEnts[i]
 		e.busyElsewhereFor(ent, x, elsewhere[ent].Error())
 	}
-}
-
-// runsPerBlock is how many runs share an allocation: as many as fit in
-// 32 KiB, the largest object the allocator serves from its per-CPU caches.
-// A larger block (a whole chunk of 128 runs is about 80 KiB) is a large
-// object: taken under the heap's lock, zeroed page by page, and on fresh
-// pages each time.
-var runsPerBlock = max(1, 32<<10/int(unsafe.Sizeof(run{})))
-
-// runBlocks returns n zero runs, in blocks of runsPerBlock.
-func runBlocks(n int) []*run {
-	rs := make([]*run, n)
-	for i := 0; i < n; {
-		block := make([]run, min(runsPerBlock, n-i))
-		for j := range block {
-			rs[i+j] = &block[j]
-		}
-		i += len(block)
-	}
-	return rs
 }
 
 // gocronLogger sends gocron's logs to zap.

@@ -336,60 +336,14 @@
 // A panic in a job, a condition, a listener or an init hook is recovered
 // and recorded (a *PanicError with the stack); it never crashes the host.
 //
-// # Cost
+// # Concurrency
 //
-// What a fire costs, and how it was brought down (measured in ../bench,
-// whose README has the numbers and the profiles):
-//
-//   - One gocron job per distinct schedule; a fire admits its tasks in
-//     chunks of 128: one pass under the engine's lock reserves the chunk's
-//     runs (which share allocations of up to 32 KiB: larger ones are taken
-//     under the heap's lock and zeroed on fresh pages) with IDs minted
-//     together, one batch create records them (store.BatchCreator), then
-//     they start. The fire then yields its processor before the next
-//     chunk, so the runs it just queued go before it (first measured with
-//     a worker per run: without the yield a fire of 10,000 tasks started
-//     hundreds of new goroutines, 5.1 µs of CPU per run against 3.2; with
-//     the queue below, 4.4 against 3.7).
-//   - A run is one allocation holding its record and its context. The
-//     context is a standard cancellable one made only when something asks
-//     for cancellation (Done, context.Cause, a derived context), so a job
-//     that never looks pays nothing; context.Cause still reports ErrTimeout,
-//     ErrCancelled or ErrShutdown.
-//   - Runs execute on reused worker goroutines. They go to a queue that a
-//     few awake workers (as many as GOMAXPROCS, at least 2) drain one run
-//     after another; a submission wakes an idle worker only while fewer
-//     are awake. Handing every run to a worker of its own cost a goroutine
-//     wake and park per run: with the queue, a fire of 10,000 tasks took
-//     3.6 µs of CPU per run instead of 4.9. Runs queued behind jobs that
-//     block wait a few milliseconds at most: a watchdog on real time sees
-//     the queue make no progress for a millisecond and gives queued runs
-//     workers of their own, as many as there are awake workers at first
-//     and twice as many at each further millisecond without progress
-//     (10,000 queued runs all start within about 13 ms on 2 processors).
-//     Handing every queued run its own goroutine at once made a burst of
-//     RunNow calls start thousands of them whenever a GC cycle held the
-//     processors for a millisecond. Up to 1,024 workers wait idle (for
-//     runs whose jobs wait on I/O); those idle for a minute are ended,
-//     down to 64. The engine's
-//     frames under the job are kept small (growing a stack mid-run copied
-//     it and walked every frame); the end of a run, with the memory
-//     store's update under it, still grows a new goroutine's stack once,
-//     which is why idle workers are kept.
-//   - While a fire of more than one chunk admits its runs, the ends of
-//     runs whose jobs returned wait (the first 2,048, for at most about 50
-//     ms) and are done once every chunk is admitted: ending a run costs
-//     more than starting one, and the fire's runs mostly start on the
-//     fire's own processor, between its chunks. The last job of a fire of
-//     10,000 tasks started about 30 % sooner, for about 5 % more CPU (the
-//     deferred ends run on memory no longer in the caches). A deferred
-//     run's EndedAt is when its job returned; its record says running, and
-//     Wait waits, until its end is done.
-//   - A run's end takes the engine's lock once; the table of runs in flight
-//     has its own lock; task state is written only when it can change (a
-//     failure, or a success after failures).
-//   - A registered task keeps a small definition (name, job, schedule) and
-//     the whole Spec only when it sets more; schedules parsed from the same
-//     Cron text are shared; Start reads every task state in one call
-//     (store.StateLister).
+// Each run executes on a goroutine of its own, started once its record is
+// created; nothing bounds how many run at once, as with a goroutine per
+// request in net/http. A fire of many tasks admits them in chunks of 128:
+// one pass under the engine's lock reserves a chunk's runs, one batch
+// create records them (store.BatchCreator), then they start. A run's
+// record reads running from its creation until its job returns, and its
+// end (listeners, final record, task state) is done at once after that.
+// What a fire costs is measured in ../bench (bench/README.md).
 package task

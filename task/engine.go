@@ -39,9 +39,9 @@ import (
 //  6. Engine.mu — the tasks and their state, groups, graph runs, status.
 //  7. runTable.mu, run.mu — taken under mu (never the other way round).
 //
-// graphRun.mu, workers.mu, backlog.mu, the node lease's mu (lease.go),
-// singleLeases.mu (single.go), waitingRuns.mu (cluster.go), jobCtx.mu,
-// latch.mu, scheduleCache.mu and the OnInit hooks' lock are leaves:
+// graphRun.mu, backlog.mu, the node lease's mu (lease.go),
+// singleLeases.mu (single.go), waitingRuns.mu (cluster.go),
+// scheduleCache.mu and the OnInit hooks' lock are leaves:
 // nothing else is taken while one is held.
 //
 // A graph root's lease being acquired or released (entry.graphLease.busy,
@@ -98,7 +98,6 @@ type Engine struct {
 	wg        sync.WaitGroup // one per run (pending or running)
 	bg        sync.WaitGroup // background work: catch-up sequences, fires in progress
 	forced    chan struct{}  // closed when Shutdown's context ended: stop retrying
-	pool      workers        // goroutines that execute runs
 	schedules scheduleCache  // Spec.Cron parsed, by text
 	held      *backlog       // records the store refused, to write later (backlog.go)
 	heldStop  func()         // stops the retrier of held; set by Start
@@ -698,7 +697,6 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	}
 	e.stopHeld(ctx)
 	e.stopLease(ctx)
-	e.pool.close()
 	if herr := e.hub.Close(ctx); herr != nil && err == nil {
 		err = herr // the notification queues did not drain in time
 	}
@@ -912,7 +910,7 @@ func (e *Engine) Wait(ctx context.Context, id uuid.UUID) (*store.Execution, erro
 	r := e.runs.get(id)
 	if r != nil {
 		select {
-		case <-r.done.wait():
+		case <-r.done:
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}

@@ -261,7 +261,7 @@ func (e *Engine) startMember(gr *graphRun, name string) (string, error) {
 		e.mu.Unlock()
 		return reasonSuspended, nil
 	}
-	r := e.newRunSpec(ent, spec, &exec, nil)
+	r := e.newRunSpec(ent, spec, &exec)
 	r.graph = gr
 	ent.running++
 	r.counted = true
@@ -276,12 +276,12 @@ func (e *Engine) startMember(gr *graphRun, name string) (string, error) {
 		e.runs.remove(exec.ID)
 		e.mu.Unlock()
 		r.createErr = err
-		r.created.set()
+		close(r.created)
 		r.release()
 		return "", err
 	}
-	r.created.set()
-	e.pool.submit(r)
+	close(r.created)
+	go r.execute()
 	return "", nil
 }
 

@@ -110,7 +110,9 @@ func (e *Engine) abortRun(id uuid.UUID, cause error) {
 // the run is not on this engine.
 func (e *Engine) runDone(id uuid.UUID) <-chan struct{} {
 	if r := e.runs.get(id); r != nil {
-		return r.done.wait()
+		return r.done
 	}
-	return closedChan
+	closed := make(chan struct{})
+	close(closed)
+	return closed
 }

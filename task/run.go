@@ -25,14 +25,14 @@ type run struct {
 	listeners []Listener
 	graph     *graphRun // the graph run this run belongs to, if any
 
-	ctx   context.Context // &jc
-	jc    jobCtx
-	timer clockwork.Timer // Spec.Timeout's, if set
-	pre   begun           // what happened before the job
+	ctx    context.Context         // the run's context: cancelled with a cause, carries the run
+	cancel context.CancelCauseFunc // cancels ctx; the first cause stays
+	timer  clockwork.Timer         // Spec.Timeout's, if set
+	pre    begun                   // what happened before the job
 
-	created   latch // open once the record's creation returned
-	createErr error // set before created opens
-	done      latch // open once the final record is written
+	created   chan struct{} // closed once the record's creation returned
+	createErr error         // set before created is closed
+	done      chan struct{} // closed once the final record is written
 
 	released atomic.Bool // the run's count in Engine.wg is released
 	writeMu  sync.Mutex  // serialises the run's store writes after its creation
@@ -45,53 +45,51 @@ type run struct {
 	finalized bool
 	jobMsg    string
 	jobMsgSet bool
-	endAt     time.Time // when the job returned, if its end was deferred
 	fence     int64     // the record's Fence, once FencingToken read it
 
 	rec store.Execution // the record's memory, part of the run's
 }
 
-// newRun prepares a run in mem (nil: a new allocation); e.mu must be held.
-func (e *Engine) newRun(ent *entry, exec *store.Execution, mem *run) *run {
-	return e.newRunSpec(ent, ent.spec, exec, mem)
+// newRun prepares a run of the task's current definition; e.mu must be
+// held.
+func (e *Engine) newRun(ent *entry, exec *store.Execution) *run {
+	return e.newRunSpec(ent, ent.spec, exec)
 }
 
 // newRunSpec prepares a run of a given definition of the task (a graph
-// run's frozen one) with a copy of exec as its record (r.exec), in mem, a
-// zero run, or a new allocation if mem is nil; e.mu must be held. One
-// allocation holds the run, its record and its context.
-func (e *Engine) newRunSpec(ent *entry, spec *def, exec *store.Execution, mem *run) *run {
-	r := mem
-	if r == nil {
-		r = new(run)
+// run's frozen one) with a copy of exec as its record (r.exec); e.mu must
+// be held.
+func (e *Engine) newRunSpec(ent *entry, spec *def, exec *store.Execution) *run {
+	r := &run{
+		e: e, ent: ent, spec: spec, rec: *exec,
+		listeners: e.cfg.listeners,
+		created:   make(chan struct{}),
+		done:      make(chan struct{}),
 	}
-	// Field by field: r is zero, and writing it whole (*r = run{...})
-	// wrote all 600-odd bytes a second time.
-	r.e, r.ent, r.spec, r.rec = e, ent, spec, *exec
-	r.listeners = e.cfg.listeners
 	if len(spec.o().Listeners) > 0 {
 		r.listeners = append(slices.Clip(e.cfg.listeners), spec.o().Listeners...)
 	}
 	r.exec = &r.rec
-	r.jc.r = r
-	r.ctx = &r.jc
+	ctx, cancel := context.WithCancelCause(context.Background())
+	r.ctx, r.cancel = withRun(ctx, r), cancel
 	return r
 }
 
-// release ends the run's count in Engine.wg (once, whoever calls it): when
+// release ends the run's count in Engine.wg, once, whoever calls it: when
 // execute returns, or when the run will never execute.
-//
-// A compare-and-swap, not a sync.Once: every run releases once, and Once's
-// first call takes its mutex (2.6 % of a fire's CPU profile; a change
-// within the noise of BenchmarkFire).
 func (r *run) release() {
 	if r.released.CompareAndSwap(false, true) {
 		r.e.wg.Done()
 	}
 }
 
-// cancel cancels the run's context with cause.
-func (r *run) cancel(cause error) { r.jc.cancelWith(cause) }
+// cancelled returns the cause the run was cancelled with, or nil.
+func (r *run) cancelled() error {
+	if r.ctx.Err() == nil {
+		return nil
+	}
+	return context.Cause(r.ctx)
+}
 
 // stop cancels a queued run (recorded cancelled at once) or a running one's
 // context.
@@ -171,20 +169,26 @@ func evaluatesCondition(t store.Trigger) bool {
 }
 
 // execute runs the condition, the listeners and the job, then records the
-// end. It runs on a worker goroutine. The frames under the job are kept
-// small (execute, perform, runJob), the work before and after it in functions of
-// their own: a goroutine starts with 2 KiB of stack, of which about 1 KiB
-// is usable before the runtime grows it, and growing a stack in the middle
-// of a run copies it and walks every frame on it — measured on the tick
-// benchmark, that cost more than the rest of starting the run.
+// end; it runs on a goroutine of its own.
 func (r *run) execute() {
 	returned := false
 	defer r.guardGoexit(&returned)
-	if err, ok := r.perform(); ok {
+	if r.start() {
+		err := r.runJob()
+		r.stopTimer()
 		r.end(err)
-		r.release()
+	} else {
+		r.stopTimer()
 	}
+	r.release()
 	returned = true
+}
+
+// stopTimer stops Spec.Timeout's timer, if the run has one.
+func (r *run) stopTimer() {
+	if r.timer != nil {
+		r.timer.Stop()
+	}
 }
 
 // guardGoexit, deferred by whatever executes a run, records the run failed
@@ -201,52 +205,17 @@ func (r *run) guardGoexit(returned *bool) {
 	if v := recover(); v != nil {
 		panic(v)
 	}
-	if r.timer != nil {
-		r.timer.Stop()
-	}
+	r.stopTimer()
 	r.finish(outcome{state: store.StateFailed, err: ErrGoexit, exitCode: 1})
 	r.release()
-}
-
-// perform is execute up to the end: the condition, the startup listeners
-// and the job; Spec.Timeout's timer is stopped when it returns. It reports
-// false, having released the run, when the run ended before its job
-// (recorded cancelled or skipped); else the job's error, for end.
-func (r *run) perform() (jobErr error, ok bool) {
-	if ok = r.start(); ok {
-		jobErr = r.runJob()
-	}
-	if r.timer != nil {
-		r.timer.Stop()
-	}
-	if !ok {
-		r.release()
-	}
-	return jobErr, ok
-}
-
-// complete is the rest of execute after perform, for a run whose job
-// returned jobErr at endAt and whose end was deferred (see
-// workers.deferEnd).
-func (r *run) complete(jobErr error, endAt time.Time) {
-	returned := false
-	defer r.guardGoexit(&returned)
-	r.mu.Lock()
-	r.endAt = endAt
-	r.mu.Unlock()
-	r.end(jobErr)
-	r.release()
-	returned = true
 }
 
 // start does what comes before the job: it checks that the run was not
 // cancelled while it waited, arms Spec.Timeout, evaluates the condition and
 // calls the startup listeners. It reports false when the run ended there
 // (recorded cancelled or skipped).
-//
-//go:noinline
 func (r *run) start() bool {
-	if cause := r.jc.causeErr(); cause != nil {
+	if cause := r.cancelled(); cause != nil {
 		// Cancelled (or given up by Shutdown) before it could start.
 		r.finish(outcome{state: store.StateCancelled, err: cause, exitCode: ExitCodeCancelled})
 		return false
@@ -272,8 +241,6 @@ type begun struct {
 
 // begin evaluates the condition and calls the startup listeners. It
 // reports false when the run ended there (recorded skipped).
-//
-//go:noinline
 func (r *run) begin(b *begun) bool {
 	ctx := r.ctx
 	if r.spec.o().When != nil && evaluatesCondition(r.exec.Trigger) {
@@ -307,15 +274,12 @@ func (r *run) runJob() (err error) {
 	return r.spec.Job.Run(r.ctx)
 }
 
-//go:noinline
 func (r *run) logStarted() {
 	r.e.log.Debug("run started", zap.String("task", r.spec.Name), zap.Stringer("execution", r.exec.ID))
 }
 
 // end classifies the run's end, calls the failed and end listeners and
 // records it.
-//
-//go:noinline
 func (r *run) end(jobErr error) {
 	b := &r.pre
 	r.mu.Lock()
@@ -385,7 +349,6 @@ func (r *run) safeExitCode(err error) (code int, recorded error) {
 	return 1, err
 }
 
-//go:noinline
 func (r *run) logGaveUp(jobErr error) {
 	r.e.log.Info("a job returned after its run was recorded cancelled", zap.String("task", r.spec.Name),
 		zap.Stringer("execution", r.exec.ID), zap.NamedError("result", jobErr))
@@ -393,8 +356,6 @@ func (r *run) logGaveUp(jobErr error) {
 
 // endListeners calls the failed and end listeners, which may change the
 // exit message and (an end listener's error on a success) the state.
-//
-//go:noinline
 func (r *run) endListeners(o *outcome) {
 	e := r.e
 	// Listeners told about the end must be able to do their own I/O even
@@ -438,7 +399,7 @@ func (r *run) classify(failure, jobErr error) outcome {
 	if errors.As(err, &pe) {
 		return outcome{state: store.StateFailed, err: err}
 	}
-	cause := r.jc.causeErr()
+	cause := r.cancelled()
 	switch {
 	case errors.Is(cause, ErrCancelled), errors.Is(cause, ErrShutdown), errors.Is(cause, ErrLeaseLost):
 		// Whatever failed (the condition, a listener, the job) failed
@@ -489,7 +450,7 @@ func (r *run) notify(ctx context.Context, event string, state store.State, runEr
 // for the record's creation, and does nothing if that failed.
 func (r *run) finish(o outcome) bool {
 	e := r.e
-	<-r.created.wait()
+	<-r.created
 	if r.createErr != nil {
 		return false
 	}
@@ -504,10 +465,7 @@ func (r *run) finish(o outcome) bool {
 	}
 	r.finalized = true
 	x := r.exec
-	endedAt := r.endAt
-	if endedAt.IsZero() {
-		endedAt = e.now()
-	}
+	endedAt := e.now()
 	x.State, x.EndedAt, x.ExitCode, x.SkipReason = o.state, endedAt, o.exitCode, o.skipReason
 	if o.err != nil {
 		x.Error = errText
@@ -557,7 +515,7 @@ func (r *run) finish(o outcome) bool {
 		e.logEndLost(final, err)
 	}
 	e.afterRun(r, final, safeErrorKind(o.state, o.err), a)
-	r.done.set()
+	close(r.done)
 	return true
 }
 
@@ -591,8 +549,6 @@ func (e *Engine) recordEnd(x *store.Execution) error {
 }
 
 // retryEnd is recordEnd after its first attempt failed with err.
-//
-//go:noinline
 func (e *Engine) retryEnd(x *store.Execution, err error) error {
 	d := endWriteBackoff
 	for attempt := 1; ; attempt++ {
@@ -616,7 +572,6 @@ func (e *Engine) retryEnd(x *store.Execution, err error) error {
 	}
 }
 
-//go:noinline
 func (e *Engine) logEndLost(x *store.Execution, err error) {
 	if errors.Is(err, store.ErrConflict) {
 		// The record ended without this engine: another engine found
@@ -649,7 +604,6 @@ func (e *Engine) afterRun(r *run, x *store.Execution, kind notify.ErrorKind, a e
 	e.startPromoted(a.next, a.closing)
 }
 
-//go:noinline
 func (e *Engine) logRunEnd(x *store.Execution) {
 	switch x.State {
 	case store.StateFailed:
@@ -762,7 +716,7 @@ func (e *Engine) startPromoted(next *run, closing bool) {
 // startPending starts a queued run after the run ahead of it ended.
 func (r *run) startPending() {
 	e := r.e
-	<-r.created.wait()
+	<-r.created
 	if r.createErr != nil {
 		r.release() // admit's error path undid the counters
 		return

