@@ -144,7 +144,7 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, own bool, o options) (*St
 		return nil, err
 	}
 	sql := newStatements(t)
-	return &Store{pool: pool, ownPool: own, t: t, sql: sql, w: writer{pool: pool, sql: sql}}, nil
+	return &Store{pool: pool, ownPool: own, t: t, sql: sql, w: newWriter(pool, sql)}, nil
 }
 
 // dsnError reports why a DSN does not parse. pgx's message quotes the DSN
@@ -355,7 +355,7 @@ func (s *Store) CreateExecution(ctx context.Context, e *store.Execution) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
-	n, err := s.w.exec(&writeReq{ctx: ctx, kind: writeInsert, e: e})
+	n, err := s.w.Exec(ctx, newWrite(writeInsert, e, nil))
 	if err == nil && n == 0 {
 		return s.insertAlone(ctx, e)
 	}
@@ -419,7 +419,7 @@ func busyError(e *store.Execution) error {
 var _ store.BatchCreator = (*Store)(nil)
 
 // CreateExecutions creates each of es as CreateExecution would, through
-// the writer's batch path (writer.execMany): groups of up to maxBatch
+// the writer's batch path (ExecMany of internal/groupcommit): groups of up to maxBatch
 // inserts, one transaction and one round trip each, rather than one per
 // record. The inserts of a group run in lockOrder, not in the order of
 // es, so that two processes claiming the same slots cannot deadlock; an
@@ -461,20 +461,18 @@ func (s *Store) CreateExecutions(ctx context.Context, es []*store.Execution) []e
 // sets errs[i].
 func (s *Store) createRound(ctx context.Context, es []*store.Execution, errs []error, round []int) {
 	const op = "create execution"
-	rs := make([]writeReq, len(round))
-	ptrs := make([]*writeReq, len(round))
+	ws := make([]write, len(round))
 	for j, i := range round {
-		rs[j] = writeReq{ctx: ctx, kind: writeInsert, e: es[i]}
-		ptrs[j] = &rs[j]
+		ws[j] = newWrite(writeInsert, es[i], nil)
 	}
-	s.w.execMany(ptrs)
+	rs := s.w.ExecMany(ctx, ws)
 	var met []int // of round: inserts that met a unique key in a group
 	for j, i := range round {
-		if rs[j].err == nil && rs[j].n == 0 {
+		if rs[j].Err == nil && rs[j].N == 0 {
 			met = append(met, j)
 			continue
 		}
-		errs[i] = s.created(ctx, es[i], rs[j].err)
+		errs[i] = s.created(ctx, es[i], rs[j].Err)
 	}
 	if len(met) == 0 {
 		return
@@ -562,7 +560,7 @@ func (s *Store) UpdateExecution(ctx context.Context, e *store.Execution) error {
 		}
 		return err
 	}
-	n, err := s.w.exec(&writeReq{ctx: ctx, kind: writeUpdate, e: e})
+	n, err := s.w.Exec(ctx, newWrite(writeUpdate, e, nil))
 	var pe *pgconn.PgError
 	switch {
 	case errors.As(err, &pe) && pe.Code == "23505":
@@ -847,7 +845,7 @@ func (s *Store) PutTaskState(ctx context.Context, ts *store.TaskState) error {
 	if err := ts.Validate(); err != nil {
 		return err
 	}
-	_, err := s.w.exec(&writeReq{ctx: ctx, kind: writeTaskState, ts: ts})
+	_, err := s.w.Exec(ctx, newWrite(writeTaskState, nil, ts))
 	if err != nil {
 		return s.fail(ctx, op, err)
 	}

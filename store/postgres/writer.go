@@ -3,50 +3,36 @@ package postgres
 import (
 	"bytes"
 	"cmp"
-	"context"
 	"errors"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/taskmill/taskmill/internal/groupcommit"
 	"github.com/taskmill/taskmill/store"
 )
 
 // The writes of a Store (CreateExecution, UpdateExecution, PutTaskState)
-// go through a writer, which commits them in groups.
+// go through a writer, which commits them in groups (see
+// internal/groupcommit for the queue and who runs a group); this file
+// holds how a group runs in PostgreSQL.
 //
 // Much of what a small write costs is its transaction: the round trip, the
 // commit, its WAL flush. So the writes that queue while a group runs go
 // together in a later one: one transaction whose statements (BEGIN, one
 // per write, COMMIT, in a pgx.Batch on one connection) are pipelined in
-// one round trip and committed once. With eight goroutines recording
-// executions, a commit carries several. A write that finds no group
-// running runs alone, as one statement in autocommit mode with its
-// caller's context, as it would without the writer.
+// one round trip and committed once. A write that finds no group running
+// runs alone, as one statement in autocommit mode with its caller's
+// context, as it would without the writer.
 //
 // Unlike SQLite, PostgreSQL runs transactions side by side, and flushes
-// the WAL once for the commits that wait together. With one group at a time,
-// the server would idle while the group's results travel back and the next
-// one forms; so up to maxGroups groups run at once. Another group starts
-// only when at least as many writes wait, the starter's own included, as
-// the running groups carry on average: few writers get as much concurrency
-// as they had without the writer, many get large groups. A caller that
-// starts a group, or is handed the lead, takes its own write and up to
-// maxBatch-1 from the head of the queue, runs them, hands the lead to the
-// first caller still waiting and returns. No goroutine of the writer's own
-// is needed.
-//
-// A caller with many writes (CreateExecutions) queues them all at once
-// (execMany), so that the groups carry up to maxBatch of them: the records
-// of a fire of many tasks, which one goroutine writes, cost a few round
-// trips rather than one each. It leads a group if exec would, and then
-// waits on each of its writes in turn, leading the groups it is handed.
+// the WAL once for the commits that wait together. With one group at a
+// time, the server would idle while the group's results travel back and
+// the next one forms; so up to maxGroups groups run at once.
 //
 // Within a group the statements run in the order of lockOrder, not in
 // queue order: a group's writes come from callers that run at the same
@@ -63,19 +49,11 @@ import (
 // writes then run again one by one, so each gets its own answer. The
 // statements of a group run without their callers' contexts, since
 // interrupting one statement would roll back the others', but under one
-// that ends once every caller's context in the group has ended: nobody then
-// needs the group any longer, and a stuck connection cannot hold callers
-// that gave up. A caller whose context ends while its write is queued gets
-// the context's error at once, and its write never runs; once its group
-// has been taken, the write runs unless its context has ended by then, and
-// the caller waits for the answer.
+// that ends once every caller's context in the group has ended
+// (groupcommit.Context): nobody then needs the group any longer, and a
+// stuck connection cannot hold callers that gave up.
 type writer struct {
-	pool    *pgxpool.Pool
-	sql     statements
-	mu      sync.Mutex
-	queue   []*writeReq // waiting, in order
-	groups  int         // groups running (or being handed on)
-	running int         // writes in the groups running
+	*groupcommit.Writer[write]
 }
 
 // maxBatch caps the writes of one group commit; maxGroups, the groups that
@@ -85,12 +63,14 @@ const (
 	maxGroups = 2
 )
 
-// States of a writeReq.
-const (
-	reqQueued    int32 = iota
-	reqCancelled       // its caller's context ended before it was taken
-	reqTaken           // in a group, or chosen to lead the next
-)
+// errAbandoned is the result of a write whose group's leader panicked.
+var errAbandoned = errors.New("postgres: write abandoned: the goroutine running it panicked")
+
+func newWriter(pool *pgxpool.Pool, sql statements) writer {
+	return writer{groupcommit.New(groupcommit.Config[write]{
+		Executor: executor{pool: pool, sql: sql}, MaxBatch: maxBatch, MaxGroups: maxGroups, Abandoned: errAbandoned,
+	})}
+}
 
 // Kinds of write.
 type writeKind uint8
@@ -101,21 +81,24 @@ const (
 	writeTaskState                  // PutTaskState
 )
 
-// writeReq is one write. The record it points to is read by whichever
+// write is one write. The record it points to is read by whichever
 // caller runs its group, while its own caller waits.
-type writeReq struct {
-	ctx  context.Context
+type write struct {
 	kind writeKind
 	e    *store.Execution // writeInsert, writeUpdate
 	ts   *store.TaskState // writeTaskState
-	key  lockOrder        // set by exec
-
-	state atomic.Int32
-	lead  chan struct{} // sent to when the request's caller is to lead
-	done  chan struct{} // closed when n and err are set
-	n     int64         // rows affected
-	err   error
+	key  lockOrder        // its place in a group: see newWrite
 }
+
+// newWrite returns the write of kind of e or ts.
+func newWrite(kind writeKind, e *store.Execution, ts *store.TaskState) write {
+	w := write{kind: kind, e: e, ts: ts}
+	w.key = orderOf(&w)
+	return w
+}
+
+// writeReq is a write queued in the writer, with its result.
+type writeReq = groupcommit.Write[write]
 
 // lockOrder is the place of a write in its group, from what the write
 // locks until its transaction ends, as far as other transactions contend
@@ -138,7 +121,7 @@ const (
 	rankTaskState
 )
 
-func orderOf(r *writeReq) lockOrder {
+func orderOf(r *write) lockOrder {
 	switch {
 	case r.kind == writeTaskState:
 		return lockOrder{rank: rankTaskState, name: r.ts.Task}
@@ -159,218 +142,51 @@ func (a lockOrder) compare(b lockOrder) int {
 		a.at.Compare(b.at), bytes.Compare(a.id[:], b.id[:]))
 }
 
-// exec runs the write r describes (ctx, kind and record set) and returns
-// the rows it affected.
-func (w *writer) exec(r *writeReq) (int64, error) {
-	prepare(r)
-	w.mu.Lock()
-	if w.mayLead(1) {
-		w.groups++
-		r.state.Store(reqTaken)
-		w.mu.Unlock()
-		w.runLead(r)
-		return r.n, r.err
-	}
-	w.queue = append(w.queue, r)
-	w.mu.Unlock()
-	w.wait(r)
-	return r.n, r.err
-}
-
-// execMany runs the writes rs describe, as exec runs each, and sets the
-// result of each (n, err). They queue together under one lock, in order,
-// so that the groups that take them carry up to maxBatch of them each: a
-// batch of one caller's writes goes in a few transactions, not one each.
-// The first leads a group if exec's would; the caller then waits on each
-// in turn, leading any group whose lead is handed to it.
-//
-// Waiting in turn cannot stall: the lead goes to the first write still
-// queued, so a write of rs that is handed the lead has none of rs still
-// queued before it, and while the caller waits on a write that is queued
-// it holds no lead of a later one. (With maxGroups groups at once, a lead
-// handed to a later write of rs while the caller waits on an earlier one,
-// taken by another group, waits in its channel, of capacity 1, until the
-// caller comes to it.) A context that ends cancels the writes still
-// queued at once, as for exec.
-func (w *writer) execMany(rs []*writeReq) {
-	if len(rs) == 0 {
-		return
-	}
-	for _, r := range rs {
-		prepare(r)
-	}
-	w.mu.Lock()
-	lead := w.mayLead(len(rs))
-	queued := rs
-	if lead {
-		w.groups++
-		rs[0].state.Store(reqTaken)
-		queued = rs[1:]
-	}
-	w.queue = append(w.queue, queued...)
-	w.mu.Unlock()
-	if lead {
-		w.runLead(rs[0])
-	}
-	for _, r := range queued {
-		w.wait(r)
-	}
-}
-
-// prepare sets what the writer needs of a request before it queues.
-func prepare(r *writeReq) {
-	r.key = orderOf(r)
-	r.lead, r.done = make(chan struct{}, 1), make(chan struct{})
-}
-
-// mayLead reports whether a caller with n writes to queue starts a group
-// now rather than waiting in the queue: when none runs, or when fewer than
-// maxGroups do and at least as many writes wait, these included, as the
-// running groups carry on average. w.mu is held.
-func (w *writer) mayLead(n int) bool {
-	return w.groups == 0 || w.groups < maxGroups && (len(w.queue)+n)*w.groups >= w.running
-}
-
-// wait waits until the queued request r has its result, leading the
-// group it is handed the lead of, if it is. If r's context ends while r
-// is still queued, r is cancelled and its result is the context's error.
-func (w *writer) wait(r *writeReq) {
-	select {
-	case <-r.done:
-		return
-	case <-r.lead:
-		w.runLead(r)
-		return
-	case <-r.ctx.Done():
-		if r.state.CompareAndSwap(reqQueued, reqCancelled) {
-			r.n, r.err = 0, r.ctx.Err()
-			return
-		}
-	}
-	// Taken after all: in a group that runs now, or chosen to lead one.
-	select {
-	case <-r.done:
-	case <-r.lead:
-		w.runLead(r)
-	}
-}
-
-// runLead runs one group, the leader's own request and those at the head
-// of the queue, then hands the lead on.
-func (w *writer) runLead(own *writeReq) {
-	w.mu.Lock()
-	n := min(len(w.queue), maxBatch-1)
-	group := make([]*writeReq, 1, n+1)
-	group[0] = own
-	for _, r := range w.queue[:n] {
-		if r.state.CompareAndSwap(reqQueued, reqTaken) {
-			group = append(group, r)
-		}
-	}
-	w.queue = slices.Delete(w.queue, 0, n)
-	w.running += len(group)
-	w.mu.Unlock()
-
-	// Deferred, so that a panic cannot leave the other callers waiting.
-	defer w.handOff(group)
-	for _, r := range group {
-		r.err = errAbandoned // until run sets the result
-	}
-	w.run(group)
-}
-
-// errAbandoned is the result of a write whose group's leader panicked.
-var errAbandoned = errors.New("postgres: write abandoned: the goroutine running it panicked")
-
-// handOff delivers the results of a group and hands the lead to the first
-// caller still waiting, if any.
-func (w *writer) handOff(group []*writeReq) {
-	for _, r := range group {
-		close(r.done)
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.running -= len(group)
-	for len(w.queue) > 0 {
-		r := w.queue[0]
-		w.queue = w.queue[1:]
-		if r.state.CompareAndSwap(reqQueued, reqTaken) {
-			r.lead <- struct{}{}
-			return
-		}
-		// else cancelled
-	}
-	w.queue = nil
-	w.groups--
-}
-
-// run runs a group and sets the result of each request.
-func (w *writer) run(group []*writeReq) {
-	if len(group) == 1 {
-		w.runAlone(group[0])
-		return
-	}
-	if w.runGroup(group) {
-		for _, r := range group {
-			w.runAlone(r)
-		}
-	}
+// executor runs the writer's groups on pool.
+type executor struct {
+	pool *pgxpool.Pool
+	sql  statements
 }
 
 // statement returns r's statement, alone or in a group, and its arguments.
-func (w *writer) statement(r *writeReq, inGroup bool) (string, []any) {
+func (x executor) statement(r *write, inGroup bool) (string, []any) {
 	switch r.kind {
 	case writeInsert:
 		if inGroup {
-			return w.sql.insertGroup, insertArgs(r.e)
+			return x.sql.insertGroup, insertArgs(r.e)
 		}
-		return w.sql.insert, insertArgs(r.e)
+		return x.sql.insert, insertArgs(r.e)
 	case writeUpdate:
-		return w.sql.update, updateArgs(r.e)
+		return x.sql.update, updateArgs(r.e)
 	}
-	return w.sql.putState, taskStateArgs(r.ts)
+	return x.sql.putState, taskStateArgs(r.ts)
 }
 
-// runAlone runs r as one statement in autocommit mode, with its context.
-func (w *writer) runAlone(r *writeReq) {
-	if err := r.ctx.Err(); err != nil {
-		r.n, r.err = 0, err
-		return
-	}
-	sql, args := w.statement(r, false)
-	tag, err := w.pool.Exec(r.ctx, sql, args...)
-	r.n, r.err = tag.RowsAffected(), err
+// Alone runs r as one statement in autocommit mode, with its context.
+func (x executor) Alone(r *writeReq) {
+	sql, args := x.statement(&r.Op, false)
+	tag, err := x.pool.Exec(r.Ctx, sql, args...)
+	r.N, r.Err = tag.RowsAffected(), err
 }
 
-// runGroup runs the group in one transaction, pipelined. It reports whether
-// the transaction failed after it was sent, so that the group must run
-// again one by one.
-func (w *writer) runGroup(group []*writeReq) (rerun bool) {
-	live := make([]*writeReq, 0, len(group))
-	for _, r := range group {
-		if err := r.ctx.Err(); err != nil {
-			r.n, r.err = 0, err // its caller gave up: no effect
-		} else {
-			live = append(live, r)
-		}
-	}
-	switch len(live) {
-	case 0:
-		return false
-	case 1:
-		w.runAlone(live[0])
-		return false
-	}
-	slices.SortStableFunc(live, func(a, b *writeReq) int { return a.key.compare(b.key) })
+// Group runs live in one transaction, pipelined. It reports whether the
+// transaction failed after it was sent, so that the group must run again
+// one by one.
+func (x executor) Group(live []*writeReq) (rerun bool) {
+	slices.SortStableFunc(live, func(a, b *writeReq) int { return a.Op.key.compare(b.Op.key) })
 
-	ctx, stop := groupContext(live)
+	// (pgx v5.8.0, by default, breaks off a connection whose batch's
+	// context ends, and then leaves one goroutine behind for good, pgx
+	// issue 1999: a small cost of a rare event, for writers that cannot
+	// be held forever.)
+	ctx, stop := groupcommit.Context(live)
 	defer stop()
-	conn, err := w.pool.Acquire(ctx)
+	conn, err := x.pool.Acquire(ctx)
 	if err != nil {
 		// The pool is closed, or cannot connect: the answer for every
 		// write of the group, without trying each again.
 		for _, r := range live {
-			r.err = err
+			r.Err = err
 		}
 		return false
 	}
@@ -379,7 +195,7 @@ func (w *writer) runGroup(group []*writeReq) (rerun bool) {
 	b := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(live)+2)}
 	b.Queue("BEGIN")
 	for _, r := range live {
-		sql, args := w.statement(r, true)
+		sql, args := x.statement(&r.Op, true)
 		b.Queue(sql, args...)
 	}
 	b.Queue("COMMIT")
@@ -394,7 +210,7 @@ func (w *writer) runGroup(group []*writeReq) (rerun bool) {
 	_ = br.Close()
 	if committed {
 		for _, r := range live {
-			r.err = nil
+			r.Err = nil
 		}
 		return false
 	}
@@ -420,34 +236,9 @@ func readGroup(br pgx.BatchResults, live []*writeReq) bool {
 		if err != nil {
 			return false
 		}
-		r.n = tag.RowsAffected()
+		r.N = tag.RowsAffected()
 	}
 	// COMMIT of an aborted transaction succeeds, saying ROLLBACK.
 	tag, err := br.Exec()
 	return err == nil && tag.String() == "COMMIT"
-}
-
-// groupContext returns the context a group runs with: it ends once the
-// contexts of all of live have ended. The function returned releases it.
-// (pgx v5.8.0, by default, breaks off a connection whose batch's context
-// ends, and then leaves one goroutine behind for good, pgx issue 1999: a
-// small cost of a rare event, for writers that cannot be held forever.)
-func groupContext(live []*writeReq) (context.Context, func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	var left atomic.Int64
-	left.Store(int64(len(live)))
-	stops := make([]func() bool, len(live))
-	for i, r := range live {
-		stops[i] = context.AfterFunc(r.ctx, func() {
-			if left.Add(-1) == 0 {
-				cancel()
-			}
-		})
-	}
-	return ctx, func() {
-		for _, stop := range stops {
-			stop()
-		}
-		cancel()
-	}
 }

@@ -57,7 +57,7 @@ func TestGroupCommittedThenConnectionLost(t *testing.T) {
 		}
 	})
 	ctx := t.Context()
-	end := pretendRunning(&s.w)
+	end := s.w.Hold()
 	es := []*store.Execution{manual("a"), manual("b")}
 	errs := make([]error, len(es))
 	var wg sync.WaitGroup

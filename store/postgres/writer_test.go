@@ -120,9 +120,7 @@ func ended(e *store.Execution, msg string) *store.Execution {
 }
 
 func req(ctx context.Context, kind writeKind, e *store.Execution) *writeReq {
-	r := &writeReq{ctx: ctx, kind: kind, e: e, done: make(chan struct{})}
-	r.key = orderOf(r)
-	return r
+	return &writeReq{Ctx: ctx, Op: newWrite(kind, e, nil)}
 }
 
 func stored(t *testing.T, s *Store, id uuid.UUID) *store.Execution {
@@ -137,29 +135,11 @@ func stored(t *testing.T, s *Store, id uuid.UUID) *store.Execution {
 	return e
 }
 
-// pretendRunning makes the writer act as if a large group ran, so that
-// writes queue; the function returned ends it as runLead would, handing the
-// lead to the first write queued, which takes the others along.
-func pretendRunning(w *writer) (end func()) {
-	w.mu.Lock()
-	w.groups, w.running = 1, 1<<30
-	w.mu.Unlock()
-	return func() {
-		w.mu.Lock()
-		w.running -= 1 << 30
-		w.mu.Unlock()
-		w.handOff(nil)
-	}
-}
-
 // waitQueued waits until n writes are queued.
 func waitQueued(t *testing.T, w *writer, n int) {
 	t.Helper()
 	for range 10_000 {
-		w.mu.Lock()
-		got := len(w.queue)
-		w.mu.Unlock()
-		if got >= n {
+		if _, _, queued := w.Status(); queued >= n {
 			return
 		}
 		time.Sleep(time.Millisecond)
@@ -170,11 +150,8 @@ func waitQueued(t *testing.T, w *writer, n int) {
 // waitIdle checks that the writer has ended every group.
 func waitIdle(t *testing.T, w *writer) {
 	t.Helper()
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.groups != 0 || w.running != 0 || len(w.queue) != 0 {
-		t.Errorf("writer after the writes: %d groups, %d writes running, %d queued; want idle",
-			w.groups, w.running, len(w.queue))
+	if groups, running, queued := w.Status(); groups != 0 || running != 0 || queued != 0 {
+		t.Errorf("writer after the writes: %d groups, %d writes running, %d queued; want idle", groups, running, queued)
 	}
 }
 
@@ -196,10 +173,9 @@ func TestGroupResults(t *testing.T) {
 		req(ctx, writeInsert, a), req(ctx, writeInsert, dup), req(ctx, writeInsert, sameID),
 		req(ctx, writeUpdate, ended(old, "updated")), req(ctx, writeUpdate, ended(manual("w"), "")),
 		req(ctx, writeInsert, b), req(ctx, writeInsert, m),
-		{ctx: ctx, kind: writeTaskState, ts: &store.TaskState{Task: "t", ConsecutiveFailures: 3}},
+		{Ctx: ctx, Op: newWrite(writeTaskState, nil, &store.TaskState{Task: "t", ConsecutiveFailures: 3})},
 	}
-	group[7].key = orderOf(group[7])
-	s.w.run(group)
+	s.w.Run(group)
 	want := []int64{1, 0, 0, 1, 0, 1, 1, 1}
 	// a and dup claim one slot: the first in the group's order wins.
 	if a.ID.String() > dup.ID.String() {
@@ -207,8 +183,8 @@ func TestGroupResults(t *testing.T) {
 		a, dup = dup, a
 	}
 	for i, r := range group {
-		if r.err != nil || r.n != want[i] {
-			t.Errorf("write %d: %d rows, %v; want %d rows, no error", i, r.n, r.err, want[i])
+		if r.Err != nil || r.N != want[i] {
+			t.Errorf("write %d: %d rows, %v; want %d rows, no error", i, r.N, r.Err, want[i])
 		}
 	}
 	for _, id := range []uuid.UUID{a.ID, b.ID, m.ID} {
@@ -238,7 +214,7 @@ func TestGroupConflictErrors(t *testing.T) {
 	if err := s.CreateExecution(ctx, old); err != nil {
 		t.Fatal(err)
 	}
-	end := pretendRunning(&s.w)
+	end := s.w.Hold()
 	const claimers = 3
 	dupID := manual("other")
 	dupID.ID = old.ID
@@ -453,50 +429,21 @@ func TestGroupRerun(t *testing.T) {
 		claim("ok", slot0.Add(2*time.Minute))
 	group := []*writeReq{req(ctx, writeInsert, a), req(ctx, writeInsert, boom), req(ctx, writeInsert, b),
 		req(cancelled, writeInsert, c)}
-	s.w.run(group)
-	if group[0].err != nil || group[2].err != nil || group[0].n != 1 || group[2].n != 1 {
+	s.w.Run(group)
+	if group[0].Err != nil || group[2].Err != nil || group[0].N != 1 || group[2].N != 1 {
 		t.Errorf("results: %d rows, %v; %d rows, %v; want 1 row each, no error",
-			group[0].n, group[0].err, group[2].n, group[2].err)
+			group[0].N, group[0].Err, group[2].N, group[2].Err)
 	}
-	if err := group[1].err; err == nil || !strings.Contains(err.Error(), "boom") {
+	if err := group[1].Err; err == nil || !strings.Contains(err.Error(), "boom") {
 		t.Errorf("insert the trigger rejects: %v, want the trigger's error", err)
 	}
-	if !errors.Is(group[3].err, context.Canceled) {
-		t.Errorf("write with a cancelled context: %v, want context.Canceled", group[3].err)
+	if !errors.Is(group[3].Err, context.Canceled) {
+		t.Errorf("write with a cancelled context: %v, want context.Canceled", group[3].Err)
 	}
 	if stored(t, s, a.ID) == nil || stored(t, s, b.ID) == nil || stored(t, s, boom.ID) != nil || stored(t, s, c.ID) != nil {
 		t.Errorf("stored: a %v, b %v, boom %v, cancelled %v; want a and b only", stored(t, s, a.ID) != nil,
 			stored(t, s, b.ID) != nil, stored(t, s, boom.ID) != nil, stored(t, s, c.ID) != nil)
 	}
-}
-
-// TestQueuedCancel: a write whose context ends while it waits behind a
-// running group returns at once and never runs; the lead then passes over
-// it to the next waiting write.
-func TestQueuedCancel(t *testing.T) {
-	s, _ := writerStore(t, nil, nil)
-	end := pretendRunning(&s.w)
-	ctx, cancel := context.WithCancel(t.Context())
-	e := manual("c")
-	cancelledDone := make(chan error, 1)
-	go func() { cancelledDone <- s.CreateExecution(ctx, e) }()
-	waitQueued(t, &s.w, 1)
-	later := manual("c")
-	laterDone := make(chan error, 1)
-	go func() { laterDone <- s.CreateExecution(t.Context(), later) }()
-	waitQueued(t, &s.w, 2)
-	cancel()
-	if err := <-cancelledDone; !errors.Is(err, context.Canceled) {
-		t.Fatalf("CreateExecution cancelled in the queue: %v, want context.Canceled", err)
-	}
-	end()
-	if err := <-laterDone; err != nil {
-		t.Fatalf("CreateExecution queued behind a cancelled write: %v", err)
-	}
-	if stored(t, s, e.ID) != nil || stored(t, s, later.ID) == nil {
-		t.Errorf("stored: cancelled %v, later %v; want later only", stored(t, s, e.ID) != nil, stored(t, s, later.ID) != nil)
-	}
-	waitIdle(t, &s.w)
 }
 
 // TestGroupAllCancelled: a group blocked in the database ends when the
@@ -533,7 +480,7 @@ func TestGroupAllCancelled(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		s.w.run(group)
+		s.w.Run(group)
 	}()
 	defer func() {
 		cancelX()
@@ -569,8 +516,8 @@ func TestGroupAllCancelled(t *testing.T) {
 		t.Fatal("the group still runs after all its callers gave up")
 	}
 	for i, r := range group {
-		if !errors.Is(r.err, context.Canceled) {
-			t.Errorf("write %d: %v, want context.Canceled", i, r.err)
+		if !errors.Is(r.Err, context.Canceled) {
+			t.Errorf("write %d: %v, want context.Canceled", i, r.Err)
 		}
 	}
 	if err := tx.Rollback(ctx); err != nil {
@@ -585,7 +532,7 @@ func TestGroupAllCancelled(t *testing.T) {
 // pretend group so that they run as one group, and returns their errors.
 func inOneGroup(t *testing.T, s *Store, writes ...func() error) []error {
 	t.Helper()
-	end := pretendRunning(&s.w)
+	end := s.w.Hold()
 	errs := make([]error, len(writes))
 	var wg sync.WaitGroup
 	for i, write := range writes {

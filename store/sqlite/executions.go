@@ -88,7 +88,7 @@ func (s *Store) created(ctx context.Context, e *store.Execution, err error) erro
 var _ store.BatchCreator = (*Store)(nil)
 
 // CreateExecutions creates each of es as CreateExecution would, through
-// the writer's batch path (writer.execMany): in groups of up to maxBatch
+// the writer's batch path (ExecMany of internal/groupcommit): in groups of up to maxBatch
 // inserts, in the order of es, one transaction each, rather than one
 // transaction per record. In a group an insert that meets a unique key
 // fails alone (see writer), and its error is told apart as
@@ -120,13 +120,13 @@ func (s *Store) CreateExecutions(ctx context.Context, es []*store.Execution) []e
 			}
 			continue
 		}
-		rs := make([]*writeReq, len(round))
+		ws := make([]write, len(round))
 		for j, i := range round {
-			rs[j] = newReq(ctx, step{stmt: s.stmts.insert, args: args[i]}, nil)
+			ws[j] = write{step: step{stmt: s.stmts.insert, args: args[i]}}
 		}
-		s.w.execMany(rs)
+		res := s.w.ExecMany(ctx, ws)
 		for j, i := range round {
-			errs[i] = s.created(ctx, es[i], rs[j].err)
+			errs[i] = s.created(ctx, es[i], res[j].Err)
 		}
 	}
 	return errs

@@ -135,7 +135,7 @@ func newStore(ctx context.Context, db *sql.DB, cfg config) (*Store, error) {
 	} else if err := checkSchema(ctx, db, cfg.prefix); err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, w: writer{db: db}, q: newQueries(cfg.prefix)}
+	s := &Store{db: db, w: newWriter(db), q: newQueries(cfg.prefix)}
 	if err := s.stmts.prepare(ctx, db, &s.q); err != nil {
 		return nil, err
 	}

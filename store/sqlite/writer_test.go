@@ -33,10 +33,10 @@ var at = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 // for the slot.
 func insertReq(s *Store, task string, slot time.Time) (*writeReq, uuid.UUID) {
 	id := uuid.New()
-	return &writeReq{ctx: context.Background(), step: step{stmt: s.stmts.insert, args: []any{
+	return &writeReq{Ctx: context.Background(), Op: write{step: step{stmt: s.stmts.insert, args: []any{
 		id[:], task, string(store.TriggerSchedule), slot.UnixMicro(), at.UnixMicro(), nil,
 		string(store.StateRunning), 0, "", "", "[]", "", nil, nil, "", "", "", false,
-	}}, done: make(chan struct{})}, id
+	}}}}, id
 }
 
 func exists(t *testing.T, s *Store, id uuid.UUID) bool {
@@ -55,12 +55,12 @@ func TestGroupConflicts(t *testing.T) {
 	a, ida := insertReq(s, "t", at)
 	dup, iddup := insertReq(s, "t", at)
 	b, idb := insertReq(s, "t", at.Add(time.Minute))
-	s.w.run([]*writeReq{a, dup, b})
-	if a.err != nil || b.err != nil || a.n != 1 || b.n != 1 {
-		t.Errorf("results: %v (%d rows), %v (%d rows); want no errors, 1 row each", a.err, a.n, b.err, b.n)
+	s.w.Run([]*writeReq{a, dup, b})
+	if a.Err != nil || b.Err != nil || a.N != 1 || b.N != 1 {
+		t.Errorf("results: %v (%d rows), %v (%d rows); want no errors, 1 row each", a.Err, a.N, b.Err, b.N)
 	}
-	if !statementOnly(dup.err) {
-		t.Errorf("second claim of a slot in a group: %v, want a unique violation", dup.err)
+	if !statementOnly(dup.Err) {
+		t.Errorf("second claim of a slot in a group: %v, want a unique violation", dup.Err)
 	}
 	if !exists(t, s, ida) || !exists(t, s, idb) || exists(t, s, iddup) {
 		t.Errorf("stored: a %v, b %v, duplicate %v; want a and b only", exists(t, s, ida), exists(t, s, idb), exists(t, s, iddup))
@@ -82,16 +82,16 @@ func TestGroupRerun(t *testing.T) {
 	cancelled, idc := insertReq(s, "ok", at.Add(2*time.Minute))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	cancelled.ctx = ctx
-	s.w.run([]*writeReq{a, boom, b, cancelled})
-	if a.err != nil || b.err != nil {
-		t.Errorf("results: %v, %v; want no errors", a.err, b.err)
+	cancelled.Ctx = ctx
+	s.w.Run([]*writeReq{a, boom, b, cancelled})
+	if a.Err != nil || b.Err != nil {
+		t.Errorf("results: %v, %v; want no errors", a.Err, b.Err)
 	}
-	if boom.err == nil || statementOnly(boom.err) {
-		t.Errorf("insert stopped by RAISE(ROLLBACK): %v, want the trigger's error", boom.err)
+	if boom.Err == nil || statementOnly(boom.Err) {
+		t.Errorf("insert stopped by RAISE(ROLLBACK): %v, want the trigger's error", boom.Err)
 	}
-	if !errors.Is(cancelled.err, context.Canceled) {
-		t.Errorf("write with a cancelled context: %v, want context.Canceled", cancelled.err)
+	if !errors.Is(cancelled.Err, context.Canceled) {
+		t.Errorf("write with a cancelled context: %v, want context.Canceled", cancelled.Err)
 	}
 	if !exists(t, s, ida) || !exists(t, s, idb) || exists(t, s, idboom) || exists(t, s, idc) {
 		t.Errorf("stored: a %v, b %v, boom %v, cancelled %v; want a and b only",
@@ -99,60 +99,11 @@ func TestGroupRerun(t *testing.T) {
 	}
 }
 
-// TestQueuedCancel: a write whose context ends while it waits behind a
-// running group returns at once and never runs; the lead then passes over
-// it to the next waiting write.
-func TestQueuedCancel(t *testing.T) {
-	s := testStore(t)
-	w := &s.w
-	// Pretend a group is running: the calls below queue.
-	w.mu.Lock()
-	w.leading = true
-	w.mu.Unlock()
-
-	ctx, cancel := context.WithCancel(t.Context())
-	cancelledDone := make(chan error, 1)
-	id := uuid.New()
-	go func() {
-		e := &store.Execution{ID: id, Task: "c", Trigger: store.TriggerManual, StartedAt: at, State: store.StateRunning}
-		cancelledDone <- s.CreateExecution(ctx, e)
-	}()
-	waitQueued(t, w, 1)
-	later := make(chan error, 1)
-	laterID := uuid.New()
-	go func() {
-		e := &store.Execution{ID: laterID, Task: "c", Trigger: store.TriggerManual, StartedAt: at, State: store.StateRunning}
-		later <- s.CreateExecution(t.Context(), e)
-	}()
-	waitQueued(t, w, 2)
-	cancel()
-	if err := <-cancelledDone; !errors.Is(err, context.Canceled) {
-		t.Fatalf("CreateExecution cancelled in the queue: %v, want context.Canceled", err)
-	}
-
-	// The pretend group ends: hand the lead on as runLead does.
-	w.handOff(nil)
-	if err := <-later; err != nil {
-		t.Fatalf("CreateExecution queued behind a cancelled write: %v", err)
-	}
-	if exists(t, s, id) || !exists(t, s, laterID) {
-		t.Errorf("stored: cancelled %v, later %v; want later only", exists(t, s, id), exists(t, s, laterID))
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.leading || len(w.queue) != 0 {
-		t.Errorf("after the queue ran: leading %v, %d queued; want idle", w.leading, len(w.queue))
-	}
-}
-
 // waitQueued waits until n writes are queued.
 func waitQueued(t *testing.T, w *writer, n int) {
 	t.Helper()
 	for range 10_000 {
-		w.mu.Lock()
-		got := len(w.queue)
-		w.mu.Unlock()
-		if got >= n {
+		if _, _, queued := w.Status(); queued >= n {
 			return
 		}
 		time.Sleep(time.Millisecond)
@@ -160,14 +111,20 @@ func waitQueued(t *testing.T, w *writer, n int) {
 	t.Fatalf("%d writes never queued", n)
 }
 
+// checkIdle checks that the writer has ended every group.
+func checkIdle(t *testing.T, w *writer) {
+	t.Helper()
+	if groups, running, queued := w.Status(); groups != 0 || running != 0 || queued != 0 {
+		t.Errorf("writer after the writes: %d groups, %d writes running, %d queued; want idle", groups, running, queued)
+	}
+}
+
 // inOneGroup runs writes from goroutines of their own, queued behind a
 // pretend group so that they run as one group, and returns their errors.
 func inOneGroup(t *testing.T, s *Store, writes ...func() error) []error {
 	t.Helper()
 	w := &s.w
-	w.mu.Lock()
-	w.leading = true
-	w.mu.Unlock()
+	release := w.Hold()
 	errs := make([]error, len(writes))
 	var wg sync.WaitGroup
 	for i, write := range writes {
@@ -178,8 +135,9 @@ func inOneGroup(t *testing.T, s *Store, writes ...func() error) []error {
 		}()
 	}
 	waitQueued(t, w, len(writes))
-	w.handOff(nil)
+	release()
 	wg.Wait()
+	checkIdle(t, w)
 	return errs
 }
 
