@@ -403,6 +403,19 @@ type DeleteParams struct {
 	Limit int
 }
 
+// Validate checks p as every backend does before deleting: Before is set
+// and Limit is not negative. The error wraps ErrInvalid and names the
+// field.
+func (p DeleteParams) Validate() error {
+	switch {
+	case p.Before.IsZero():
+		return fmt.Errorf("%w: delete executions: Before is zero", ErrInvalid)
+	case p.Limit < 0:
+		return fmt.Errorf("%w: delete executions: Limit %d is negative", ErrInvalid, p.Limit)
+	}
+	return nil
+}
+
 // Store persists executions and task state. Implementations are safe for
 // concurrent use. Every backend passes storetest.Run.
 type Store interface {

@@ -600,11 +600,8 @@ func (s *Store) DeleteExecutions(ctx context.Context, p store.DeleteParams) (int
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	switch {
-	case p.Before.IsZero():
-		return 0, fmt.Errorf("%w: delete executions: Before is zero", store.ErrInvalid)
-	case p.Limit < 0:
-		return 0, fmt.Errorf("%w: delete executions: Limit %d is negative", store.ErrInvalid, p.Limit)
+	if err := p.Validate(); err != nil {
+		return 0, err
 	}
 	cutoff := instantOf(p.Before)
 	match := func(r *rec) bool {

@@ -355,11 +355,8 @@ var finalStates = func() []any {
 // removes it from the claim index, which frees its slot. See store.Store.
 func (s *Store) DeleteExecutions(ctx context.Context, p store.DeleteParams) (int, error) {
 	const op = "delete executions"
-	switch {
-	case p.Before.IsZero():
-		return 0, fmt.Errorf("sqlite: %s: %w: Before is zero", op, store.ErrInvalid)
-	case p.Limit < 0:
-		return 0, fmt.Errorf("sqlite: %s: %w: Limit %d is negative", op, store.ErrInvalid, p.Limit)
+	if err := p.Validate(); err != nil {
+		return 0, fmt.Errorf("sqlite: %w", err)
 	}
 	// "+state" keeps the planner off the state index, which most rows
 	// match (every final state): a batch walks (task,) started_at from the
