@@ -1,7 +1,9 @@
 // Package store owns what taskmill persists: the Execution record of every
 // run, each task's TaskState, the Store interface the engine records
-// through, its filters and cursors, and its sentinel errors. It imports no
-// other public taskmill package.
+// through, its filters and params, and its sentinel errors. It imports no
+// other public taskmill package. It is the contract a host reads; the
+// helpers only a backend needs (cursor encoding, page sizes) are in
+// store/backend.
 //
 // # Records
 //

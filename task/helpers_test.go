@@ -13,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/taskmill/taskmill/store"
+	"github.com/taskmill/taskmill/store/backend"
 	"github.com/taskmill/taskmill/store/memory"
 )
 
@@ -281,7 +282,7 @@ func TestNewIDIsAVersion7UUID(t *testing.T) {
 		} else {
 			id = newID()
 		}
-		if store.CompareIDs(prev, id) >= 0 {
+		if backend.CompareIDs(prev, id) >= 0 {
 			t.Fatalf("newID() = %s after %s: not increasing", id, prev)
 		}
 		prev = id

@@ -8,6 +8,7 @@ import (
 
 	"github.com/taskmill/taskmill/internal/quote"
 	"github.com/taskmill/taskmill/store"
+	"github.com/taskmill/taskmill/store/backend"
 )
 
 var _ store.Abandoner = (*Store)(nil)
@@ -82,8 +83,8 @@ func (s *Store) RequestCancel(ctx context.Context, id uuid.UUID) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if id == uuid.Nil {
-		return fmt.Errorf("%w: request cancel: execution ID is zero", store.ErrInvalid)
+	if err := backend.CheckCancelID(id); err != nil {
+		return err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/taskmill/taskmill/store"
+	"github.com/taskmill/taskmill/store/backend"
 )
 
 // rec is one stored execution in a form without pointers. Records live in
@@ -360,5 +361,5 @@ func newer(a, b *rec) bool {
 	if c := compareInstants(a.at(tStarted), b.at(tStarted)); c != 0 {
 		return c > 0
 	}
-	return store.CompareIDs(a.id, b.id) > 0
+	return backend.CompareIDs(a.id, b.id) > 0
 }

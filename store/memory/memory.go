@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/taskmill/taskmill/store"
+	"github.com/taskmill/taskmill/store/backend"
 )
 
 // Store is the in-memory store. Create one with New; the zero value is not
@@ -534,16 +535,16 @@ func (s *Store) ListExecutions(ctx context.Context, f store.ExecutionFilter) (*s
 		return nil, err
 	}
 	var (
-		cur       store.Cursor
+		cur       backend.Cursor
 		hasCursor = f.Cursor != ""
 	)
 	if hasCursor {
 		var err error
-		if cur, err = store.DecodeCursor(f.Cursor); err != nil {
+		if cur, err = backend.DecodeCursor(f.Cursor); err != nil {
 			return nil, err
 		}
 	}
-	limit := store.PageLimit(f.Limit)
+	limit := backend.PageLimit(f.Limit)
 	from, to, after := instantOf(f.From), instantOf(f.To), instantOf(cur.StartedAt)
 	match := func(r *rec) bool {
 		started := r.at(tStarted)
@@ -580,18 +581,18 @@ func (s *Store) ListExecutions(ctx context.Context, f store.ExecutionFilter) (*s
 		page.Executions[i] = s.tables.decode(r, s.extrasOf(n, r))
 	}
 	if len(top.h) > limit {
-		page.NextCursor = store.EncodeCursor(page.Executions[limit-1])
+		page.NextCursor = backend.EncodeCursor(page.Executions[limit-1])
 	}
 	return page, nil
 }
 
 // before reports whether r comes after a cursor at (at, id) in the
-// newest-first order (store.Cursor.After).
+// newest-first order (backend.Cursor.After).
 func before(r *rec, at instant, id uuid.UUID) bool {
 	if c := compareInstants(r.at(tStarted), at); c != 0 {
 		return c < 0
 	}
-	return store.CompareIDs(r.id, id) < 0
+	return backend.CompareIDs(r.id, id) < 0
 }
 
 // DeleteExecutions deletes final records, oldest first, and frees their slot

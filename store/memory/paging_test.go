@@ -12,7 +12,7 @@ import (
 
 // The store keeps and orders times outside UnixNano's range, and paging
 // through them neither repeats nor drops a row. (A cursor holding
-// StartedAt.UnixNano, as store.EncodeCursor once did, overflowed for them:
+// StartedAt.UnixNano, as backend.EncodeCursor once did, overflowed for them:
 // the next page started from a wrong position and store.ListAll never
 // ended.)
 func TestPagingOutsideUnixNano(t *testing.T) {

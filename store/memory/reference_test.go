@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/taskmill/taskmill/store"
+	"github.com/taskmill/taskmill/store/backend"
 )
 
 // refStore is the in-memory store. Create one with New; the zero value is not
@@ -299,16 +300,16 @@ func (s *refStore) ListExecutions(ctx context.Context, f store.ExecutionFilter) 
 		return nil, err
 	}
 	var (
-		cur       store.Cursor
+		cur       backend.Cursor
 		hasCursor = f.Cursor != ""
 	)
 	if hasCursor {
 		var err error
-		if cur, err = store.DecodeCursor(f.Cursor); err != nil {
+		if cur, err = backend.DecodeCursor(f.Cursor); err != nil {
 			return nil, err
 		}
 	}
-	limit := store.PageLimit(f.Limit)
+	limit := backend.PageLimit(f.Limit)
 	match := func(e *store.Execution) bool {
 		return (f.Task == "" || e.Task == f.Task) &&
 			(f.GraphRunID == uuid.Nil || e.GraphRunID == f.GraphRunID) &&
@@ -345,7 +346,7 @@ func (s *refStore) ListExecutions(ctx context.Context, f store.ExecutionFilter) 
 	s.mu.Unlock()
 
 	if len(top.h) > limit {
-		page.NextCursor = store.EncodeCursor(page.Executions[limit-1])
+		page.NextCursor = backend.EncodeCursor(page.Executions[limit-1])
 	}
 	return page, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/taskmill/taskmill/internal/quote"
 	"github.com/taskmill/taskmill/store"
+	"github.com/taskmill/taskmill/store/backend"
 )
 
 var _ store.Abandoner = (*Store)(nil)
@@ -60,8 +61,8 @@ func (s *Store) RequestCancel(ctx context.Context, id uuid.UUID) error {
 	if err := s.begin(ctx, op); err != nil {
 		return err
 	}
-	if id == uuid.Nil {
-		return fmt.Errorf("postgres: %s: %w: execution ID is zero", op, store.ErrInvalid)
+	if err := backend.CheckCancelID(id); err != nil {
+		return fmt.Errorf("postgres: %w", err)
 	}
 	tag, err := s.pool.Exec(ctx, s.sql.cancel, pgUUID(id))
 	switch {

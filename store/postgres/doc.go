@@ -162,7 +162,7 @@
 //
 // Listings are keyset-paged: WHERE (started_at, id) < (cursor) ORDER BY
 // started_at DESC, id DESC LIMIT limit+1, the extra row telling whether a
-// NextCursor is due. PostgreSQL orders uuid bytewise, as store.CompareIDs
+// NextCursor is due. PostgreSQL orders uuid bytewise, as backend.CompareIDs
 // does. DeleteExecutions with a Limit deletes by DELETE ... WHERE id IN
 // (SELECT id ... ORDER BY started_at, id LIMIT n FOR UPDATE SKIP LOCKED):
 // oldest first, and batches run by several processes at once take

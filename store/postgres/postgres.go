@@ -19,6 +19,7 @@ import (
 	"github.com/taskmill/taskmill/internal/quote"
 	"github.com/taskmill/taskmill/internal/rounds"
 	"github.com/taskmill/taskmill/store"
+	"github.com/taskmill/taskmill/store/backend"
 )
 
 // Store is the PostgreSQL store. Create one with New or Open; it is safe for
@@ -692,7 +693,7 @@ func (s *Store) ListExecutions(ctx context.Context, f store.ExecutionFilter) (*s
 		cond("started_at < $", bound(f.To))
 	}
 	if f.Cursor != "" {
-		c, err := store.DecodeCursor(f.Cursor)
+		c, err := backend.DecodeCursor(f.Cursor)
 		if err != nil {
 			return nil, err
 		}
@@ -706,7 +707,7 @@ func (s *Store) ListExecutions(ctx context.Context, f store.ExecutionFilter) (*s
 		// Not pgUUID: uuid.Nil is a position here, not NULL.
 		cond("(started_at, id) < ($, $)", at, pgtype.UUID{Bytes: id, Valid: true})
 	}
-	limit := store.PageLimit(f.Limit)
+	limit := backend.PageLimit(f.Limit)
 	args = append(args, limit+1)
 	b.WriteString(" ORDER BY started_at DESC, id DESC LIMIT $" + strconv.Itoa(len(args)))
 
@@ -723,7 +724,7 @@ func (s *Store) ListExecutions(ctx context.Context, f store.ExecutionFilter) (*s
 	page := &store.Page{Executions: es}
 	if len(es) > limit {
 		page.Executions = es[:limit]
-		page.NextCursor = store.EncodeCursor(es[limit-1])
+		page.NextCursor = backend.EncodeCursor(es[limit-1])
 	}
 	return page, nil
 }

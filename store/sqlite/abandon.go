@@ -9,6 +9,7 @@ import (
 
 	"github.com/taskmill/taskmill/internal/quote"
 	"github.com/taskmill/taskmill/store"
+	"github.com/taskmill/taskmill/store/backend"
 )
 
 var _ store.Abandoner = (*Store)(nil)
@@ -61,8 +62,8 @@ var _ store.CancelRequester = (*Store)(nil)
 // only when it changes no row. See store.CancelRequester.
 func (s *Store) RequestCancel(ctx context.Context, id uuid.UUID) error {
 	const op = "request cancel"
-	if id == uuid.Nil {
-		return fmt.Errorf("sqlite: %s: %w: execution ID is zero", op, store.ErrInvalid)
+	if err := backend.CheckCancelID(id); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
 	}
 	if err := s.enter(ctx, op); err != nil {
 		return err

@@ -128,7 +128,7 @@
 // precision storetest requires and PostgreSQL keeps. Filters and cursors
 // with finer times compare exactly against the stored microseconds. IDs are
 // 16-byte BLOBs, which SQLite compares with memcmp, the byte order of
-// store.CompareIDs, so listings go by StartedAt then ID, newest first, as
+// backend.CompareIDs, so listings go by StartedAt then ID, newest first, as
 // store.Newer does. Args is a JSON array; nil and empty Args both come back
 // nil. Text and times are checked before they are written, as every
 // backend checks them (see store's doc): text that is not valid UTF-8 or

@@ -15,6 +15,7 @@ import (
 
 	"github.com/taskmill/taskmill/internal/rounds"
 	"github.com/taskmill/taskmill/store"
+	"github.com/taskmill/taskmill/store/backend"
 )
 
 // CreateExecution inserts e: one INSERT, which assigns the fence (see
@@ -282,7 +283,7 @@ func (s *Store) ListExecutions(ctx context.Context, f store.ExecutionFilter) (*s
 		args = append(args, ceilMicros(f.To))
 	}
 	if f.Cursor != "" {
-		c, err := store.DecodeCursor(f.Cursor)
+		c, err := backend.DecodeCursor(f.Cursor)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: %s: %w", op, err)
 		}
@@ -299,7 +300,7 @@ func (s *Store) ListExecutions(ctx context.Context, f store.ExecutionFilter) (*s
 			args = append(args, at, at, c.ID[:])
 		}
 	}
-	limit := store.PageLimit(f.Limit)
+	limit := backend.PageLimit(f.Limit)
 	var q strings.Builder
 	q.WriteString("SELECT " + execCols + " FROM " + s.q.executions)
 	if len(where) > 0 {
@@ -331,7 +332,7 @@ func (s *Store) ListExecutions(ctx context.Context, f store.ExecutionFilter) (*s
 	}
 	if len(page.Executions) > limit {
 		page.Executions = page.Executions[:limit]
-		page.NextCursor = store.EncodeCursor(page.Executions[limit-1])
+		page.NextCursor = backend.EncodeCursor(page.Executions[limit-1])
 	}
 	return page, nil
 }

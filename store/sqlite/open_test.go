@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/taskmill/taskmill/store"
+	"github.com/taskmill/taskmill/store/backend"
 	"github.com/taskmill/taskmill/store/sqlite"
 	"github.com/taskmill/taskmill/store/storetest"
 )
@@ -599,9 +600,9 @@ func TestTimes(t *testing.T) {
 		{"FromJustAfter", store.ExecutionFilter{From: stored.Add(time.Nanosecond)}, 0},
 		{"ToJustAfter", store.ExecutionFilter{To: stored.Add(time.Nanosecond)}, 1},
 		{"ToAtStored", store.ExecutionFilter{To: stored}, 0},
-		{"CursorJustAfter", store.ExecutionFilter{Cursor: store.EncodeCursor(&store.Execution{StartedAt: stored.Add(time.Nanosecond)})}, 1},
-		{"CursorAtStoredMaxID", store.ExecutionFilter{Cursor: store.EncodeCursor(&store.Execution{StartedAt: stored, ID: uuid.Max})}, 1},
-		{"CursorAtStoredNilID", store.ExecutionFilter{Cursor: store.EncodeCursor(&store.Execution{StartedAt: stored})}, 0},
+		{"CursorJustAfter", store.ExecutionFilter{Cursor: backend.EncodeCursor(&store.Execution{StartedAt: stored.Add(time.Nanosecond)})}, 1},
+		{"CursorAtStoredMaxID", store.ExecutionFilter{Cursor: backend.EncodeCursor(&store.Execution{StartedAt: stored, ID: uuid.Max})}, 1},
+		{"CursorAtStoredNilID", store.ExecutionFilter{Cursor: backend.EncodeCursor(&store.Execution{StartedAt: stored})}, 0},
 	} {
 		p, err := s.ListExecutions(ctx, tt.f)
 		if err != nil {

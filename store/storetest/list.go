@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/taskmill/taskmill/store"
+	"github.com/taskmill/taskmill/store/backend"
 )
 
 // createShuffled creates es in a random order, so that insertion order says
@@ -284,7 +285,7 @@ func testListLastPage(t *testing.T, s store.Store) {
 	}
 
 	// A cursor after the oldest record gives an empty page.
-	p, err = s.ListExecutions(t.Context(), store.ExecutionFilter{Cursor: store.EncodeCursor(want[len(want)-1])})
+	p, err = s.ListExecutions(t.Context(), store.ExecutionFilter{Cursor: backend.EncodeCursor(want[len(want)-1])})
 	if err != nil {
 		t.Fatalf("ListExecutions(after the oldest): %v", err)
 	}
@@ -313,7 +314,7 @@ func testListCursorIsPosition(t *testing.T, s store.Store) {
 	}
 	for i, pos := range positions {
 		var after []*store.Execution
-		c, err := store.DecodeCursor(store.EncodeCursor(&pos))
+		c, err := backend.DecodeCursor(backend.EncodeCursor(&pos))
 		if err != nil {
 			t.Fatalf("DecodeCursor(EncodeCursor): %v", err)
 		}
@@ -322,7 +323,7 @@ func testListCursorIsPosition(t *testing.T, s store.Store) {
 				after = append(after, e)
 			}
 		}
-		got := listAll(t, s, store.ExecutionFilter{Limit: 4, Cursor: store.EncodeCursor(&pos)})
+		got := listAll(t, s, store.ExecutionFilter{Limit: 4, Cursor: backend.EncodeCursor(&pos)})
 		checkIDs(t, fmt.Sprintf("ListExecutions(position %d)", i), got, after)
 	}
 

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/taskmill/taskmill/store"
+	"github.com/taskmill/taskmill/store/backend"
 )
 
 // Run runs the conformance suite against the stores newStore returns. Each
@@ -239,7 +240,7 @@ func show(v any) string {
 // with a NextCursor is full.
 func listAll(t *testing.T, s store.Store, f store.ExecutionFilter) []*store.Execution {
 	t.Helper()
-	limit := store.PageLimit(f.Limit)
+	limit := backend.PageLimit(f.Limit)
 	var all []*store.Execution
 	for range 1_000_000 {
 		p, err := s.ListExecutions(t.Context(), f)
