@@ -161,7 +161,7 @@ func TestBuildErrors(t *testing.T) {
 			check: wantLimit("fan", 4, 3),
 		},
 		{
-			name: "too many children default", nodes: star("fan", DefaultMaxChildren+1),
+			name: "too many children default", nodes: star("fan", MaxChildrenDefault+1),
 			err: ErrTooManyChildren, check: wantLimit("fan", 101, 100),
 		},
 		{
@@ -170,7 +170,7 @@ func TestBuildErrors(t *testing.T) {
 			check: wantLimit("c000000", 6, 5),
 		},
 		{
-			name: "too many nodes default", nodes: append(chain("a", 10), chain("c", DefaultMaxNodes+1)...),
+			name: "too many nodes default", nodes: append(chain("a", 10), chain("c", MaxNodesDefault+1)...),
 			err: ErrTooManyNodes, check: wantLimit("c000000", 1001, 1000),
 		},
 	}

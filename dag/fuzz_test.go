@@ -33,7 +33,7 @@ func (r *fuzzReader) next() byte {
 func fuzzGraph(r *fuzzReader) ([]Node, []Option, int, int) {
 	n := 1 + int(r.next())%30
 	flags := r.next()
-	maxNodes, maxChildren := DefaultMaxNodes, DefaultMaxChildren
+	maxNodes, maxChildren := MaxNodesDefault, MaxChildrenDefault
 	mn, mc := 1+int(r.next())%32, 1+int(r.next())%8
 	var opts []Option
 	if flags&16 != 0 {

@@ -72,7 +72,7 @@ type Graph struct {
 // error reported for a given input is always the same. Build runs in
 // O((V+E) log V) time and never recurses.
 func Build(nodes []Node, opts ...Option) (*Graph, error) {
-	cfg := config{maxNodes: DefaultMaxNodes, maxChildren: DefaultMaxChildren}
+	cfg := config{maxNodes: MaxNodesDefault, maxChildren: MaxChildrenDefault}
 	for _, opt := range opts {
 		if opt == nil {
 			return nil, fmt.Errorf("%w: nil Option", ErrInvalidOption)

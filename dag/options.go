@@ -4,12 +4,12 @@ import "fmt"
 
 // Default limits of Build.
 const (
-	// DefaultMaxNodes is the most tasks one graph (a root and everything
+	// MaxNodesDefault is the most tasks one graph (a root and everything
 	// that runs after it) may have without WithMaxNodes.
-	DefaultMaxNodes = 1000
-	// DefaultMaxChildren is the most direct dependents one task may have
+	MaxNodesDefault = 1000
+	// MaxChildrenDefault is the most direct dependents one task may have
 	// without WithMaxChildren.
-	DefaultMaxChildren = 100
+	MaxChildrenDefault = 100
 )
 
 // Option adjusts Build. An option given a bad value makes Build fail with
@@ -24,7 +24,7 @@ type config struct {
 // WithMaxNodes sets the most tasks one graph may have, counting its root;
 // a larger graph makes Build fail with ErrTooManyNodes. n must be at least
 // 1. The limit is per graph, not for all the nodes given to Build.
-// Default: 1000 (DefaultMaxNodes).
+// Default: 1000 (MaxNodesDefault).
 func WithMaxNodes(n int) Option {
 	return func(c *config) error {
 		if n < 1 {
@@ -37,7 +37,7 @@ func WithMaxNodes(n int) Option {
 
 // WithMaxChildren sets the most direct dependents (tasks that list it in
 // After) one task may have; more make Build fail with ErrTooManyChildren.
-// n must be at least 1. Default: 100 (DefaultMaxChildren).
+// n must be at least 1. Default: 100 (MaxChildrenDefault).
 func WithMaxChildren(n int) Option {
 	return func(c *config) error {
 		if n < 1 {

@@ -457,7 +457,7 @@ func driveAll(t testing.TB, g *Graph, root string, o Outcome) {
 
 func TestRunChain(t *testing.T) {
 	t.Parallel()
-	g := mustBuild(t, chain("c", DefaultMaxNodes))
+	g := mustBuild(t, chain("c", MaxNodesDefault))
 	driveAll(t, g, "c000000", Succeeded)
 
 	r, err := g.NewRun("c000000")
@@ -466,8 +466,8 @@ func TestRunChain(t *testing.T) {
 	}
 	r.Ready()
 	_, skipped, err := r.Complete("c000000", Failed)
-	if err != nil || len(skipped) != DefaultMaxNodes-1 || !r.Done() {
-		t.Fatalf("Complete(root, Failed) skipped %d, err %v, Done %v, want %d, nil, true", len(skipped), err, r.Done(), DefaultMaxNodes-1)
+	if err != nil || len(skipped) != MaxNodesDefault-1 || !r.Done() {
+		t.Fatalf("Complete(root, Failed) skipped %d, err %v, Done %v, want %d, nil, true", len(skipped), err, r.Done(), MaxNodesDefault-1)
 	}
 	if got, want := skipped[len(skipped)-1], (Skip{"c000999", `upstream "c000998" skipped`}); got != want {
 		t.Fatalf("last skip = %v, want %v", got, want)

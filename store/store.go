@@ -360,8 +360,8 @@ type ExecutionFilter struct {
 	GraphRunID uuid.UUID // executions of one graph run
 	From       time.Time // StartedAt >= From
 	To         time.Time // StartedAt < To
-	// Limit caps the page size; 0 means DefaultListLimit, and values above
-	// MaxListLimit are lowered to it.
+	// Limit caps the page size; 0 means ListLimitDefault, and values above
+	// ListLimitMax are lowered to it.
 	Limit int
 	// Cursor continues a listing from the NextCursor of the previous page.
 	Cursor string
@@ -377,8 +377,8 @@ type Page struct {
 
 // Limits of ListExecutions.
 const (
-	DefaultListLimit = 100
-	MaxListLimit     = 10_000
+	ListLimitDefault = 100
+	ListLimitMax     = 10_000
 )
 
 // DeleteParams selects executions for DeleteExecutions.

@@ -363,7 +363,7 @@ func (e *Engine) WaitGraphRun(ctx context.Context, id uuid.UUID) ([]*store.Execu
 			return nil, ctx.Err()
 		}
 	}
-	all, err := store.ListAll(ctx, e.store, store.ExecutionFilter{GraphRunID: id, Limit: store.MaxListLimit})
+	all, err := store.ListAll(ctx, e.store, store.ExecutionFilter{GraphRunID: id, Limit: store.ListLimitMax})
 	if err != nil {
 		return nil, err
 	}

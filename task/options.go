@@ -152,7 +152,7 @@ func WithoutInitHooks() Option {
 
 // WithMaxGraphTasks sets how many tasks one task graph may hold; Start and
 // Register reject a larger graph naming its root. Default:
-// dag.DefaultMaxNodes (1,000).
+// dag.MaxNodesDefault (1,000).
 func WithMaxGraphTasks(n int) Option {
 	return func(c *config) error {
 		if n < 1 {
@@ -165,7 +165,7 @@ func WithMaxGraphTasks(n int) Option {
 
 // WithMaxDependents sets how many tasks may run directly after one task;
 // Start and Register reject more, naming the task. Default:
-// dag.DefaultMaxChildren (100).
+// dag.MaxChildrenDefault (100).
 func WithMaxDependents(n int) Option {
 	return func(c *config) error {
 		if n < 1 {

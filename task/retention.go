@@ -124,7 +124,7 @@ func (e *Engine) keepCutoff(ctx context.Context, task string, keep int) (time.Ti
 	f := store.ExecutionFilter{Task: task}
 	seen := 0
 	for {
-		f.Limit = min(keep-seen, store.MaxListLimit)
+		f.Limit = min(keep-seen, store.ListLimitMax)
 		page, err := e.store.ListExecutions(ctx, f)
 		if err != nil {
 			return time.Time{}, fmt.Errorf("task: retention of task %q: %w", task, err)

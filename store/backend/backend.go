@@ -15,13 +15,13 @@ import (
 )
 
 // PageLimit returns the page size a store.ExecutionFilter's Limit asks for:
-// store.DefaultListLimit for 0 or less, at most store.MaxListLimit.
+// store.ListLimitDefault for 0 or less, at most store.ListLimitMax.
 func PageLimit(limit int) int {
 	switch {
 	case limit <= 0:
-		return store.DefaultListLimit
-	case limit > store.MaxListLimit:
-		return store.MaxListLimit
+		return store.ListLimitDefault
+	case limit > store.ListLimitMax:
+		return store.ListLimitMax
 	}
 	return limit
 }

@@ -32,7 +32,7 @@
 // the migrations the database lacks before they return, or, with
 // WithoutMigrations, check the schema version.
 //
-// Options: WithTablePrefix (default DefaultTablePrefix, "taskmill_"),
+// Options: WithTablePrefix (default TablePrefixDefault, "taskmill_"),
 // WithSchema (default: none, the connection's search_path),
 // WithoutMigrations and WithConnectTimeout (Open only). A nil Option is an
 // error wrapping ErrInvalidOption. A prefix or schema name is a letter or underscore and

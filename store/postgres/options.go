@@ -9,8 +9,8 @@ import (
 	"github.com/taskmill/taskmill/internal/quote"
 )
 
-// DefaultTablePrefix is the table prefix used without WithTablePrefix.
-const DefaultTablePrefix = "taskmill_"
+// TablePrefixDefault is the table prefix used without WithTablePrefix.
+const TablePrefixDefault = "taskmill_"
 
 // ConnectTimeoutDefault is how long Open's pool waits for one connection
 // to be established when neither WithConnectTimeout nor the DSN's
@@ -29,7 +29,7 @@ type options struct {
 }
 
 func defaultOptions() options {
-	return options{prefix: DefaultTablePrefix, migrations: true}
+	return options{prefix: TablePrefixDefault, migrations: true}
 }
 
 // identifier is what a prefix or a schema name may be: it is spliced into
@@ -44,7 +44,7 @@ var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,40}$`)
 // letters, digits and underscores; anything else, a quote included, is an
 // error wrapping ErrInvalidPrefix. It is lower-cased, because PostgreSQL
 // folds unquoted names to lower case: "App_" and "app_" name the same
-// tables. Default: DefaultTablePrefix ("taskmill_").
+// tables. Default: TablePrefixDefault ("taskmill_").
 func WithTablePrefix(prefix string) Option {
 	return func(o *options) error {
 		if !identifier.MatchString(prefix) {
