@@ -47,8 +47,8 @@
 // old binary never writes to a schema it does not know.
 //
 // WithoutMigrations is for hosts that manage their schema (Spring Cloud
-// Task's initialize-enabled=false): they apply the files themselves, in
-// order, with {prefix} replaced by their prefix; each file records its own
+// Task's initialize-enabled=false): they apply the DDL Migrations returns
+// for their prefix themselves, in order; each file records its own
 // version. The store then creates nothing and only checks the version: a
 // missing or different schema fails with a *SchemaError (ErrSchemaMissing,
 // ErrSchemaOutdated, ErrSchemaTooNew).

@@ -55,7 +55,7 @@ type SchemaError struct {
 func (e *SchemaError) Error() string {
 	switch {
 	case errors.Is(e.Err, ErrSchemaMissing):
-		return fmt.Sprintf("%v: no version recorded in %sschema_version (want version %d): apply the files under migrations/, or open without WithoutMigrations",
+		return fmt.Sprintf("%v: no version recorded in %sschema_version (want version %d): apply the migrations (see Migrations), or open without WithoutMigrations",
 			e.Err, e.Prefix, e.Want)
 	case errors.Is(e.Err, ErrSchemaTooNew):
 		return fmt.Sprintf("%v: tables with prefix %q are at schema version %d, this code knows versions up to %d: upgrade taskmill",

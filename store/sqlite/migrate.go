@@ -17,29 +17,55 @@ import (
 // number of the last file under migrations/.
 const SchemaVersion = 3
 
-// prefixPlaceholder is what the migration files write for the table prefix.
-const prefixPlaceholder = "{prefix}"
+// PrefixPlaceholder stands for the table prefix in the migration files.
+const PrefixPlaceholder = "{prefix}"
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-type migration struct {
-	version int
-	name    string // the file name without .sql
-	sql     string // with {prefix} in it
+// Migration is one step of the schema: a file under migrations/.
+type Migration struct {
+	Version int    // 1, 2, ...: the number the file name starts with
+	Name    string // the file name, such as "0001_init.sql"
+	// SQL is the file's text with PrefixPlaceholder replaced by the
+	// prefix. It ends by recording Version in the version table, and runs
+	// as one batch of statements, inside a transaction.
+	SQL string
 }
 
-// migrations returns the embedded migrations in order. The files are named
-// NNNN_name.sql and numbered 1, 2, ... up to SchemaVersion.
-var migrations = sync.OnceValues(func() ([]migration, error) {
+// Migrations returns the schema migrations in order, with the placeholder
+// replaced by prefix as WithTablePrefix validates it, for hosts that apply
+// the schema with their own tooling and open the store WithoutMigrations.
+// Apply them in order, each in a transaction (or all in one), on the
+// database file the store will use; foreign_keys may be on or off.
+func Migrations(prefix string) ([]Migration, error) {
+	var c config
+	if err := WithTablePrefix(prefix)(&c); err != nil {
+		return nil, err
+	}
+	ms, err := embeddedMigrations()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Migration, len(ms))
+	for i, m := range ms {
+		m.SQL = strings.ReplaceAll(m.SQL, PrefixPlaceholder, c.prefix)
+		out[i] = m
+	}
+	return out, nil
+}
+
+// embeddedMigrations returns the embedded migrations in order, with the
+// placeholder in them. The files are named NNNN_name.sql and numbered 1,
+// 2, ... up to SchemaVersion.
+var embeddedMigrations = sync.OnceValues(func() ([]Migration, error) {
 	entries, err := fs.ReadDir(migrationFiles, "migrations")
 	if err != nil {
 		return nil, err
 	}
-	var ms []migration
+	var ms []Migration
 	for _, e := range entries { // sorted by name
-		name := strings.TrimSuffix(e.Name(), ".sql")
-		num, _, ok := strings.Cut(name, "_")
+		num, _, ok := strings.Cut(e.Name(), "_")
 		v, err := strconv.Atoi(num)
 		if !ok || err != nil {
 			return nil, fmt.Errorf("sqlite: migration file %s: want NNNN_name.sql", e.Name())
@@ -51,7 +77,7 @@ var migrations = sync.OnceValues(func() ([]migration, error) {
 		if err != nil {
 			return nil, err
 		}
-		ms = append(ms, migration{version: v, name: name, sql: string(b)})
+		ms = append(ms, Migration{Version: v, Name: e.Name(), SQL: string(b)})
 	}
 	if len(ms) != SchemaVersion {
 		return nil, fmt.Errorf("sqlite: %d migration files, SchemaVersion is %d", len(ms), SchemaVersion)
@@ -106,7 +132,7 @@ func checkSchema(ctx context.Context, db *sql.DB, prefix string) error {
 // opening the file at once, one migrates and the others wait (up to the
 // busy timeout), then find the work done.
 func migrate(ctx context.Context, db *sql.DB, cfg config) error {
-	ms, err := migrations()
+	ms, err := embeddedMigrations()
 	if err != nil {
 		return err
 	}
@@ -166,16 +192,16 @@ func migrate(ctx context.Context, db *sql.DB, cfg config) error {
 		return &SchemaError{Prefix: cfg.prefix, Version: v, Want: SchemaVersion, Err: ErrSchemaTooNew}
 	}
 	for _, m := range ms[v:] {
-		ddl := strings.ReplaceAll(m.sql, prefixPlaceholder, cfg.prefix)
+		ddl := strings.ReplaceAll(m.SQL, PrefixPlaceholder, cfg.prefix)
 		if _, err := conn.ExecContext(ctx, ddl); err != nil {
-			return fail(ctx, "migration "+m.name, err)
+			return fail(ctx, "migration "+m.Name, err)
 		}
 		got, err := schemaVersion(ctx, conn, cfg.prefix)
 		if err != nil {
 			return fail(ctx, "read schema version", err)
 		}
-		if got != m.version {
-			return fmt.Errorf("sqlite: migration %s recorded version %d, want %d", m.name, got, m.version)
+		if got != m.Version {
+			return fmt.Errorf("sqlite: migration %s recorded version %d, want %d", m.Name, got, m.Version)
 		}
 	}
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {

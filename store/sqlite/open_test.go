@@ -89,25 +89,21 @@ func slot(task string, at time.Time) *store.Execution {
 	return e
 }
 
-// hostSchema applies the migration files under migrations/ to db with the
-// prefix written in, the way a host that manages its schema does.
+// hostSchema applies the migrations (Migrations) to db with the prefix,
+// each in a transaction, as a host that manages its own schema would.
 func hostSchema(t *testing.T, db *sql.DB, prefix string) {
 	t.Helper()
-	files, err := filepath.Glob("migrations/*.sql")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("migration files: %v, %v", files, err)
+	ms, err := sqlite.Migrations(prefix)
+	if err != nil {
+		t.Fatalf("Migrations: %v", err)
 	}
-	for _, f := range files { // Glob sorts
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, m := range ms {
 		tx, err := db.BeginTx(t.Context(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tx.ExecContext(t.Context(), strings.ReplaceAll(string(b), "{prefix}", prefix)); err != nil {
-			t.Fatalf("applying %s: %v", f, err)
+		if _, err := tx.ExecContext(t.Context(), m.SQL); err != nil {
+			t.Fatalf("applying %s: %v", m.Name, err)
 		}
 		if err := tx.Commit(); err != nil {
 			t.Fatal(err)
@@ -139,6 +135,39 @@ func TestMigrationFiles(t *testing.T) {
 				t.Errorf("%s:%d names a table without {prefix}: %s", f, n+1, line)
 			}
 		}
+	}
+}
+
+// TestMigrations: Migrations returns the files in order, the placeholder
+// replaced by the prefix, and refuses the prefixes WithTablePrefix refuses.
+func TestMigrations(t *testing.T) {
+	ms, err := sqlite.Migrations("Some_Prefix_")
+	if err != nil {
+		t.Fatalf("Migrations: %v", err)
+	}
+	if len(ms) != sqlite.SchemaVersion {
+		t.Fatalf("%d migrations, want %d", len(ms), sqlite.SchemaVersion)
+	}
+	for i, m := range ms {
+		if m.Version != i+1 {
+			t.Errorf("migration %d (%s) has version %d", i, m.Name, m.Version)
+		}
+		if strings.Contains(m.SQL, sqlite.PrefixPlaceholder) {
+			t.Errorf("%s still holds the placeholder", m.Name)
+		}
+		if !strings.Contains(m.SQL, "Some_Prefix_executions") && i == 0 {
+			t.Errorf("%s does not create Some_Prefix_executions", m.Name)
+		}
+		raw, err := os.ReadFile("migrations/" + m.Name)
+		if err != nil {
+			t.Fatalf("the file of %s: %v", m.Name, err)
+		}
+		if want := strings.ReplaceAll(string(raw), sqlite.PrefixPlaceholder, "Some_Prefix_"); m.SQL != want {
+			t.Errorf("%s is not its file with the prefix", m.Name)
+		}
+	}
+	if _, err := sqlite.Migrations(`a"b`); !errors.Is(err, sqlite.ErrInvalidPrefix) {
+		t.Errorf("Migrations(a\"b): error = %v, want ErrInvalidPrefix", err)
 	}
 }
 
@@ -303,7 +332,7 @@ func TestWithoutMigrationsMissing(t *testing.T) {
 }
 
 // TestWithoutMigrationsInstalled: Open with WithoutMigrations works on the
-// schema a host applied from the files.
+// schema a host applied from Migrations.
 func TestWithoutMigrationsInstalled(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "host.db")
 	hostSchema(t, rawDB(t, path), sqlite.TablePrefixDefault)
@@ -317,7 +346,16 @@ func TestWithoutMigrationsInstalled(t *testing.T) {
 	}
 	// Opening with migrations on finds nothing to do.
 	open(t, path)
-	wantVersions(t, rawDB(t, path), sqlite.TablePrefixDefault)
+	db := rawDB(t, path)
+	wantVersions(t, db, sqlite.TablePrefixDefault)
+
+	// Without its version rows the schema counts as missing.
+	if _, err := db.ExecContext(t.Context(), "DELETE FROM "+sqlite.TablePrefixDefault+"schema_version"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sqlite.Open(t.Context(), path, sqlite.WithoutMigrations()); !errors.Is(err, sqlite.ErrSchemaMissing) {
+		t.Errorf("Open(WithoutMigrations) with no version row: error = %v, want ErrSchemaMissing", err)
+	}
 }
 
 // TestHostSchema runs the suite on stores whose schema a host applied from

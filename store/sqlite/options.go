@@ -64,8 +64,8 @@ func WithTablePrefix(p string) Option {
 }
 
 // WithoutMigrations stops the store from creating or migrating its tables,
-// for hosts that manage their schema themselves (they apply the files under
-// migrations/ with {prefix} replaced). The store then only checks that
+// for hosts that manage their schema themselves (they apply what
+// Migrations returns for their prefix). The store then only checks that
 // {prefix}schema_version records SchemaVersion, and fails with a
 // *SchemaError wrapping ErrSchemaMissing, ErrSchemaOutdated or
 // ErrSchemaTooNew otherwise. Default: migrations are applied at open.

@@ -8,7 +8,7 @@
 --
 -- Times are INTEGER microseconds since the Unix epoch, NULL for a zero
 -- time. IDs are 16-byte BLOBs (the UUID's bytes), NULL for a missing parent
--- or graph run: BLOBs compare with memcmp, the order store.CompareIDs uses.
+-- or graph run: BLOBs compare with memcmp, the order backend.CompareIDs uses.
 
 CREATE TABLE {prefix}schema_version (
     version    INTEGER PRIMARY KEY NOT NULL,
