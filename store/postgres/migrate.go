@@ -6,14 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io/fs"
-	"slices"
-	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/taskmill/taskmill/internal/migrations"
 )
 
 // SchemaVersion is the schema version this code reads and writes: the
@@ -21,7 +19,7 @@ import (
 const SchemaVersion = 3
 
 // PrefixPlaceholder stands for the table prefix in the migration files.
-const PrefixPlaceholder = "{prefix}"
+const PrefixPlaceholder = migrations.Placeholder
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
@@ -54,42 +52,17 @@ func Migrations(prefix string) ([]Migration, error) {
 		return nil, err
 	}
 	out := make([]Migration, len(ms))
-	for i, m := range ms {
-		m.SQL = strings.ReplaceAll(m.SQL, PrefixPlaceholder, o.prefix)
-		out[i] = m
+	for i, m := range migrations.WithPrefix(ms, o.prefix) {
+		out[i] = Migration(m)
 	}
 	return out, nil
 }
 
-// embeddedMigrations parses the embedded files once: versions from the file
-// names, contiguous from 1 up to SchemaVersion.
-var embeddedMigrations = sync.OnceValues(func() ([]Migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+// embeddedMigrations reads the embedded files once.
+var embeddedMigrations = sync.OnceValues(func() ([]migrations.File, error) {
+	ms, err := migrations.Read(migrationFiles, "migrations", SchemaVersion)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: migrations: %w", err)
-	}
-	var ms []Migration
-	for _, path := range names {
-		name := strings.TrimPrefix(path, "migrations/")
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("postgres: migration file %q: name does not start with a version number and '_'", name)
-		}
-		text, err := migrationFiles.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("postgres: migration file %q: %w", name, err)
-		}
-		ms = append(ms, Migration{Version: v, Name: name, SQL: string(text)})
-	}
-	slices.SortFunc(ms, func(a, b Migration) int { return a.Version - b.Version })
-	for i, m := range ms {
-		if m.Version != i+1 {
-			return nil, fmt.Errorf("postgres: migration file %q: version %d, want %d", m.Name, m.Version, i+1)
-		}
-	}
-	if len(ms) != SchemaVersion {
-		return nil, fmt.Errorf("postgres: %d migration files, want SchemaVersion = %d", len(ms), SchemaVersion)
+		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	return ms, nil
 })
@@ -157,9 +130,8 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, o options, t tables) (err 
 	case installed && v == 0:
 		return fmt.Errorf("%w: %s exists but records no version; drop it or add its version row", ErrSchemaMissing, t.version)
 	}
-	for _, m := range ms[v:] {
-		text := strings.ReplaceAll(m.SQL, PrefixPlaceholder, o.prefix)
-		if _, err := tx.Exec(ctx, text); err != nil {
+	for _, m := range migrations.WithPrefix(ms[v:], o.prefix) {
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
 			return fmt.Errorf("postgres: migrate: %s: %w", m.Name, err)
 		}
 	}

@@ -6,11 +6,9 @@ import (
 	"database/sql/driver"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"strconv"
-	"strings"
 	"sync"
+
+	"github.com/taskmill/taskmill/internal/migrations"
 )
 
 // SchemaVersion is the schema version this code creates and expects: the
@@ -18,7 +16,7 @@ import (
 const SchemaVersion = 3
 
 // PrefixPlaceholder stands for the table prefix in the migration files.
-const PrefixPlaceholder = "{prefix}"
+const PrefixPlaceholder = migrations.Placeholder
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
@@ -37,7 +35,7 @@ type Migration struct {
 // replaced by prefix as WithTablePrefix validates it, for hosts that apply
 // the schema with their own tooling and open the store WithoutMigrations.
 // Apply them in order, each in a transaction (or all in one), on the
-// database file the store will use; foreign_keys may be on or off.
+// database file the store will use.
 func Migrations(prefix string) ([]Migration, error) {
 	var c config
 	if err := WithTablePrefix(prefix)(&c); err != nil {
@@ -48,39 +46,17 @@ func Migrations(prefix string) ([]Migration, error) {
 		return nil, err
 	}
 	out := make([]Migration, len(ms))
-	for i, m := range ms {
-		m.SQL = strings.ReplaceAll(m.SQL, PrefixPlaceholder, c.prefix)
-		out[i] = m
+	for i, m := range migrations.WithPrefix(ms, c.prefix) {
+		out[i] = Migration(m)
 	}
 	return out, nil
 }
 
-// embeddedMigrations returns the embedded migrations in order, with the
-// placeholder in them. The files are named NNNN_name.sql and numbered 1,
-// 2, ... up to SchemaVersion.
-var embeddedMigrations = sync.OnceValues(func() ([]Migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
+// embeddedMigrations reads the embedded files once.
+var embeddedMigrations = sync.OnceValues(func() ([]migrations.File, error) {
+	ms, err := migrations.Read(migrationFiles, "migrations", SchemaVersion)
 	if err != nil {
-		return nil, err
-	}
-	var ms []Migration
-	for _, e := range entries { // sorted by name
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("sqlite: migration file %s: want NNNN_name.sql", e.Name())
-		}
-		if v != len(ms)+1 {
-			return nil, fmt.Errorf("sqlite: migration file %s: version %d, want %d", e.Name(), v, len(ms)+1)
-		}
-		b, err := migrationFiles.ReadFile(path.Join("migrations", e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, Migration{Version: v, Name: e.Name(), SQL: string(b)})
-	}
-	if len(ms) != SchemaVersion {
-		return nil, fmt.Errorf("sqlite: %d migration files, SchemaVersion is %d", len(ms), SchemaVersion)
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	return ms, nil
 })
@@ -191,9 +167,8 @@ func migrate(ctx context.Context, db *sql.DB, cfg config) error {
 	if v > SchemaVersion {
 		return &SchemaError{Prefix: cfg.prefix, Version: v, Want: SchemaVersion, Err: ErrSchemaTooNew}
 	}
-	for _, m := range ms[v:] {
-		ddl := strings.ReplaceAll(m.SQL, PrefixPlaceholder, cfg.prefix)
-		if _, err := conn.ExecContext(ctx, ddl); err != nil {
+	for _, m := range migrations.WithPrefix(ms[v:], cfg.prefix) {
+		if _, err := conn.ExecContext(ctx, m.SQL); err != nil {
 			return fail(ctx, "migration "+m.Name, err)
 		}
 		got, err := schemaVersion(ctx, conn, cfg.prefix)
