@@ -1,4 +1,4 @@
-package groupcommit
+package groupcommit_test
 
 import (
 	"context"
@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/taskmill/taskmill/internal/groupcommit"
+	"github.com/taskmill/taskmill/internal/groupcommit/groupcommittest"
 )
 
 func TestMain(m *testing.M) {
@@ -31,14 +34,14 @@ type fake struct {
 
 func newFake() *fake { return &fake{ran: map[int]int{}, failOp: -1, panicOp: -1} }
 
-func (f *fake) Alone(w *Write[int]) {
+func (f *fake) Alone(w *groupcommit.Write[int]) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.ran[w.Op]++
 	w.N, w.Err = 1, nil
 }
 
-func (f *fake) Group(ws []*Write[int]) bool {
+func (f *fake) Group(ws []*groupcommit.Write[int]) bool {
 	f.mu.Lock()
 	f.groups = append(f.groups, len(ws))
 	f.now++
@@ -65,28 +68,8 @@ func (f *fake) Group(ws []*Write[int]) bool {
 
 var errAbandoned = errors.New("test: abandoned")
 
-func newWriter(f *fake, maxBatch, maxGroups int) *Writer[int] {
-	return New(Config[int]{Executor: f, MaxBatch: maxBatch, MaxGroups: maxGroups, Abandoned: errAbandoned})
-}
-
-// waitQueued waits until n writes are queued.
-func waitQueued(t *testing.T, w *Writer[int], n int) {
-	t.Helper()
-	for range 10_000 {
-		if _, _, q := w.Status(); q >= n {
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
-	t.Fatalf("%d writes never queued", n)
-}
-
-// checkIdle checks that w has ended every group.
-func checkIdle(t *testing.T, w *Writer[int]) {
-	t.Helper()
-	if g, r, q := w.Status(); g != 0 || r != 0 || q != 0 {
-		t.Errorf("writer after the writes: %d groups, %d writes running, %d queued; want idle", g, r, q)
-	}
+func newWriter(f *fake, maxBatch, maxGroups int) *groupcommit.Writer[int] {
+	return groupcommit.New(groupcommit.Config[int]{Executor: f, MaxBatch: maxBatch, MaxGroups: maxGroups, Abandoned: errAbandoned})
 }
 
 // TestQueuedCancel: a write whose context ends while it waits behind a
@@ -104,13 +87,13 @@ func TestQueuedCancel(t *testing.T) {
 				_, err := w.Exec(ctx, 1)
 				cancelled <- err
 			}()
-			waitQueued(t, w, 1)
+			groupcommittest.WaitQueued(t, w, 1)
 			later := make(chan error, 1)
 			go func() {
 				_, err := w.Exec(t.Context(), 2)
 				later <- err
 			}()
-			waitQueued(t, w, 2)
+			groupcommittest.WaitQueued(t, w, 2)
 			cancel()
 			if err := <-cancelled; !errors.Is(err, context.Canceled) {
 				t.Fatalf("write cancelled in the queue: %v, want context.Canceled", err)
@@ -122,7 +105,7 @@ func TestQueuedCancel(t *testing.T) {
 			if f.ran[1] != 0 || f.ran[2] != 1 {
 				t.Errorf("ran: cancelled %d times, later %d times; want 0 and 1", f.ran[1], f.ran[2])
 			}
-			checkIdle(t, w)
+			groupcommittest.CheckIdle(t, w)
 		})
 	}
 }
@@ -142,15 +125,15 @@ func TestBatchCancelledInQueue(t *testing.T) {
 			for i := range ops {
 				ops[i] = i
 			}
-			batch := make(chan []Result, 1)
+			batch := make(chan []groupcommit.Result, 1)
 			go func() { batch <- w.ExecMany(ctx, ops) }()
-			waitQueued(t, w, n)
+			groupcommittest.WaitQueued(t, w, n)
 			later := make(chan error, 1)
 			go func() {
 				_, err := w.Exec(t.Context(), n)
 				later <- err
 			}()
-			waitQueued(t, w, n+1)
+			groupcommittest.WaitQueued(t, w, n+1)
 			cancel()
 			select {
 			case res := <-batch:
@@ -174,7 +157,7 @@ func TestBatchCancelledInQueue(t *testing.T) {
 			if f.ran[n] != 1 {
 				t.Errorf("the write queued behind the batch ran %d times, want 1", f.ran[n])
 			}
-			checkIdle(t, w)
+			groupcommittest.CheckIdle(t, w)
 		})
 	}
 }
@@ -196,7 +179,7 @@ func TestBatchGroups(t *testing.T) {
 	if want := []int{128, 128, 44}; fmt.Sprint(f.groups) != fmt.Sprint(want) {
 		t.Errorf("groups of %v writes, want %v", f.groups, want)
 	}
-	checkIdle(t, w)
+	groupcommittest.CheckIdle(t, w)
 }
 
 // TestConcurrent: single writes and batches from many goroutines at once,
@@ -222,7 +205,7 @@ func TestConcurrent(t *testing.T) {
 				ok   = map[int]bool{}
 				fail []string
 			)
-			record := func(op int, r Result) {
+			record := func(op int, r groupcommit.Result) {
 				mu.Lock()
 				defer mu.Unlock()
 				switch {
@@ -261,7 +244,7 @@ func TestConcurrent(t *testing.T) {
 					for i := range 200 {
 						op := (g*200+i)*2 + 1
 						n, err := w.Exec(t.Context(), op)
-						record(op, Result{N: n, Err: err})
+						record(op, groupcommit.Result{N: n, Err: err})
 					}
 				}()
 			}
@@ -293,7 +276,7 @@ func TestConcurrent(t *testing.T) {
 			if f.most > groups {
 				t.Errorf("%d groups ran at once, want at most %d", f.most, groups)
 			}
-			checkIdle(t, w)
+			groupcommittest.CheckIdle(t, w)
 		})
 	}
 }
@@ -307,7 +290,7 @@ func TestRunRerun(t *testing.T) {
 	w := newWriter(f, 128, 1)
 	ended, cancel := context.WithCancel(t.Context())
 	cancel()
-	ws := []*Write[int]{{Ctx: t.Context(), Op: 1}, {Ctx: t.Context(), Op: 2}, {Ctx: ended, Op: 3}}
+	ws := []*groupcommit.Write[int]{{Ctx: t.Context(), Op: 1}, {Ctx: t.Context(), Op: 2}, {Ctx: ended, Op: 3}}
 	w.Run(ws)
 	if ws[0].Err != nil || ws[1].Err != nil || ws[0].N != 1 || ws[1].N != 1 {
 		t.Errorf("rerun writes: %d rows, %v; %d rows, %v; want 1 row each, no error", ws[0].N, ws[0].Err, ws[1].N, ws[1].Err)
@@ -321,7 +304,7 @@ func TestRunRerun(t *testing.T) {
 
 	f = newFake()
 	w = newWriter(f, 128, 1)
-	ws = []*Write[int]{{Ctx: ended, Op: 1}, {Ctx: t.Context(), Op: 2}}
+	ws = []*groupcommit.Write[int]{{Ctx: ended, Op: 1}, {Ctx: t.Context(), Op: 2}}
 	w.Run(ws)
 	if len(f.groups) != 0 || f.ran[2] != 1 || ws[1].Err != nil {
 		t.Errorf("group with one live write: groups %v, ran %v, %v; want it alone, no error", f.groups, f.ran, ws[1].Err)
@@ -346,7 +329,7 @@ func TestPanic(t *testing.T) {
 			defer func() { panicked[i] = recover() != nil }()
 			_, res[i] = w.Exec(t.Context(), i+1)
 		}()
-		waitQueued(t, w, i+1)
+		groupcommittest.WaitQueued(t, w, i+1)
 	}
 	release() // the first queued leads the group of 1 and 2
 	wg.Wait()
@@ -359,7 +342,7 @@ func TestPanic(t *testing.T) {
 	if res[2] != nil || f.ran[3] != 1 {
 		t.Errorf("the write queued behind: %v, ran %d times; want nil, once", res[2], f.ran[3])
 	}
-	checkIdle(t, w)
+	groupcommittest.CheckIdle(t, w)
 }
 
 // TestContext: the context of a group ends once the contexts of all its
@@ -369,7 +352,7 @@ func TestContext(t *testing.T) {
 	b, cancelB := context.WithCancel(t.Context())
 	defer cancelA()
 	defer cancelB()
-	ctx, stop := Context([]*Write[int]{{Ctx: a}, {Ctx: b}})
+	ctx, stop := groupcommit.Context([]*groupcommit.Write[int]{{Ctx: a}, {Ctx: b}})
 	defer stop()
 	cancelA()
 	select {

@@ -1,6 +1,7 @@
 // Package locktest is the conformance suite of lock.Locker: every
-// implementation runs Run, and those whose state two handles share (two
-// stores on one database) run RunShared too.
+// implementation runs Run, those whose state two handles share (two
+// stores on one database) run RunShared too, and those of a store that can
+// be closed RunClosed.
 //
 // Expiry is tested with real short TTLs, since the SQL lockers use the
 // database's clock, which a test cannot move: each expiry test waits about
@@ -108,6 +109,33 @@ func RunShared(t *testing.T, newPair func(t *testing.T) (lock.Locker, lock.Locke
 			t.Fatalf("Renew of the expired lease on its own handle: %v, want ErrLost", err)
 		}
 	})
+}
+
+// RunClosed checks the Locker of a backing store that can be closed (a
+// SQL store's): after close, Acquire, Renew and Release of a lease granted
+// before, and Get all return an error wrapping want (store.ErrClosed for
+// the SQL stores). newLocker returns a Locker with no leases and the
+// function that closes its store.
+func RunClosed(t *testing.T, newLocker func(t *testing.T) (lock.Locker, func() error), want error) {
+	t.Helper()
+	l, closeStore := newLocker(t)
+	held := mustAcquire(t, l, "closed", "o", longTTL)
+	if err := closeStore(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	ctx := t.Context()
+	if _, err := l.Acquire(ctx, params("closed/2", "o", longTTL)); !errors.Is(err, want) {
+		t.Errorf("Acquire after close: %v, want %v", err, want)
+	}
+	if _, err := l.Renew(ctx, held, longTTL); !errors.Is(err, want) {
+		t.Errorf("Renew after close: %v, want %v", err, want)
+	}
+	if err := l.Release(ctx, held); !errors.Is(err, want) {
+		t.Errorf("Release after close: %v, want %v", err, want)
+	}
+	if _, err := l.Get(ctx, "closed"); !errors.Is(err, want) {
+		t.Errorf("Get after close: %v, want %v", err, want)
+	}
 }
 
 func params(key, owner string, ttl time.Duration) lock.AcquireParams {

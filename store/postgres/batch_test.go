@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/taskmill/taskmill/internal/groupcommit/groupcommittest"
 	"github.com/taskmill/taskmill/store"
 	"github.com/taskmill/taskmill/store/storetest"
 )
@@ -37,7 +38,7 @@ func TestBatchGroups(t *testing.T) {
 	if got := c.largest.Load(); got != maxBatch {
 		t.Errorf("largest group: %d writes, want %d", got, maxBatch)
 	}
-	waitIdle(t, &s.w)
+	groupcommittest.CheckIdle(t, s.w.Writer)
 }
 
 // TestBatchRace: batches and single writes from many goroutines at once,
@@ -52,5 +53,5 @@ func TestBatchRace(t *testing.T) {
 		}
 	})
 	storetest.BatchRace(t, s)
-	waitIdle(t, &s.w)
+	groupcommittest.CheckIdle(t, s.w.Writer)
 }

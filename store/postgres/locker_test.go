@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -64,27 +63,10 @@ func TestLockerSchema(t *testing.T) {
 
 func TestLockerClosedStore(t *testing.T) {
 	t.Parallel()
-	s := newStore(t, postgres.WithTablePrefix(freshPrefix(t)))
-	l := s.Locker()
-	held, err := l.Acquire(t.Context(), lock.AcquireParams{Key: "k", Owner: "o", TTL: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.Acquire(t.Context(), lock.AcquireParams{Key: "k2", Owner: "o", TTL: time.Minute}); !errors.Is(err, store.ErrClosed) {
-		t.Errorf("Acquire after Close: %v, want store.ErrClosed", err)
-	}
-	if _, err := l.Renew(t.Context(), held, time.Minute); !errors.Is(err, store.ErrClosed) {
-		t.Errorf("Renew after Close: %v, want store.ErrClosed", err)
-	}
-	if err := l.Release(t.Context(), held); !errors.Is(err, store.ErrClosed) {
-		t.Errorf("Release after Close: %v, want store.ErrClosed", err)
-	}
-	if _, err := l.Get(t.Context(), "k"); !errors.Is(err, store.ErrClosed) {
-		t.Errorf("Get after Close: %v, want store.ErrClosed", err)
-	}
+	locktest.RunClosed(t, func(t *testing.T) (lock.Locker, func() error) {
+		s := newStore(t, postgres.WithTablePrefix(freshPrefix(t)))
+		return s.Locker(), s.Close
+	}, store.ErrClosed)
 }
 
 // TestLockerDatabaseClock: the times of a lease are the database's clock,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/taskmill/taskmill/internal/groupcommit/groupcommittest"
 	"github.com/taskmill/taskmill/store"
 )
 
@@ -68,7 +69,7 @@ func TestGroupCommittedThenConnectionLost(t *testing.T) {
 			errs[i] = s.CreateExecution(ctx, e)
 		}()
 	}
-	waitQueued(t, &s.w, len(es))
+	groupcommittest.WaitQueued(t, s.w.Writer, len(es))
 	armed.Store(true)
 	end()
 	wg.Wait()
@@ -83,5 +84,5 @@ func TestGroupCommittedThenConnectionLost(t *testing.T) {
 			t.Errorf("CreateExecution %d, committed by its group: %v; want nil", i, errs[i])
 		}
 	}
-	waitIdle(t, &s.w)
+	groupcommittest.CheckIdle(t, s.w.Writer)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/taskmill/taskmill/internal/groupcommit/groupcommittest"
 	"github.com/taskmill/taskmill/store"
 )
 
@@ -135,26 +136,6 @@ func stored(t *testing.T, s *Store, id uuid.UUID) *store.Execution {
 	return e
 }
 
-// waitQueued waits until n writes are queued.
-func waitQueued(t *testing.T, w *writer, n int) {
-	t.Helper()
-	for range 10_000 {
-		if _, _, queued := w.Status(); queued >= n {
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
-	t.Fatalf("%d writes never queued", n)
-}
-
-// waitIdle checks that the writer has ended every group.
-func waitIdle(t *testing.T, w *writer) {
-	t.Helper()
-	if groups, running, queued := w.Status(); groups != 0 || running != 0 || queued != 0 {
-		t.Errorf("writer after the writes: %d groups, %d writes running, %d queued; want idle", groups, running, queued)
-	}
-}
-
 // TestGroupResults: in one group, a claim of a claimed slot and a duplicate
 // ID insert no row, an update of an unknown ID updates none, and the other
 // writes of the group commit.
@@ -240,7 +221,7 @@ func TestGroupConflictErrors(t *testing.T) {
 			errs[i] = write()
 		}()
 	}
-	waitQueued(t, &s.w, len(writes))
+	groupcommittest.WaitQueued(t, s.w.Writer, len(writes))
 	end()
 	wg.Wait()
 
@@ -273,7 +254,7 @@ func TestGroupConflictErrors(t *testing.T) {
 	if e := stored(t, s, old.ID); e == nil || e.ExitMessage != "done" || e.Task != "t" {
 		t.Errorf("updated execution: %+v; want the update", e)
 	}
-	waitIdle(t, &s.w)
+	groupcommittest.CheckIdle(t, s.w.Writer)
 }
 
 // TestGroupConcurrent: 16 goroutines create and update executions and put
@@ -338,7 +319,7 @@ func TestGroupConcurrent(t *testing.T) {
 		t.Errorf("16 goroutines writing at once formed no group")
 	}
 	t.Logf("%d groups, the largest of %d writes", c.groups.Load(), c.largest.Load())
-	waitIdle(t, &s.w)
+	groupcommittest.CheckIdle(t, s.w.Writer)
 }
 
 // TestGroupClaimRace: two goroutines claim each slot at once while others
@@ -407,7 +388,7 @@ func TestGroupClaimRace(t *testing.T) {
 	close(stop)
 	fill.Wait()
 	t.Logf("%d groups, the largest of %d writes", c.groups.Load(), c.largest.Load())
-	waitIdle(t, &s.w)
+	groupcommittest.CheckIdle(t, s.w.Writer)
 }
 
 // TestGroupRerun: a failure that aborts the group's transaction makes its
@@ -529,24 +510,10 @@ func TestGroupAllCancelled(t *testing.T) {
 }
 
 // inOneGroup runs writes from goroutines of their own, queued behind a
-// pretend group so that they run as one group, and returns their errors.
+// held writer so that they run as one group, and returns their errors.
 func inOneGroup(t *testing.T, s *Store, writes ...func() error) []error {
 	t.Helper()
-	end := s.w.Hold()
-	errs := make([]error, len(writes))
-	var wg sync.WaitGroup
-	for i, write := range writes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = write()
-		}()
-	}
-	waitQueued(t, &s.w, len(writes))
-	end()
-	wg.Wait()
-	waitIdle(t, &s.w)
-	return errs
+	return groupcommittest.InOneGroup(t, s.w.Writer, writes...)
 }
 
 // TestGroupExclusive: in a group, an exclusive execution that is busy gets

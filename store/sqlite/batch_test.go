@@ -3,6 +3,7 @@ package sqlite
 import (
 	"testing"
 
+	"github.com/taskmill/taskmill/internal/groupcommit/groupcommittest"
 	"github.com/taskmill/taskmill/store/storetest"
 )
 
@@ -11,5 +12,5 @@ import (
 func TestBatchRace(t *testing.T) {
 	s := testStore(t)
 	storetest.BatchRace(t, s)
-	checkIdle(t, &s.w)
+	groupcommittest.CheckIdle(t, s.w.Writer)
 }

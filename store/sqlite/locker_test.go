@@ -32,27 +32,10 @@ func TestLockerShared(t *testing.T) {
 }
 
 func TestLockerClosedStore(t *testing.T) {
-	s := open(t, filepath.Join(t.TempDir(), "taskmill.db"))
-	l := s.Locker()
-	held, err := l.Acquire(t.Context(), lock.AcquireParams{Key: "k", Owner: "o", TTL: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.Acquire(t.Context(), lock.AcquireParams{Key: "k2", Owner: "o", TTL: time.Minute}); !errors.Is(err, store.ErrClosed) {
-		t.Errorf("Acquire after Close: %v, want store.ErrClosed", err)
-	}
-	if _, err := l.Renew(t.Context(), held, time.Minute); !errors.Is(err, store.ErrClosed) {
-		t.Errorf("Renew after Close: %v, want store.ErrClosed", err)
-	}
-	if err := l.Release(t.Context(), held); !errors.Is(err, store.ErrClosed) {
-		t.Errorf("Release after Close: %v, want store.ErrClosed", err)
-	}
-	if _, err := l.Get(t.Context(), "k"); !errors.Is(err, store.ErrClosed) {
-		t.Errorf("Get after Close: %v, want store.ErrClosed", err)
-	}
+	locktest.RunClosed(t, func(t *testing.T) (lock.Locker, func() error) {
+		s := open(t, filepath.Join(t.TempDir(), "taskmill.db"))
+		return s.Locker(), s.Close
+	}, store.ErrClosed)
 }
 
 // TestLockerPrefixes: Lockers of stores with other table prefixes on one

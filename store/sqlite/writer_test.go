@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/taskmill/taskmill/internal/groupcommit/groupcommittest"
 	"github.com/taskmill/taskmill/store"
 )
 
@@ -99,46 +99,11 @@ func TestGroupRerun(t *testing.T) {
 	}
 }
 
-// waitQueued waits until n writes are queued.
-func waitQueued(t *testing.T, w *writer, n int) {
-	t.Helper()
-	for range 10_000 {
-		if _, _, queued := w.Status(); queued >= n {
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
-	t.Fatalf("%d writes never queued", n)
-}
-
-// checkIdle checks that the writer has ended every group.
-func checkIdle(t *testing.T, w *writer) {
-	t.Helper()
-	if groups, running, queued := w.Status(); groups != 0 || running != 0 || queued != 0 {
-		t.Errorf("writer after the writes: %d groups, %d writes running, %d queued; want idle", groups, running, queued)
-	}
-}
-
 // inOneGroup runs writes from goroutines of their own, queued behind a
-// pretend group so that they run as one group, and returns their errors.
+// held writer so that they run as one group, and returns their errors.
 func inOneGroup(t *testing.T, s *Store, writes ...func() error) []error {
 	t.Helper()
-	w := &s.w
-	release := w.Hold()
-	errs := make([]error, len(writes))
-	var wg sync.WaitGroup
-	for i, write := range writes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = write()
-		}()
-	}
-	waitQueued(t, w, len(writes))
-	release()
-	wg.Wait()
-	checkIdle(t, w)
-	return errs
+	return groupcommittest.InOneGroup(t, s.w.Writer, writes...)
 }
 
 func manual(task string, st store.State) *store.Execution {
