@@ -195,7 +195,6 @@ func TestGroupConflictErrors(t *testing.T) {
 	if err := s.CreateExecution(ctx, old); err != nil {
 		t.Fatal(err)
 	}
-	end := s.w.Hold()
 	const claimers = 3
 	dupID := manual("other")
 	dupID.ID = old.ID
@@ -212,18 +211,7 @@ func TestGroupConflictErrors(t *testing.T) {
 		others[i] = claim("t", slot0.Add(time.Duration(i+1)*time.Minute))
 		writes = append(writes, func() error { return s.CreateExecution(ctx, others[i]) })
 	}
-	errs := make([]error, len(writes))
-	var wg sync.WaitGroup
-	for i, write := range writes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = write()
-		}()
-	}
-	groupcommittest.WaitQueued(t, s.w.Writer, len(writes))
-	end()
-	wg.Wait()
+	errs := inOneGroup(t, s, writes...)
 
 	if c.groups.Load() != 1 || c.largest.Load() != int64(len(writes)) {
 		t.Errorf("%d groups, the largest of %d writes; want one of %d", c.groups.Load(), c.largest.Load(), len(writes))
@@ -254,7 +242,6 @@ func TestGroupConflictErrors(t *testing.T) {
 	if e := stored(t, s, old.ID); e == nil || e.ExitMessage != "done" || e.Task != "t" {
 		t.Errorf("updated execution: %+v; want the update", e)
 	}
-	groupcommittest.CheckIdle(t, s.w.Writer)
 }
 
 // TestGroupConcurrent: 16 goroutines create and update executions and put
