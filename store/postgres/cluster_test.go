@@ -14,7 +14,8 @@ import (
 )
 
 // The tests of schema version 3 (0003_cluster.sql) beyond storetest's:
-// the upgrade of tables that hold executions, and fences across stores.
+// the upgrade of tables that hold executions. (Fences across stores:
+// storetest.RunPersistent.)
 
 // TestUpgradeToCluster opens tables at schema version 2 that hold
 // executions, with a short prefix and with the longest one (whose CHECK on
@@ -101,38 +102,5 @@ func TestUpgradeToCluster(t *testing.T) {
 				t.Errorf("%d CHECK constraints on trigger, want 1 (0001's replaced)", checks)
 			}
 		})
-	}
-}
-
-// TestFenceAcrossStores: stores on pools of their own share the fence
-// sequence: each execution, whichever store creates it, gets a fence
-// greater than every one created before, deleting the newest included.
-func TestFenceAcrossStores(t *testing.T) {
-	t.Parallel()
-	prefix := freshPrefix(t)
-	stores := []*postgres.Store{newStore(t, postgres.WithTablePrefix(prefix)), newStore(t, postgres.WithTablePrefix(prefix))}
-	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	var last int64
-	for i := range 10 {
-		s := stores[i%2]
-		e := &store.Execution{ID: uuid.New(), Task: "f", Trigger: store.TriggerManual, StartedAt: at.Add(time.Duration(i) * time.Second),
-			State: store.StateSucceeded, EndedAt: at.Add(time.Duration(i) * time.Second)}
-		if err := s.CreateExecution(t.Context(), e); err != nil {
-			t.Fatal(err)
-		}
-		got, err := stores[(i+1)%2].GetExecution(t.Context(), e.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.Fence <= last {
-			t.Fatalf("execution %d: Fence %d, want > %d", i, got.Fence, last)
-		}
-		last = got.Fence
-		if i == 5 {
-			// Delete every record: the next fence is greater still.
-			if _, err := s.DeleteExecutions(t.Context(), store.DeleteParams{Before: at.Add(time.Hour)}); err != nil {
-				t.Fatal(err)
-			}
-		}
 	}
 }

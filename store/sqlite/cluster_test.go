@@ -5,17 +5,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/taskmill/taskmill/store"
 	"github.com/taskmill/taskmill/store/sqlite"
 )
 
-// The tests of schema version 3 (0003_cluster.sql) beyond storetest's:
-// the upgrade of a file that holds executions, and fences across handles
-// and deletions.
+// The test of schema version 3 (0003_cluster.sql) beyond storetest's
+// (fences across handles and deletions: storetest.RunPersistent): the
+// upgrade of a file that holds executions.
 
 // TestUpgradeToCluster opens a file at schema version 2 that holds
 // executions: they get distinct fences and are not exclusive, and a new
@@ -61,37 +59,5 @@ func TestUpgradeToCluster(t *testing.T) {
 	}
 	if got, err := s.GetExecution(t.Context(), e.ID); err != nil || got.Fence <= last {
 		t.Errorf("new execution: %+v, %v; want Fence > %d", got, err, last)
-	}
-}
-
-// TestFenceAcrossHandles: two Stores on one file, taking turns, and
-// deletions of the newest executions: every execution gets a fence greater
-// than every one created before.
-func TestFenceAcrossHandles(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "fence.db")
-	stores := []*sqlite.Store{open(t, path), open(t, path)}
-	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	var last int64
-	for i := range 10 {
-		e := newExecution("f")
-		e.StartedAt, e.EndedAt, e.State = at.Add(time.Duration(i)*time.Second), at.Add(time.Duration(i)*time.Second), store.StateSucceeded
-		if err := stores[i%2].CreateExecution(t.Context(), e); err != nil {
-			t.Fatal(err)
-		}
-		got, err := stores[(i+1)%2].GetExecution(t.Context(), e.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.Fence <= last {
-			t.Fatalf("execution %d: Fence %d, want > %d", i, got.Fence, last)
-		}
-		last = got.Fence
-		if i%3 == 2 {
-			// Delete the newest records (all of them): the next fence
-			// is greater still, where max(rowid) + 1 would not be.
-			if _, err := stores[i%2].DeleteExecutions(t.Context(), store.DeleteParams{Before: at.Add(time.Hour)}); err != nil {
-				t.Fatal(err)
-			}
-		}
 	}
 }

@@ -27,6 +27,7 @@ func RunPersistent(t *testing.T, open func(t *testing.T) func() store.Store) {
 		{"Reopen", testReopen},
 		{"ClaimRaceAcrossHandles", testClaimRaceAcrossHandles},
 		{"ListAcrossHandles", testListAcrossHandles},
+		{"FenceAcrossHandles", testFenceAcrossHandles},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -180,4 +181,35 @@ func testLargeAndUnicode(t *testing.T, s store.Store) {
 	create(t, s, e)
 	checkExecution(t, "large record", get(t, s, e.ID), e)
 	checkIDs(t, "listing a unicode task", listAll(t, s, store.ExecutionFilter{Task: e.Task}), []*store.Execution{e})
+}
+
+// testFenceAcrossHandles: handles share the fence sequence: each
+// execution, whichever handle creates it, gets a Fence greater than every
+// one created before, also after the newest records (all of them) were
+// deleted, where the greatest stored fence + 1 would not be.
+func testFenceAcrossHandles(t *testing.T, open func() store.Store) {
+	ctx := context.Background()
+	handles := []store.Store{open(), open()}
+	var last int64
+	for i := range 10 {
+		at := base.Add(time.Duration(i) * time.Second)
+		e := newExecution("fence", at)
+		e.State, e.EndedAt = store.StateSucceeded, at
+		if err := handles[i%2].CreateExecution(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		got, err := handles[(i+1)%2].GetExecution(ctx, e.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Fence <= last {
+			t.Fatalf("execution %d: Fence %d, want > %d", i, got.Fence, last)
+		}
+		last = got.Fence
+		if i%3 == 2 {
+			if _, err := handles[i%2].DeleteExecutions(ctx, store.DeleteParams{Before: base.Add(time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 }
