@@ -377,8 +377,11 @@ type Page struct {
 
 // Limits of ListExecutions.
 const (
+	// ListLimitDefault is the page size of an ExecutionFilter whose Limit
+	// is 0 (or negative).
 	ListLimitDefault = 100
-	ListLimitMax     = 10_000
+	// ListLimitMax is the largest page; a greater Limit is lowered to it.
+	ListLimitMax = 10_000
 )
 
 // DeleteParams selects executions for DeleteExecutions.

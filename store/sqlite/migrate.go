@@ -16,7 +16,7 @@ import (
 const SchemaVersion = 3
 
 // PrefixPlaceholder stands for the table prefix in the migration files.
-const PrefixPlaceholder = migrations.Placeholder
+const PrefixPlaceholder = "{prefix}"
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
