@@ -109,3 +109,38 @@ func ExampleExpr_Prev() {
 	// Output:
 	// 2026-02-06 08:00:00 +0000 UTC
 }
+
+// Descriptors, intervals and five-field expressions, with the canonical
+// text String gives (the engine arms one timer per distinct text). An
+// interval ignores the zone: its slots count from the Unix epoch.
+func ExampleParse_descriptors() {
+	for _, expr := range []string{"@daily", "@hourly", "@every 90s", "*/15 9-17 * * MON-FRI"} {
+		s, err := cron.Parse(expr, "Asia/Tokyo")
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		fmt.Printf("%-22s %-32s next %v\n", expr, s, s.Next(time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)))
+	}
+	// Output:
+	// @daily                 0 0 0 * * * Asia/Tokyo           next 2026-06-01 15:00:00 +0000 UTC
+	// @hourly                0 0 * * * * Asia/Tokyo           next 2026-06-01 01:00:00 +0000 UTC
+	// @every 90s             @every 1m30s                     next 2026-06-01 00:01:30 +0000 UTC
+	// */15 9-17 * * MON-FRI  0 */15 9-17 * * 1-5 Asia/Tokyo   next 2026-06-01 00:15:00 +0000 UTC
+}
+
+// Where the clocks go back, a wall time happens twice; by default
+// (RepeatFirst) it runs once, at its first occurrence.
+func ExampleExpr_Next() {
+	s := cron.MustParse("0 30 1 * * *", "America/Los_Angeles")
+	la := s.(*cron.Expr).Location()
+	t := time.Date(2026, 10, 31, 12, 0, 0, 0, time.UTC)
+	for range 3 {
+		t = s.Next(t)
+		fmt.Println(t, "=", t.In(la).Format("Jan 2 15:04 MST"))
+	}
+	// Output:
+	// 2026-11-01 08:30:00 +0000 UTC = Nov 1 01:30 PDT
+	// 2026-11-02 09:30:00 +0000 UTC = Nov 2 01:30 PST
+	// 2026-11-03 09:30:00 +0000 UTC = Nov 3 01:30 PST
+}
