@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/taskmill/taskmill/notify"
 )
 
@@ -154,4 +156,22 @@ func ExampleTruncateError() {
 	// Output:
 	// task: panic: boom
 	// query sync failed: co...
+}
+
+// NewLogNotifier writes each message as one structured zap entry, for
+// hosts that ship logs rather than call webhooks: an integration like any
+// other (task.WithIntegration("log", notify.NewLogNotifier(logger))).
+func ExampleNewLogNotifier() {
+	logger := zap.NewExample() // JSON on standard output, no timestamps
+	n := notify.NewLogNotifier(logger)
+
+	m := notify.NewMessage(notify.TaskSuspended, time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC))
+	m.MessageID = "063e40ab-0b55-439e-9cd2-504c496e1566" // normally a fresh UUID
+	m.TaskName, m.RootTaskName = "sync", "sync"
+	m.Messages = []notify.Detail{{ErrorKind: notify.KindUnexpectedError, ErrorCode: "1", ErrorMessage: "connection refused"}}
+	if err := n.Notify(context.Background(), m); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// {"level":"warn","msg":"task suspended","version":"1.0","messageId":"063e40ab-0b55-439e-9cd2-504c496e1566","messageType":"TASK_SUSPENDED","timestamp":"2026-06-01T09:00:00.000Z","tenantId":"","taskName":"sync","taskId":"","rootTaskName":"sync","rootTaskId":"","messages":[{"runId":"","queryId":"","errorKind":"UnexpectedError","errorCode":"1","errorMessage":"connection refused"}]}
 }
