@@ -233,7 +233,7 @@ func ExampleSpec_timeout() {
 	fmt.Println(x.State, x.ExitCode, x.Error)
 	// Output:
 	// job stops: task: timed out
-	// failed 1 task: timed out after 30m0s: task: timed out
+	// failed 1 task: timed out after 30m0s
 }
 
 // Cancel stops a run: the job sees ctx.Done with cause ErrCancelled, and
@@ -266,7 +266,7 @@ func ExampleEngine_Cancel() {
 	fmt.Println(errors.Is(eng.Cancel(ctx, id), task.ErrNotRunning)) // it has ended
 	// Output:
 	// job stops: task: cancelled
-	// cancelled 130 task: cancelled: task: cancelled
+	// cancelled 130 task: cancelled
 	// true
 }
 

@@ -241,13 +241,14 @@ func ExampleEngine_Shutdown() {
 	defer st.Close()
 	eng, _ := task.New(task.WithStore(st), task.WithoutInitHooks())
 	started := make(chan struct{})
+	causes := make(chan error, 1)
 	_ = eng.Register(task.Spec{
 		Name: "long-export",
 		Job: task.JobFunc(func(ctx context.Context) error {
 			close(started)
 			<-ctx.Done() // a job that honours its context
-			fmt.Println("job stops:", context.Cause(ctx))
-			return context.Cause(ctx)
+			causes <- context.Cause(ctx)
+			return ctx.Err()
 		}),
 	})
 	if err := eng.Start(ctx); err != nil {
@@ -259,12 +260,13 @@ func ExampleEngine_Shutdown() {
 	deadline, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
 	fmt.Println(eng.Shutdown(deadline))
+	fmt.Println("the job saw:", <-causes)
 	x, _ := st.GetExecution(ctx, id)
-	fmt.Println(x.State, x.ExitCode, x.Error)
+	fmt.Println(x.State, x.ExitCode)
 	// Output:
-	// job stops: task: shut down
 	// context deadline exceeded
-	// cancelled 130 task: shut down: task: shut down
+	// the job saw: task: shut down
+	// cancelled 130
 }
 
 // RunNow runs a task at once, with arguments; Wait returns its record.

@@ -403,10 +403,19 @@ func (r *run) classify(failure, jobErr error) outcome {
 	switch {
 	case errors.Is(cause, ErrCancelled), errors.Is(cause, ErrShutdown), errors.Is(cause, ErrLeaseLost):
 		// Whatever failed (the condition, a listener, the job) failed
-		// because the run was cancelled.
-		return outcome{state: store.StateCancelled, err: fmt.Errorf("%w: %w", cause, err)}
+		// because the run was cancelled. An error that already says so
+		// (the job returned context.Cause) is kept as it is.
+		if !errors.Is(err, cause) {
+			err = fmt.Errorf("%w: %w", cause, err)
+		}
+		return outcome{state: store.StateCancelled, err: err}
 	case errors.Is(cause, ErrTimeout):
-		return outcome{state: store.StateFailed, err: fmt.Errorf("%w after %v: %w", ErrTimeout, r.spec.o().Timeout, err)}
+		if err == cause {
+			err = fmt.Errorf("%w after %v", ErrTimeout, r.spec.o().Timeout)
+		} else if !errors.Is(err, ErrTimeout) {
+			err = fmt.Errorf("%w after %v: %w", ErrTimeout, r.spec.o().Timeout, err)
+		}
+		return outcome{state: store.StateFailed, err: err}
 	}
 	return outcome{state: store.StateFailed, err: err}
 }
