@@ -1,3 +1,7 @@
+// This file owns the backlog: records the store refused (it was down or
+// busy), held in memory up to WithMaxHeldRecords and written once the store
+// answers again, oldest first.
+
 package task
 
 import (

@@ -1,3 +1,6 @@
+// This file owns catch-up: what Start does with the slots that passed while
+// no engine ran (MisfirePolicy), and the records of missed slots.
+
 package task
 
 import (

@@ -1,3 +1,7 @@
+// This file owns what engines sharing a store do about each other's runs:
+// exclusive records, fires refused because the task runs elsewhere, pending
+// runs that wait for a task to be free, and abandoned runs re-run.
+
 package task
 
 import (

@@ -1,3 +1,6 @@
+// This file owns what a job reads from its context: the run's record,
+// scheduled time, arguments, params, exit message and fencing token.
+
 package task
 
 import (

@@ -1,3 +1,7 @@
+// This file owns firing: one gocron job per distinct schedule, the
+// dispatch of its due slot (and missed ones), and admitting each task's
+// run: reserve under the engine's lock, create the records, start them.
+
 package task
 
 import (
@@ -458,8 +462,10 @@ func (e *Engine) fireChunk(ents []*entry, slot time.Time) {
 	execs := make([]*store.Execution, 0, len(ents))
 	owners := make([]*entry, 0, len(ents))
 	runs := make([]*run, 0, len(ents))
-	var ids [fireChunk]uuid.UUID
-	newIDs(ids[:len(ents)])
+	ids := make([]uuid.UUID, len(ents)) // minted before taking the lock
+	for i := range ids {
+		ids[i] = newID()
+	}
 	// Graph roots first take their lease (graphlease.go); those whose
 	// graph runs elsewhere are recorded after the others.
 	var elsewhere map[*entry]error

@@ -1,3 +1,6 @@
+// This file owns the package's errors: sentinels, PanicError, ExitError
+// and ExitCoder.
+
 package task
 
 import (

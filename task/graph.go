@@ -1,3 +1,6 @@
+// This file owns task graphs (Spec.After): building the graph, a graph
+// run from its root to its last member, and the graph's diagnostics.
+
 package task
 
 import (

@@ -1,3 +1,6 @@
+// This file owns the lease a graph root holds on engines sharing a store,
+// so that its overlap policy holds across them.
+
 package task
 
 import (

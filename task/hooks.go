@@ -1,3 +1,6 @@
+// This file owns init hooks: OnInit registers a module's tasks, run by
+// Start.
+
 package task
 
 import (

@@ -1,3 +1,6 @@
+// This file owns the node lease: the cluster options, taking the lease at
+// Start, renewing it, polling task states, and stopping runs when it is lost.
+
 package task
 
 import (

@@ -1,3 +1,6 @@
+// This file owns Start's wait for a node lease held by a dead earlier
+// process with the same node id.
+
 package task
 
 import (

@@ -1,3 +1,5 @@
+// This file owns the Listener interface and ListenerFuncs.
+
 package task
 
 import (

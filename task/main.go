@@ -1,3 +1,5 @@
+// This file owns one-shot runs: RunOnce and RunMain.
+
 package task
 
 import (

@@ -1,3 +1,6 @@
+// This file owns error integrations: the messages a run's end sends to
+// notify's hub, and TaskID.
+
 package task
 
 import (

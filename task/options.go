@@ -1,3 +1,6 @@
+// This file owns the engine's options (Option) but for the cluster's,
+// which are in lease.go.
+
 package task
 
 import (

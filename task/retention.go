@@ -1,3 +1,6 @@
+// This file owns retention: the built-in task that deletes old records
+// (WithRetention).
+
 package task
 
 import (

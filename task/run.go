@@ -1,10 +1,12 @@
+// This file owns one run: its record and context, executing its
+// condition, listeners and job, and recording its end.
+
 package task
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -45,7 +47,7 @@ type run struct {
 	finalized bool
 	jobMsg    string
 	jobMsgSet bool
-	fence     int64     // the record's Fence, once FencingToken read it
+	fence     int64 // the record's Fence, once FencingToken read it
 
 	rec store.Execution // the record's memory, part of the run's
 }
@@ -97,69 +99,6 @@ func (r *run) stop(cause error) {
 	if !r.cancelPending(cause) {
 		r.cancel(cause)
 	}
-}
-
-// outcome is how a run ended.
-type outcome struct {
-	state      store.State
-	err        error
-	exitCode   int
-	skipReason string
-	message    string
-	hasMessage bool
-}
-
-// protect calls fn, turning a panic into a *PanicError.
-func protect(fn func() error) (err error) {
-	defer recoverPanic(&err)
-	return fn()
-}
-
-// recoverPanic, deferred, turns a panic into a *PanicError in *err.
-func recoverPanic(err *error) {
-	if v := recover(); v != nil {
-		*err = &PanicError{Value: v, Stack: debug.Stack()}
-	}
-}
-
-// The engine reads a run's error through methods the error's author wrote
-// (Error, ExitCode, and Unwrap, Is and As while errors.Is and errors.As
-// walk it), and classifies it with the host's WithExitCodeMapper. Each of
-// these calls is made through a function below that recovers a panic: the
-// run is then recorded failed with the panic and its stack, and the host
-// goes on.
-
-// errorText returns err.Error(), or, if that panics, a text saying so with
-// the panic and its stack.
-func errorText(err error) (text string) {
-	defer func() {
-		if v := recover(); v != nil {
-			text = (&PanicError{Value: fmt.Sprintf("the error's Error method: %v", v), Stack: debug.Stack()}).Error()
-		}
-	}()
-	return err.Error()
-}
-
-// safeErrorKind is errorKind, or notify.KindPanic if a method of err
-// panics while errors.As and errors.Is walk it.
-func safeErrorKind(state store.State, err error) (kind notify.ErrorKind) {
-	defer func() {
-		if v := recover(); v != nil {
-			kind = notify.KindPanic
-		}
-	}()
-	return errorKind(state, err)
-}
-
-// userPanic is the error recorded when the user code named by what
-// panicked while the engine read a run's error; the error's own text (as
-// fmt reads it: it recovers a panic in Error) comes first.
-func userPanic(runErr error, what string, v any) error {
-	pe := &PanicError{Value: fmt.Sprintf("%s: %v", what, v), Stack: debug.Stack()}
-	if runErr == nil {
-		return pe
-	}
-	return fmt.Errorf("%v\n%w", runErr, pe)
 }
 
 // evaluatesCondition reports whether the trigger evaluates Spec.When:
@@ -307,48 +246,6 @@ func (r *run) end(jobErr error) {
 	r.finish(o)
 }
 
-// safeClassify is classify, or a failed outcome if a method of the error
-// panics while classify walks it.
-func (r *run) safeClassify(failure, jobErr error) (o outcome) {
-	defer func() {
-		if v := recover(); v != nil {
-			err := failure
-			if err == nil {
-				err = jobErr
-			}
-			o = outcome{state: store.StateFailed, err: userPanic(err, "a method of the run's error", v)}
-		}
-	}()
-	return r.classify(failure, jobErr)
-}
-
-// safeExitCode returns the exit code of the failed run's err — the code
-// of an ExitCoder in its chain if positive (a failed run never records 0),
-// else the mapper's answer if positive, else 1 — and the error to record:
-// err, or, if the error's ExitCode (or another of its methods) or the
-// mapper panicked, err followed by that panic, with exit code 1.
-func (r *run) safeExitCode(err error) (code int, recorded error) {
-	what := "the error's ExitCode method"
-	defer func() {
-		if v := recover(); v != nil {
-			code, recorded = 1, userPanic(err, what, v)
-		}
-	}()
-	var ec ExitCoder
-	if errors.As(err, &ec) {
-		if c := ec.ExitCode(); c > 0 {
-			return c, err
-		}
-	}
-	if m := r.e.cfg.mapper; m != nil {
-		what = "the exit code mapper (WithExitCodeMapper)"
-		if c := m(err); c > 0 {
-			return c, err
-		}
-	}
-	return 1, err
-}
-
 func (r *run) logGaveUp(jobErr error) {
 	r.e.log.Info("a job returned after its run was recorded cancelled", zap.String("task", r.spec.Name),
 		zap.Stringer("execution", r.exec.ID), zap.NamedError("result", jobErr))
@@ -384,40 +281,6 @@ func (r *run) endListeners(o *outcome) {
 			e.log.Warn("listener failed at the end of a run", zap.String("task", r.spec.Name), zap.Stringer("execution", r.exec.ID), zap.Error(err))
 		}
 	}
-}
-
-// classify turns what happened into a state and the error to record.
-func (r *run) classify(failure, jobErr error) outcome {
-	err := failure
-	if err == nil {
-		err = jobErr
-	}
-	if err == nil {
-		return outcome{state: store.StateSucceeded}
-	}
-	var pe *PanicError
-	if errors.As(err, &pe) {
-		return outcome{state: store.StateFailed, err: err}
-	}
-	cause := r.cancelled()
-	switch {
-	case errors.Is(cause, ErrCancelled), errors.Is(cause, ErrShutdown), errors.Is(cause, ErrLeaseLost):
-		// Whatever failed (the condition, a listener, the job) failed
-		// because the run was cancelled. An error that already says so
-		// (the job returned context.Cause) is kept as it is.
-		if !errors.Is(err, cause) {
-			err = fmt.Errorf("%w: %w", cause, err)
-		}
-		return outcome{state: store.StateCancelled, err: err}
-	case errors.Is(cause, ErrTimeout):
-		if err == cause {
-			err = fmt.Errorf("%w after %v", ErrTimeout, r.spec.o().Timeout)
-		} else if !errors.Is(err, ErrTimeout) {
-			err = fmt.Errorf("%w after %v: %w", ErrTimeout, r.spec.o().Timeout, err)
-		}
-		return outcome{state: store.StateFailed, err: err}
-	}
-	return outcome{state: store.StateFailed, err: err}
 }
 
 // notify calls one event's listeners in order on a copy of the record whose
@@ -630,197 +493,6 @@ func (e *Engine) logRunEnd(x *store.Execution) {
 // change at any time: an atomic level).
 func (e *Engine) debugEnabled() bool { return e.log.Core().Enabled(zap.DebugLevel) }
 
-// countOutcomeLocked applies a run's end to its task's state — the failure
-// count, auto-suspension, the last slot — and returns the change and
-// whether it suspended the task; e.mu must be held. persistState
-// persists it.
-func (e *Engine) countOutcomeLocked(r *run, x *store.Execution) (*store.StateChange, bool) {
-	c := &store.StateChange{Task: x.Task, At: e.now()}
-	switch x.State {
-	case store.StateSucceeded:
-		c.Succeeded = true
-	case store.StateFailed:
-		c.Failed = true
-		if n := r.spec.o().SuspendAfterFailures; n > 0 {
-			c.SuspendAfter = n
-			c.Reason = fmt.Sprintf("suspended after %d consecutive failures; last: execution %s: %s", n, x.ID, firstLine(x.Error))
-		}
-	}
-	if x.Trigger.Claims() {
-		c.Slot = x.ScheduledAt
-	}
-	var suspendedNow bool
-	e.changeStateLocked(r.ent, func(st *store.TaskState) { suspendedNow = c.Apply(st) })
-	if suspendedNow {
-		e.log.Warn("task suspended", zap.String("task", x.Task), zap.Int("consecutive_failures", r.ent.getState().ConsecutiveFailures))
-	}
-	return c, suspendedNow
-}
-
-// persistState writes a change of the task's state that the engine made
-// (and applied to its own copy) to the store, and returns whether it
-// suspended the task. A store.StateChanger applies the change to the
-// stored state, which other engines change too: the result, and whether
-// the change suspended the task, are the store's, and replace the
-// engine's copy. Other stores get the engine's copy whole (saveState).
-func (e *Engine) persistState(ent *entry, c *store.StateChange, suspendedNow bool) bool {
-	sc, ok := e.store.(store.StateChanger)
-	if !ok || c == nil {
-		e.saveState(ent)
-		return suspendedNow
-	}
-	e.saveMu.Lock()
-	defer e.saveMu.Unlock()
-	after, now, err := sc.ChangeTaskState(e.storeCtx, *c)
-	if err != nil {
-		e.log.Warn("could not save task state", zap.String("task", c.Task), zap.Error(err))
-		return suspendedNow
-	}
-	e.mu.Lock()
-	ent.setState(*after)
-	e.mu.Unlock()
-	return now
-}
-
-// saveState persists the task's state as it is now. The state is read
-// under saveMu, so of two writes the later holds the newer state.
-func (e *Engine) saveState(ent *entry) {
-	e.saveMu.Lock()
-	defer e.saveMu.Unlock()
-	e.mu.Lock()
-	st := ent.getState()
-	e.mu.Unlock()
-	if err := e.store.PutTaskState(e.storeCtx, &st); err != nil {
-		e.log.Warn("could not save task state", zap.String("task", st.Task), zap.Error(err))
-	}
-}
-
-// promoteLocked detaches the queued run of a task that is no longer busy
-// and counts it as running; e.mu must be held.
-func (e *Engine) promoteLocked(ent *entry) *run {
-	if ent.running > 0 || ent.graphRuns > 0 || ent.pending == nil {
-		return nil
-	}
-	next := ent.pending
-	ent.pending = nil
-	if e.status == statusStarted {
-		ent.running++
-		next.counted = true
-	}
-	return next
-}
-
-// startPromoted starts a run promoteLocked detached, or records it
-// cancelled if the engine is shutting down.
-func (e *Engine) startPromoted(next *run, closing bool) {
-	switch {
-	case next == nil:
-	case closing:
-		go next.cancelQueued(ErrShutdown)
-	default:
-		go next.startPending()
-	}
-}
-
-// startPending starts a queued run after the run ahead of it ended.
-func (r *run) startPending() {
-	e := r.e
-	<-r.created
-	if r.createErr != nil {
-		r.release() // admit's error path undid the counters
-		return
-	}
-	r.writeMu.Lock()
-	e.mu.Lock()
-	r.mu.Lock()
-	if r.finalized {
-		// Cancelled or given up by Shutdown while being promoted.
-		r.mu.Unlock()
-		e.mu.Unlock()
-		r.writeMu.Unlock()
-		r.release()
-		return
-	}
-	if e.status != statusStarted {
-		// Shutdown began after the run ahead decided to promote this
-		// one (while it wrote its end): queued runs are recorded
-		// cancelled, never started.
-		r.mu.Unlock()
-		e.mu.Unlock()
-		r.writeMu.Unlock()
-		r.cancelQueued(ErrShutdown)
-		return
-	}
-	r.exec.State, r.exec.StartedAt = store.StateRunning, e.now()
-	if gr := e.beginGraph(r.ent, r.exec); gr != nil {
-		r.graph = gr
-		e.graphRuns[gr.id] = gr
-	}
-	x := r.exec.Clone()
-	r.mu.Unlock()
-	e.mu.Unlock()
-	err := e.store.UpdateExecution(e.storeCtx, x)
-	r.writeMu.Unlock()
-	if errors.Is(err, store.ErrBusy) || errors.Is(err, store.ErrConflict) {
-		// The task started on another engine meanwhile (it waits, see
-		// cluster.go), or the record ended without this engine.
-		e.unstart(r)
-		if errors.Is(err, store.ErrBusy) {
-			x.State = store.StatePending
-			e.waiting.add(x)
-		}
-		return
-	}
-	if err != nil {
-		e.log.Warn("could not record the start of a queued run", zap.String("task", x.Task), zap.Stringer("execution", x.ID), zap.Error(err))
-	}
-	r.execute()
-}
-
-// unstart undoes the promotion of a queued run that will not start here:
-// its counts, its graph run, its place in the run table.
-func (e *Engine) unstart(r *run) {
-	e.mu.Lock()
-	ent := r.ent
-	if r.counted {
-		ent.running--
-		r.counted = false
-	}
-	if r.graph != nil {
-		ent.graphRuns--
-		delete(e.graphRuns, r.graph.id)
-		r.graph = nil
-	}
-	next := e.promoteLocked(ent)
-	closing := e.status != statusStarted
-	e.mu.Unlock()
-	e.runs.remove(r.exec.ID)
-	r.release()
-	e.startPromoted(next, closing)
-}
-
-// cancelPending records a queued run cancelled and reports whether r was
-// queued (and so is now cancelled).
-func (r *run) cancelPending(cause error) bool {
-	e := r.e
-	e.mu.Lock()
-	if r.ent.pending != r {
-		e.mu.Unlock()
-		return false
-	}
-	r.ent.pending = nil
-	e.mu.Unlock()
-	r.cancelQueued(cause)
-	return true
-}
-
-// cancelQueued records a queued run, already detached from its task,
-// cancelled.
-func (r *run) cancelQueued(cause error) {
-	r.finish(outcome{state: store.StateCancelled, err: cause, exitCode: ExitCodeCancelled})
-	r.release()
-}
-
 // abort records a run that did not return in time as cancelled; if the job
 // returns later its result is dropped.
 func (r *run) abort(cause error) {
@@ -829,13 +501,4 @@ func (r *run) abort(cause error) {
 		err:      fmt.Errorf("%w: the job had not returned when the shutdown deadline passed", cause),
 		exitCode: ExitCodeCancelled,
 	})
-}
-
-func firstLine(s string) string {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\n' {
-			return s[:i]
-		}
-	}
-	return s
 }

@@ -1,3 +1,5 @@
+// This file owns the table of runs in flight on an engine, by execution id.
+
 package task
 
 import (

@@ -1,3 +1,6 @@
+// This file owns the guard around a schedule's Next: a schedule that
+// panics, goes backwards or stalls is recorded, not a crash or a hang.
+
 package task
 
 import (

@@ -1,3 +1,5 @@
+// This file owns SingleInstance leases of one-shot runs (RunOnce, RunMain).
+
 package task
 
 import (

@@ -1,3 +1,6 @@
+// This file owns Spec and its validation, Job, Condition, OverlapPolicy,
+// and the cache of parsed schedules.
+
 package task
 
 import (

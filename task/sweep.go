@@ -1,3 +1,6 @@
+// This file owns the sweep: marking abandoned the runs of engines whose
+// node lease has ended.
+
 package task
 
 import (
