@@ -57,9 +57,8 @@ type Expr struct {
 }
 
 var (
-	_ Schedule  = (*Expr)(nil)
-	_ Schedule  = (*Interval)(nil)
-	_ Validator = (*Interval)(nil)
+	_ Schedule = (*Expr)(nil)
+	_ Schedule = (*Interval)(nil)
 )
 
 // Parse parses a cron expression, a descriptor or an interval, in the time

@@ -361,7 +361,7 @@ type ExecutionFilter struct {
 	From       time.Time // StartedAt >= From
 	To         time.Time // StartedAt < To
 	// Limit caps the page size; 0 means ListLimitDefault, and values above
-	// ListLimitMax are lowered to it.
+	// MaxListLimit are lowered to it.
 	Limit int
 	// Cursor continues a listing from the NextCursor of the previous page.
 	Cursor string
@@ -380,8 +380,8 @@ const (
 	// ListLimitDefault is the page size of an ExecutionFilter whose Limit
 	// is 0 (or negative).
 	ListLimitDefault = 100
-	// ListLimitMax is the largest page; a greater Limit is lowered to it.
-	ListLimitMax = 10_000
+	// MaxListLimit is the largest page; a greater Limit is lowered to it.
+	MaxListLimit = 10_000
 )
 
 // DeleteParams selects executions for DeleteExecutions.

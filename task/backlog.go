@@ -36,10 +36,10 @@ import (
 //
 // backlog.mu is a leaf: no other lock is taken while holding it.
 
-// DefaultMaxHeldRecords is how many records the engine holds while the
+// MaxHeldRecordsDefault is how many records the engine holds while the
 // store refuses them, unless WithMaxHeldRecords says otherwise: a few
 // hundred bytes each.
-const DefaultMaxHeldRecords = 10_000
+const MaxHeldRecordsDefault = 10_000
 
 // heldRecord is a record the store refused, held to be written once it
 // answers again.
@@ -429,7 +429,7 @@ func (e *Engine) runHeld(fires []heldRecord) []heldRecord {
 		case spec.o().Misfire == MisfireRunAll:
 			window := spec.o().CatchUpWindow
 			if window <= 0 {
-				window = DefaultCatchUpWindow
+				window = CatchUpWindowDefault
 			}
 			i, _ := slices.BinarySearchFunc(rs, now.Add(-window), func(r heldRecord, t time.Time) int { return r.first.Compare(t) })
 			run = rs[max(i, len(rs)-MaxCatchUpRuns):]

@@ -53,9 +53,9 @@ func (p MisfirePolicy) String() string {
 
 // Catch-up limits.
 const (
-	// DefaultCatchUpWindow is Spec.CatchUpWindow's default: how far back
+	// CatchUpWindowDefault is Spec.CatchUpWindow's default: how far back
 	// MisfireRunAll runs missed slots.
-	DefaultCatchUpWindow = time.Hour
+	CatchUpWindowDefault = time.Hour
 	// MaxCatchUpRuns bounds how many missed slots MisfireRunAll runs for
 	// one task at one Start; the oldest beyond it are recorded skipped.
 	MaxCatchUpRuns = 1000
@@ -133,7 +133,7 @@ func (e *Engine) planCatchUp(ctx context.Context, ent *entry, now time.Time, slo
 	}
 	window := ent.spec.o().CatchUpWindow
 	if window <= 0 {
-		window = DefaultCatchUpWindow
+		window = CatchUpWindowDefault
 	}
 	c := &catchUp{ent: ent}
 	var beforeLast time.Time // the slot before c.last

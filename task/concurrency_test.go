@@ -39,7 +39,7 @@ func TestFireOfBlockingJobsStartsEveryRun(t *testing.T) {
 	waitFor(t, fmt.Sprintf("%d jobs to start together", n), func() bool { return started.Load() == n })
 	close(release)
 	waitFor(t, "every run recorded", func() bool {
-		xs, err := store.ListAll(context.Background(), b.store, store.ExecutionFilter{States: []store.State{store.StateSucceeded}, Limit: store.ListLimitMax})
+		xs, err := store.ListAll(context.Background(), b.store, store.ExecutionFilter{States: []store.State{store.StateSucceeded}, Limit: store.MaxListLimit})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,10 +147,10 @@ func eventually(cond func() bool) bool {
 }
 
 // stateCounts counts the stored records by state (up to
-// store.ListLimitMax of them).
+// store.MaxListLimit of them).
 func (b *bundle) stateCounts(t *testing.T) map[store.State]int {
 	t.Helper()
-	page, err := b.store.ListExecutions(context.Background(), store.ExecutionFilter{Limit: store.ListLimitMax})
+	page, err := b.store.ListExecutions(context.Background(), store.ExecutionFilter{Limit: store.MaxListLimit})
 	got := map[store.State]int{}
 	if err != nil {
 		t.Errorf("ListExecutions: %v", err) // not Fatal: store hooks call this off the test's goroutine
@@ -187,7 +187,7 @@ func TestRunEndsWhileItsFireStillAdmits(t *testing.T) {
 	if !checked.Load() {
 		t.Fatal("the fire did not create a third batch of records")
 	}
-	page, err := b.store.ListExecutions(context.Background(), store.ExecutionFilter{Limit: store.ListLimitMax})
+	page, err := b.store.ListExecutions(context.Background(), store.ExecutionFilter{Limit: store.MaxListLimit})
 	if err != nil {
 		t.Fatal(err)
 	}

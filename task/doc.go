@@ -176,8 +176,9 @@
 // TASK_SUSPENDED; NotifyOnSuccess adds TASK_SUCCEEDED. Messages go through
 // a bounded queue per integration and are delivered by background workers,
 // so a slow or dead receiver never delays a run or the scheduler; a full
-// queue drops the message, counts it and logs it at Warn. Integrations()
-// switches integrations off and on and reads their delivery counters.
+// queue drops the message, counts it and logs it at Warn.
+// SetIntegrationEnabled switches an integration off and on;
+// IntegrationStats reads the delivery counters.
 // Shutdown drains the queues until its context ends. Messages of one task
 // may arrive out of order (several workers deliver); receivers order by
 // timestamp and deduplicate on messageId. The payload and its mapping from
@@ -218,7 +219,7 @@
 // MisfireRunOnce runs the newest if the task's next slot has not come yet,
 // MisfireRunAll those within CatchUpWindow (trigger catch-up); the others
 // are recorded skipped. The engine holds at most WithMaxHeldRecords
-// records (DefaultMaxHeldRecords, 10,000: a few hundred bytes each); past
+// records (MaxHeldRecordsDefault, 10,000: a few hundred bytes each); past
 // it a task's slots are only counted, logged at Error, and recorded as one
 // skipped execution saying how many and from when to when. Shutdown gives
 // what is still held one last attempt within its context, and logs what

@@ -166,7 +166,7 @@ func New(opts ...Option) (*Engine, error) {
 		cfg.clock = clockwork.NewRealClock()
 	}
 	if !cfg.maxHeldSet {
-		cfg.maxHeld = DefaultMaxHeldRecords
+		cfg.maxHeld = MaxHeldRecordsDefault
 	}
 	if cfg.node == "" {
 		cfg.node = defaultNode()

@@ -366,7 +366,7 @@ func (e *Engine) WaitGraphRun(ctx context.Context, id uuid.UUID) ([]*store.Execu
 			return nil, ctx.Err()
 		}
 	}
-	all, err := store.ListAll(ctx, e.store, store.ExecutionFilter{GraphRunID: id, Limit: store.ListLimitMax})
+	all, err := store.ListAll(ctx, e.store, store.ExecutionFilter{GraphRunID: id, Limit: store.MaxListLimit})
 	if err != nil {
 		return nil, err
 	}

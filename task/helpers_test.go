@@ -112,7 +112,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // history returns a task's executions, oldest first.
 func (b *bundle) history(t *testing.T, task string) []*store.Execution {
 	t.Helper()
-	page, err := b.store.ListExecutions(context.Background(), store.ExecutionFilter{Task: task, Limit: store.ListLimitMax})
+	page, err := b.store.ListExecutions(context.Background(), store.ExecutionFilter{Task: task, Limit: store.MaxListLimit})
 	if err != nil {
 		t.Fatalf("ListExecutions: %v", err)
 	}

@@ -164,8 +164,8 @@ func TestOptionsRejectBadInput(t *testing.T) {
 	if _, err := b.eng.RunNow(context.Background(), "nope"); !errors.Is(err, ErrUnknownTask) || !strings.Contains(err.Error(), `"nope"`) {
 		t.Fatalf("RunNow(unknown) = %v, want ErrUnknownTask naming it", err)
 	}
-	if _, err := b.eng.RunNow(context.Background(), "t", WithEngineOptions()); !errors.Is(err, ErrInvalidOption) {
-		t.Fatalf("RunNow(WithEngineOptions) = %v, want ErrInvalidOption", err)
+	if _, err := b.eng.RunNow(context.Background(), "t", nil); !errors.Is(err, ErrInvalidOption) {
+		t.Fatalf("RunNow(nil) = %v, want ErrInvalidOption", err)
 	}
 	if err := b.eng.Suspend(context.Background(), "nope"); !errors.Is(err, ErrUnknownTask) {
 		t.Fatalf("Suspend(unknown) = %v", err)

@@ -26,8 +26,8 @@ import (
 // started at the same instant one runs, and a killed one blocks the next
 // for at most one lease TTL (see SingleInstance). Spec.Schedule, Cron,
 // TimeZone, When and After are ignored: the process is the schedule.
-func RunOnce(ctx context.Context, spec Spec, opts ...RunOption) (*store.Execution, error) {
-	rc, err := buildRunConfig(true, opts)
+func RunOnce(ctx context.Context, spec Spec, opts ...OnceOption) (*store.Execution, error) {
+	rc, err := buildRunConfig(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +43,7 @@ func RunOnce(ctx context.Context, spec Spec, opts ...RunOption) (*store.Executio
 		return nil, err
 	}
 	defer func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultShutdownGrace)
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownGraceDefault)
 		defer cancel()
 		if err := eng.Shutdown(sctx); err != nil {
 			eng.log.Warn("shutting down the one-shot engine: " + err.Error())
@@ -76,7 +76,7 @@ func RunOnce(ctx context.Context, spec Spec, opts ...RunOption) (*store.Executio
 		// grace period, so the process can exit.
 		select {
 		case <-done:
-		case <-eng.clock.After(DefaultShutdownGrace):
+		case <-eng.clock.After(ShutdownGraceDefault):
 			eng.abortRun(id, ErrShutdown)
 		}
 	}()
@@ -90,7 +90,7 @@ func RunOnce(ctx context.Context, spec Spec, opts ...RunOption) (*store.Executio
 //	func main() {
 //		os.Exit(task.RunMain(context.Background(), spec, task.WithArgs(os.Args[1:]...)))
 //	}
-func RunMain(ctx context.Context, spec Spec, opts ...RunOption) int {
+func RunMain(ctx context.Context, spec Spec, opts ...OnceOption) int {
 	x, err := RunOnce(ctx, spec, opts...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -26,10 +26,19 @@ func TaskID(name string) string {
 	return uuid.NewSHA1(taskIDSpace, []byte(name)).String()
 }
 
-// Integrations returns the engine's notification hub: switch an
-// integration off and on (SetEnabled) and read its delivery counters
-// (Stats) through it.
-func (e *Engine) Integrations() *notify.Hub { return e.hub }
+// IntegrationStats returns the delivery counters of every integration
+// (WithIntegration), by name.
+func (e *Engine) IntegrationStats() map[string]notify.Stats { return e.hub.AllStats() }
+
+// SetIntegrationEnabled switches an integration off or on at run time: a
+// disabled one sends nothing; messages already queued are still
+// delivered. An unknown name gives notify.ErrUnknownIntegration.
+//
+// (The engine's notify.Hub itself is not handed out: the engine owns it and
+// closes it at Shutdown.)
+func (e *Engine) SetIntegrationEnabled(name string, enabled bool) error {
+	return e.hub.SetEnabled(name, enabled)
+}
 
 // errorKind says what kind of failure err is, for notifications.
 func errorKind(state store.State, err error) notify.ErrorKind {

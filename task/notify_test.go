@@ -278,7 +278,7 @@ func TestHangingReceiverDelaysNothing(t *testing.T) {
 	case <-time.After(waitLimit):
 		t.Fatal("Shutdown waited for a hanging receiver past its context")
 	}
-	st := b.eng.Integrations().Stats("hook")
+	st := b.eng.IntegrationStats()["hook"]
 	if st.Queued < 3 || st.Delivered != 0 {
 		t.Fatalf("stats %+v, want 3 queued and none delivered", st)
 	}
@@ -290,12 +290,12 @@ func TestDisabledIntegrationSendsNothing(t *testing.T) {
 	b := setup(t, WithIntegration("ops", c))
 	b.register(t, Spec{Name: "t", ErrorIntegration: "ops", Job: JobFunc(func(context.Context) error { return errors.New("x") })})
 	b.start(t)
-	if err := b.eng.Integrations().SetEnabled("ops", false); err != nil {
+	if err := b.eng.SetIntegrationEnabled("ops", false); err != nil {
 		t.Fatal(err)
 	}
 	b.wait(t, b.runNow(t, "t"))
-	waitFor(t, "the disabled count", func() bool { return b.eng.Integrations().Stats("ops").Disabled == 1 })
-	if err := b.eng.Integrations().SetEnabled("ops", true); err != nil {
+	waitFor(t, "the disabled count", func() bool { return b.eng.IntegrationStats()["ops"].Disabled == 1 })
+	if err := b.eng.SetIntegrationEnabled("ops", true); err != nil {
 		t.Fatal(err)
 	}
 	b.wait(t, b.runNow(t, "t"))

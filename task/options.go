@@ -28,9 +28,9 @@ type Option func(*config) error
 // means "no opinion" and the code is 1.
 type ExitCodeMapper func(err error) int
 
-// DefaultShutdownGrace is how long RunMain lets a run finish after a signal
+// ShutdownGraceDefault is how long RunMain lets a run finish after a signal
 // before recording it cancelled.
-const DefaultShutdownGrace = 10 * time.Second
+const ShutdownGraceDefault = 10 * time.Second
 
 type integration struct {
 	name string
@@ -50,7 +50,7 @@ type config struct {
 	retention  *Retention
 	integs     []integration
 	storeOwned bool // the engine made the store and closes it
-	maxHeld    int  // WithMaxHeldRecords, or DefaultMaxHeldRecords
+	maxHeld    int  // WithMaxHeldRecords, or MaxHeldRecordsDefault
 	maxHeldSet bool
 	lease      leaseConfig // WithLocker, WithLease (lease.go)
 }
@@ -212,7 +212,7 @@ func WithTenantID(id string) Option {
 // the store answers again. Past the limit, a task's further slots are only
 // counted, and recorded as one skipped execution saying how many (reason
 // store.ReasonStoreUnavailable). 0 holds none: every such slot is counted.
-// Negative is rejected. Default: DefaultMaxHeldRecords (10,000).
+// Negative is rejected. Default: MaxHeldRecordsDefault (10,000).
 func WithMaxHeldRecords(n int) Option {
 	return func(c *config) error {
 		if n < 0 {

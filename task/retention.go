@@ -17,8 +17,8 @@ const RetentionTaskName = "taskmill.retention"
 
 // Retention defaults.
 const (
-	// DefaultRetentionBatch is Retention.BatchSize's default.
-	DefaultRetentionBatch = 1000
+	// RetentionBatchDefault is Retention.BatchSize's default.
+	RetentionBatchDefault = 1000
 )
 
 // Retention says which execution records the history cleanup deletes
@@ -38,7 +38,7 @@ type Retention struct {
 	Schedule cron.Schedule
 	// BatchSize is how many records one delete removes; the cleanup
 	// repeats until a batch comes back short. Default
-	// DefaultRetentionBatch.
+	// RetentionBatchDefault.
 	BatchSize int
 }
 
@@ -62,7 +62,7 @@ func WithRetention(r Retention) Option {
 			r.Schedule = cron.Every(time.Hour)
 		}
 		if r.BatchSize == 0 {
-			r.BatchSize = DefaultRetentionBatch
+			r.BatchSize = RetentionBatchDefault
 		}
 		c.retention = &r
 		return nil
@@ -127,7 +127,7 @@ func (e *Engine) keepCutoff(ctx context.Context, task string, keep int) (time.Ti
 	f := store.ExecutionFilter{Task: task}
 	seen := 0
 	for {
-		f.Limit = min(keep-seen, store.ListLimitMax)
+		f.Limit = min(keep-seen, store.MaxListLimit)
 		page, err := e.store.ListExecutions(ctx, f)
 		if err != nil {
 			return time.Time{}, fmt.Errorf("task: retention of task %q: %w", task, err)

@@ -153,7 +153,7 @@ func TestDefaultStoreKeepsTheNewestRecordsOfEachTask(t *testing.T) {
 	}
 
 	count := func(task string) []*store.Execution {
-		xs, err := store.ListAll(context.Background(), st, store.ExecutionFilter{Task: task, Limit: store.ListLimitMax})
+		xs, err := store.ListAll(context.Background(), st, store.ExecutionFilter{Task: task, Limit: store.MaxListLimit})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -27,8 +27,23 @@ func (e *Engine) lastFinal(task string, id uuid.UUID) *store.Execution {
 	return ent.last.Clone()
 }
 
-// RunOption configures one run started by RunNow, RunOnce or RunMain.
+// RunOption configures one run: one started by RunNow, or the run of
+// RunOnce and RunMain (a RunOption is also a OnceOption).
 type RunOption func(*runConfig) error
+
+// OnceOption configures RunOnce and RunMain: a RunOption, or
+// WithEngineOptions. RunNow takes RunOption only: its engine exists
+// already.
+type OnceOption interface {
+	applyOnce(*runConfig) error
+}
+
+func (o RunOption) applyOnce(c *runConfig) error {
+	if o == nil {
+		return fmt.Errorf("%w: nil run option", ErrInvalidOption)
+	}
+	return o(c)
+}
 
 type runConfig struct {
 	args           []string
@@ -36,7 +51,6 @@ type runConfig struct {
 	parentID       uuid.UUID
 	singleInstance bool
 	engineOpts     []Option
-	forMain        bool
 }
 
 // WithArgs sets the run's arguments, recorded in Execution.Args and read by
@@ -109,24 +123,23 @@ func SingleInstance() RunOption {
 }
 
 // WithEngineOptions passes options to the engine RunOnce and RunMain build.
-// RunNow rejects it: its engine exists already.
-func WithEngineOptions(opts ...Option) RunOption {
-	return func(c *runConfig) error {
-		if !c.forMain {
-			return fmt.Errorf("%w: WithEngineOptions is for RunOnce and RunMain only", ErrInvalidOption)
-		}
-		c.engineOpts = append(c.engineOpts, opts...)
-		return nil
-	}
+func WithEngineOptions(opts ...Option) OnceOption { return engineOptions(opts) }
+
+type engineOptions []Option
+
+func (o engineOptions) applyOnce(c *runConfig) error {
+	c.engineOpts = append(c.engineOpts, o...)
+	return nil
 }
 
-func buildRunConfig(forMain bool, opts []RunOption) (runConfig, error) {
-	c := runConfig{forMain: forMain}
+// buildRunConfig applies opts in order.
+func buildRunConfig[O OnceOption](opts []O) (runConfig, error) {
+	var c runConfig
 	for _, o := range opts {
-		if o == nil {
+		if any(o) == nil {
 			return c, fmt.Errorf("%w: nil run option", ErrInvalidOption)
 		}
-		if err := o(&c); err != nil {
+		if err := o.applyOnce(&c); err != nil {
 			return c, err
 		}
 	}
@@ -140,7 +153,7 @@ func buildRunConfig(forMain bool, opts []RunOption) (runConfig, error) {
 // OverlapSkip returns ErrAlreadyRunning, OverlapQueueOne queues the run (or
 // returns ErrAlreadyRunning if one is queued), OverlapAllow runs it.
 func (e *Engine) RunNow(ctx context.Context, name string, opts ...RunOption) (uuid.UUID, error) {
-	rc, err := buildRunConfig(false, opts)
+	rc, err := buildRunConfig(opts)
 	if err != nil {
 		return uuid.Nil, err
 	}

@@ -67,8 +67,8 @@ func openSingleStore(t *testing.T, kind, db string) store.Store {
 }
 
 // singleOpts are the options of every one-shot process of these tests.
-func singleOpts(st store.Store) []RunOption {
-	return []RunOption{SingleInstance(), WithEngineOptions(WithStore(st), WithLease(singleTTL, singleRenew))}
+func singleOpts(st store.Store) []OnceOption {
+	return []OnceOption{SingleInstance(), WithEngineOptions(WithStore(st), WithLease(singleTTL, singleRenew))}
 }
 
 // TestSingleInstanceChild is one process of the tests below; it does

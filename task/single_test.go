@@ -19,7 +19,7 @@ import (
 
 // oneShot is what a test's one-shot process needs: a clock, a store and
 // a locker, and its node id.
-func oneShot(clock clockwork.Clock, st store.Store, locker lock.Locker, node string) RunOption {
+func oneShot(clock clockwork.Clock, st store.Store, locker lock.Locker, node string) OnceOption {
 	return WithEngineOptions(WithClock(clock), WithStore(st), WithLocker(locker), WithNodeID(node))
 }
 

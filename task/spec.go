@@ -113,7 +113,7 @@ type Spec struct {
 	// answers again. Default MisfireSkip.
 	Misfire MisfirePolicy
 	// CatchUpWindow is how far back MisfireRunAll runs missed slots.
-	// Default DefaultCatchUpWindow; negative is rejected.
+	// Default CatchUpWindowDefault; negative is rejected.
 	CatchUpWindow time.Duration
 	// StartSuspended registers the task suspended unless the store already
 	// holds a state for it (a persisted state always wins).
@@ -316,7 +316,7 @@ func (s *Spec) checkSchedule() error {
 		if err != nil {
 			return fmt.Errorf("%w: task %q: schedule cannot be used: %w", ErrInvalidSpec, s.Name, err)
 		}
-		if v, ok := s.Schedule.(cron.Validator); ok {
+		if v, ok := s.Schedule.(interface{ Validate() error }); ok {
 			if err := v.Validate(); err != nil {
 				return fmt.Errorf("%w: task %q: schedule: %w", ErrInvalidSpec, s.Name, err)
 			}

@@ -63,7 +63,7 @@ func (e *Engine) sweepOwn(ctx context.Context, prev lock.Lease) {
 	}
 	xs, err := store.ListAll(ctx, e.store, store.ExecutionFilter{
 		States: []store.State{store.StatePending, store.StateRunning},
-		Limit:  store.ListLimitMax,
+		Limit:  store.MaxListLimit,
 	})
 	if err != nil {
 		e.log.Warn("start: listing the running executions of an earlier process of this node", zap.Error(err))
@@ -100,7 +100,7 @@ func (e *Engine) sweep(ctx context.Context, locker lock.Locker) {
 	defer e.sweeps.Add(1)
 	xs, err := store.ListAll(ctx, e.store, store.ExecutionFilter{
 		States: []store.State{store.StatePending, store.StateRunning},
-		Limit:  store.ListLimitMax,
+		Limit:  store.MaxListLimit,
 	})
 	if err != nil {
 		if ctx.Err() == nil {

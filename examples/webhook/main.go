@@ -90,7 +90,7 @@ func run(runFor time.Duration, out io.Writer) error {
 	if err := eng.Shutdown(sctx); err != nil { // drains the notification queue
 		return err
 	}
-	st := eng.Integrations().Stats("ops_webhook")
+	st := eng.IntegrationStats()["ops_webhook"]
 	fmt.Fprintf(out, "ops_webhook: %d queued, %d delivered, %d failed, %d dropped\n", st.Queued, st.Delivered, st.Failed, st.Dropped)
 	for _, info := range eng.Tasks() {
 		if info.Suspended {

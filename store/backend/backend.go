@@ -15,13 +15,13 @@ import (
 )
 
 // PageLimit returns the page size a store.ExecutionFilter's Limit asks for:
-// store.ListLimitDefault for 0 or less, at most store.ListLimitMax.
+// store.ListLimitDefault for 0 or less, at most store.MaxListLimit.
 func PageLimit(limit int) int {
 	switch {
 	case limit <= 0:
 		return store.ListLimitDefault
-	case limit > store.ListLimitMax:
-		return store.ListLimitMax
+	case limit > store.MaxListLimit:
+		return store.MaxListLimit
 	}
 	return limit
 }

@@ -12,7 +12,7 @@
 // first), the sentinel errors, the listing order (store.Newer), the rule
 // for storable text and times (store.TextOK, store.TimeOK,
 // store.CleanText, which the engine applies to what a run produces), the
-// limits of a page (store.ListLimitDefault, store.ListLimitMax), and the
+// limits of a page (store.ListLimitDefault, store.MaxListLimit), and the
 // helpers that take the optional abilities with a fallback
 // (store.CreateMany, store.ListStates, store.ListAll).
 //

@@ -43,7 +43,7 @@ func end(t testing.TB, s *Store, e *store.Execution) {
 
 func countOf(t *testing.T, s *Store, task string) int {
 	t.Helper()
-	xs, err := store.ListAll(context.Background(), s, store.ExecutionFilter{Task: task, Limit: store.ListLimitMax})
+	xs, err := store.ListAll(context.Background(), s, store.ExecutionFilter{Task: task, Limit: store.MaxListLimit})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func deletable(task string, start time.Time, n int) []*store.Execution {
 // that the ones in gone are not.
 func checkStored(t *testing.T, s store.Store, want, gone []*store.Execution) {
 	t.Helper()
-	checkIDs(t, "ListExecutions", listAll(t, s, store.ExecutionFilter{Limit: store.ListLimitMax}), newestFirst(want))
+	checkIDs(t, "ListExecutions", listAll(t, s, store.ExecutionFilter{Limit: store.MaxListLimit}), newestFirst(want))
 	byTask := map[string][]*store.Execution{}
 	for _, e := range want {
 		byTask[e.Task] = append(byTask[e.Task], e)

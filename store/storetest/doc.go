@@ -53,6 +53,6 @@
 //   - A method called with a context that is already cancelled returns an
 //     error wrapping context.Canceled and has no effect.
 //
-// The subtest that checks ListLimitMax inserts more than 10,000 records; it
+// The subtest that checks MaxListLimit inserts more than 10,000 records; it
 // is skipped with -short.
 package storetest

@@ -272,7 +272,7 @@ func testConcurrent(t *testing.T, s store.Store) {
 	if n := len(listAll(t, s, store.ExecutionFilter{Task: "shared", Limit: 25})); n != perWorker {
 		t.Errorf("shared: %d executions, want %d", n, perWorker)
 	}
-	if n := len(listAll(t, s, store.ExecutionFilter{Limit: store.ListLimitMax})); n != workers*perWorker+perWorker {
+	if n := len(listAll(t, s, store.ExecutionFilter{Limit: store.MaxListLimit})); n != workers*perWorker+perWorker {
 		t.Errorf("%d executions in all, want %d", n, workers*perWorker+perWorker)
 	}
 }

@@ -65,7 +65,7 @@ func testListOrder(t *testing.T, s store.Store) {
 	es = append(es, sameStart("order", base.Add(time.Microsecond), 5)...)
 	createShuffled(t, s, es)
 
-	p, err := s.ListExecutions(t.Context(), store.ExecutionFilter{Limit: store.ListLimitMax})
+	p, err := s.ListExecutions(t.Context(), store.ExecutionFilter{Limit: store.MaxListLimit})
 	if err != nil {
 		t.Fatalf("ListExecutions: %v", err)
 	}
@@ -149,7 +149,7 @@ func testListFilters(t *testing.T, s store.Store) {
 				}
 			}
 			want = newestFirst(want)
-			for _, limit := range []int{3, store.ListLimitMax} {
+			for _, limit := range []int{3, store.MaxListLimit} {
 				f := tt.f
 				f.Limit = limit
 				checkIDs(t, fmt.Sprintf("ListExecutions(limit %d)", limit), listAll(t, s, f), want)
@@ -188,21 +188,21 @@ func testListDefaultLimit(t *testing.T, s store.Store) {
 
 func testListMaxLimit(t *testing.T, s store.Store) {
 	if testing.Short() {
-		t.Skipf("inserts %d executions; skipped with -short", store.ListLimitMax+1)
+		t.Skipf("inserts %d executions; skipped with -short", store.MaxListLimit+1)
 	}
-	es := make([]*store.Execution, store.ListLimitMax+1)
+	es := make([]*store.Execution, store.MaxListLimit+1)
 	for i := range es {
 		es[i] = newExecution("max", base.Add(time.Duration(i/3)*time.Millisecond))
 	}
 	createParallel(t, s, es)
 	want := newestFirst(es)
 
-	for _, limit := range []int{store.ListLimitMax, store.ListLimitMax + 1, 1 << 30} {
+	for _, limit := range []int{store.MaxListLimit, store.MaxListLimit + 1, 1 << 30} {
 		p, err := s.ListExecutions(t.Context(), store.ExecutionFilter{Limit: limit})
 		if err != nil {
 			t.Fatalf("ListExecutions(limit %d): %v", limit, err)
 		}
-		checkIDs(t, fmt.Sprintf("ListExecutions(limit %d)", limit), p.Executions, want[:store.ListLimitMax])
+		checkIDs(t, fmt.Sprintf("ListExecutions(limit %d)", limit), p.Executions, want[:store.MaxListLimit])
 		if p.NextCursor == "" {
 			t.Errorf("ListExecutions(limit %d): no NextCursor, want one", limit)
 		}

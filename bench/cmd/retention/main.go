@@ -201,7 +201,7 @@ func runChild(tasks int, every, d time.Duration, keep int) error {
 func held(ctx context.Context, s *memory.Store, tasks []string) (int, error) {
 	n := 0
 	for _, task := range tasks {
-		f := store.ExecutionFilter{Task: task, Limit: store.ListLimitMax}
+		f := store.ExecutionFilter{Task: task, Limit: store.MaxListLimit}
 		for {
 			p, err := s.ListExecutions(ctx, f)
 			if err != nil {

@@ -198,7 +198,7 @@ func (t *Taskmill) Settle(ctx context.Context) error {
 func (t *Taskmill) Succeeded(ctx context.Context) (int, error) {
 	all, err := store.ListAll(ctx, t.eng.Store(), store.ExecutionFilter{
 		States: []store.State{store.StateSucceeded},
-		Limit:  store.ListLimitMax,
+		Limit:  store.MaxListLimit,
 	})
 	return len(all), err
 }
