@@ -330,17 +330,3 @@ func (e *Engine) stopLease(ctx context.Context) {
 		e.log.Warn("releasing the node lease", zap.String("node", e.cfg.node), zap.Error(err))
 	}
 }
-
-// currentLease returns the node lease as last acquired or renewed, and
-// whether the engine holds one.
-func (e *Engine) currentLease() (lock.Lease, bool) {
-	e.mu.Lock()
-	nl := e.lease
-	e.mu.Unlock()
-	if nl == nil {
-		return lock.Lease{}, false
-	}
-	nl.mu.Lock()
-	defer nl.mu.Unlock()
-	return nl.cur, true
-}

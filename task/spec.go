@@ -73,13 +73,15 @@ type Spec struct {
 	Name string
 	// Description is free text shown by diagnostics.
 	Description string
-	// Schedule fires the task: cron.Parse, cron.Every, cron.ParseText. A
-	// task with neither Schedule nor Cron runs only through RunNow.
+	// Schedule fires the task, as a value: cron.Every, a parsed
+	// expression, or a Schedule of the host's own. Set Schedule or Cron,
+	// not both; a task with neither runs only through RunNow.
 	Schedule cron.Schedule
-	// Cron is a schedule as text, parsed by Register with cron.Parse(Cron,
-	// TimeZone): a 5- or 6-field expression or a descriptor ("@every 90s").
-	// An invalid one is rejected by Register with a *cron.ParseError naming
-	// the field. Set Schedule or Cron, not both.
+	// Cron is the schedule as text, the common case: a 5- or 6-field
+	// expression or a descriptor ("@every 90s"), often read from
+	// configuration. Register parses it with cron.Parse(Cron, TimeZone)
+	// and rejects an invalid one with a *cron.ParseError naming the field,
+	// so a host needs no parse step of its own.
 	Cron string
 	// TimeZone is the IANA zone of Cron; empty means UTC.
 	TimeZone string
