@@ -149,9 +149,9 @@ type Spec struct {
 // def is a registered task's definition as the engine keeps it, shared by
 // the task's entry and its runs and never changed but for Schedule (which
 // arm sets to the group's). What every task has is inline; the rest of the
-// Spec is kept only when the task sets any of it: a host with 100,000 plain
-// scheduled tasks keeps 100,000 values of 56 bytes rather than 100,000
-// copies of Spec (240 bytes). Cron and TimeZone live on as Schedule.
+// Spec is kept only when the task sets any of it. That buys the idle
+// workload's heap target (many plain scheduled tasks; bench/README.md).
+// Cron and TimeZone live on as Schedule.
 type def struct {
 	Name     string
 	Job      Job
@@ -190,8 +190,9 @@ func (s *Spec) restIsZero() bool {
 
 // scheduleCache keeps the schedules parsed from Cron and TimeZone, once
 // they passed validation, by their text: hosts register many tasks on few
-// expressions, and a parse (with its checks) costs more than the rest of
-// a registration. Schedules are immutable values, so tasks share them.
+// expressions, and sharing the parse buys the idle workload's registration
+// target (bench/README.md). Schedules are immutable values, so tasks share
+// them.
 type scheduleCache struct {
 	mu sync.Mutex
 	m  map[[2]string]cron.Schedule
