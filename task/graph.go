@@ -331,14 +331,20 @@ func (e *Engine) endGraph(gr *graphRun) {
 		root.graphRuns--
 		next = e.promoteLocked(root)
 	}
+	e.mu.Unlock()
+	e.startPromoted(next, closing)
+	// So is its graph lease, among engines sharing a store: another
+	// engine's queued fire of the root can start as soon as the waiters
+	// here know the graph run ended. The graph run stays in graphRuns
+	// until then, so that WaitGraphRun waits for it.
+	if root != nil {
+		e.releaseIdleGraphLease(root)
+	}
+	e.mu.Lock()
 	delete(e.graphRuns, gr.id)
 	e.mu.Unlock()
 	close(gr.done)
 	e.log.Debug("graph run ended", zap.String("root", gr.root), zap.Stringer("graph_run", gr.id))
-	e.startPromoted(next, closing)
-	if root != nil {
-		e.releaseIdleGraphLease(root)
-	}
 }
 
 func outcomeOf(s store.State) dag.Outcome {
