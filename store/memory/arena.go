@@ -96,10 +96,7 @@ func stateCode(s store.State) uint8 {
 	panic(unknown("state", string(s)))
 }
 
-// unknown is the panic of triggerCode and stateCode, out of line: the
-// message's concatenation would otherwise take room in encode's frame.
-//
-//go:noinline
+// unknown is the panic of triggerCode and stateCode.
 func unknown(what, v string) string { return "memory: unknown " + what + " " + v }
 
 // maxLocs bounds the location table: a host that loads a new
@@ -153,9 +150,7 @@ func (t *tables) loc(l *time.Location, add bool) (uint8, bool) {
 	return t.addLoc(l), true
 }
 
-// addLoc adds l to the location table, out of line (see textOf).
-//
-//go:noinline
+// addLoc adds l to the location table.
 func (t *tables) addLoc(l *time.Location) uint8 {
 	t.locs = append(t.locs, l)
 	return uint8(len(t.locs) - 1)
@@ -275,10 +270,7 @@ func (t *tables) encode(r *rec, e *store.Execution, n names, update bool, old *e
 }
 
 // textOf returns e's text as extras: old, overwritten, or a new one if old
-// is nil. It is kept out of line, to keep encode's frame small (see
-// updateLocked).
-//
-//go:noinline
+// is nil.
 func textOf(e *store.Execution, old *extras) *extras {
 	x := old
 	if x == nil {
@@ -296,8 +288,6 @@ func textOf(e *store.Execution, old *extras) *extras {
 }
 
 // keepLoc keeps l as the location of time i in *x, made if nil.
-//
-//go:noinline
 func keepLoc(x **extras, i int, l *time.Location) {
 	if *x == nil {
 		*x = new(extras)

@@ -387,11 +387,6 @@ func (s *Store) UpdateExecution(ctx context.Context, e *store.Execution) error {
 
 // updateLocked overwrites the stored record in place under its shard's
 // lock; s.mu must be held, for writing if add is set.
-//
-// It and what it calls keep their frames small (no defer; errors and rare
-// paths out of line): a run's end calls it on a worker goroutine, whose
-// stack a deep path makes grow (see task.run.execute). The path is still
-// deeper than a new goroutine's first stack; the engine keeps its workers.
 func (s *Store) updateLocked(e *store.Execution, add bool) error {
 	sh := s.shardOf(e.ID)
 	sh.mu.Lock()
@@ -446,15 +441,12 @@ func (s *Store) overwrite(sh *shard, n uint32, e *store.Execution, add bool) err
 	return nil
 }
 
-// The errors are made in functions of their own, kept out of line: the
-// update's frame stays small.
-//
-//go:noinline
+// notFound is the error for an ID no record has.
 func notFound(id uuid.UUID) error {
 	return fmt.Errorf("%w: execution %s", store.ErrNotFound, id)
 }
 
-//go:noinline
+// finalRecord is the error for an update of a final record.
 func finalRecord(id uuid.UUID, st store.State) error {
 	return fmt.Errorf("%w: execution %s is %s: a final record does not change", store.ErrConflict, id, st)
 }

@@ -262,10 +262,7 @@ func (s *refStore) UpdateExecution(ctx context.Context, e *store.Execution) erro
 	return nil
 }
 
-// The errors are made in functions of their own, kept out of line: the
-// update's frame stays small.
-//
-//go:noinline
+// refNotFound is the error for an ID no record has.
 func refNotFound(id uuid.UUID) error {
 	return fmt.Errorf("%w: execution %s", store.ErrNotFound, id)
 }
