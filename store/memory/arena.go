@@ -13,8 +13,8 @@ import (
 
 // rec is one stored execution in a form without pointers. Records live in
 // chunks that the garbage collector allocates as pointer-free memory and
-// never scans: a store holding a million records adds nothing to a GC
-// cycle's marking, where a map of *store.Execution (each with eight
+// never scans: the records a store holds add nothing to a GC cycle's
+// marking, where a map of *store.Execution (each with eight
 // strings, three times with their location pointers and a slice) made
 // every cycle visit every record.
 //
@@ -50,7 +50,7 @@ const (
 	tEnded
 )
 
-// chunkBits sets the records per chunk: 1,024 records, about 110 KiB.
+// chunkBits sets the records per chunk.
 const (
 	chunkBits = 10
 	chunkSize = 1 << chunkBits

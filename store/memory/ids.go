@@ -14,10 +14,10 @@ import (
 // asc, a slice sorted by ID, with no lookup at all — an ID above every ID
 // the index ever held cannot be in it. The rest (IDs created out of order,
 // by concurrent callers or a host minting its own) go to a map. A hash map
-// of every ID scatters each insert over memory the size of the history:
-// in the tick benchmark its conflict check was the single largest cost of
-// a fire, one cache miss per record on a large store. The sorted slice
-// keeps the memory a fire touches at its tail.
+// of every ID scatters each insert over memory the size of the history,
+// one cache miss per record on a large store (measured in bench/README.md,
+// "The memory store: arena or map"); the sorted slice keeps the memory a
+// fire touches at its tail.
 //
 // A lookup is a binary search of asc, then the map. A delete in asc leaves
 // a tombstone, swept when tombstones are half of it.
