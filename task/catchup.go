@@ -236,7 +236,7 @@ func (e *Engine) catchUpRuns(ent *entry, slots []time.Time, held []heldRecord) b
 				}
 				return
 			case r != nil:
-				<-r.done // one after another
+				<-r.done.wait() // one after another
 			}
 		}
 	}()

@@ -151,7 +151,7 @@ func (e *Engine) startWaitingRun(x *store.Execution) {
 	}
 	exec := x.Clone()
 	exec.StartedAt = e.now()
-	r, rec, ok := e.reserveLocked(ent, exec, true)
+	r, rec, ok := e.reserveLocked(ent, exec, true, nil)
 	if r != nil {
 		e.runs.add(r)
 	}

@@ -15,11 +15,6 @@ import (
 
 type runKey struct{}
 
-// withRun returns ctx carrying r, for the package's accessors (CurrentExecution, Args, ...).
-func withRun(ctx context.Context, r *run) context.Context {
-	return context.WithValue(ctx, runKey{}, r)
-}
-
 // runFrom returns the run ctx carries, or nil outside a run.
 func runFrom(ctx context.Context) *run {
 	r, _ := ctx.Value(runKey{}).(*run)

@@ -7,6 +7,7 @@ package task
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -314,7 +315,7 @@ func (e *Engine) admitTask(ent *entry, name string, exec *store.Execution, expli
 			return nil, ent, err
 		}
 	}
-	r, rec, ok := e.reserveLocked(ent, exec, explicit)
+	r, rec, ok := e.reserveLocked(ent, exec, explicit, nil)
 	if r != nil {
 		e.runs.add(r)
 	}
@@ -344,8 +345,9 @@ func (e *Engine) admitTask(ent *entry, name string, exec *store.Execution, expli
 // releasing e.mu. rec is the record to create: the run's, or a copy of exec
 // for a skipped fire (exec itself is not kept). ok is false when nothing is
 // to be recorded (the task is suspended, or an explicit request is
-// refused). e.mu must be held.
-func (e *Engine) reserveLocked(ent *entry, exec *store.Execution, explicit bool) (r *run, rec *store.Execution, ok bool) {
+// refused). spare, if not nil, is the run's memory from allocRun. e.mu
+// must be held.
+func (e *Engine) reserveLocked(ent *entry, exec *store.Execution, explicit bool, spare *run) (r *run, rec *store.Execution, ok bool) {
 	if !explicit && ent.suspended() {
 		return nil, nil, false
 	}
@@ -358,7 +360,7 @@ func (e *Engine) reserveLocked(ent *entry, exec *store.Execution, explicit bool)
 	case !busy || ent.spec.o().Overlap == OverlapAllow:
 		exec.State = store.StateRunning
 		gr := e.beginGraph(ent, exec)
-		r = e.newRun(ent, exec)
+		r = e.newRunIn(spare, ent, exec)
 		ent.running++
 		r.counted = true
 		if gr != nil {
@@ -367,7 +369,7 @@ func (e *Engine) reserveLocked(ent *entry, exec *store.Execution, explicit bool)
 		}
 	case ent.spec.o().Overlap == OverlapQueueOne && ent.pending == nil:
 		exec.State = store.StatePending
-		r = e.newRun(ent, exec)
+		r = e.newRunIn(spare, ent, exec)
 		ent.pending = r
 	case explicit:
 		return nil, nil, false
@@ -377,6 +379,14 @@ func (e *Engine) reserveLocked(ent *entry, exec *store.Execution, explicit bool)
 	}
 	e.wg.Add(1)
 	return r, r.exec, true
+}
+
+// newRunIn is newRun in spare's memory, if not nil; e.mu must be held.
+func (e *Engine) newRunIn(spare *run, ent *entry, exec *store.Execution) *run {
+	if spare == nil {
+		return e.newRun(ent, exec)
+	}
+	return e.initRunLocked(spare, ent, ent.spec, exec)
 }
 
 // settle finishes an admission once the record's creation returned err:
@@ -422,19 +432,19 @@ func (e *Engine) settle(ent *entry, exec *store.Execution, r *run, err error, ba
 		closing := e.status != statusStarted
 		e.mu.Unlock()
 		r.createErr = err
-		close(r.created)
+		r.created.close()
 		if release {
 			r.release()
 		}
 		e.startPromoted(next, closing)
 		return err
 	}
-	close(r.created)
+	r.created.close()
 	if exec.State == store.StateRunning {
 		if batch != nil {
 			*batch = append(*batch, r)
 		} else {
-			go r.execute()
+			e.pool.submit(r)
 		}
 	}
 	return nil
@@ -448,12 +458,19 @@ const fireChunk = 128
 // fireAll admits one slot of many tasks, a chunk at a time: one pass under
 // the engine's lock reserves a chunk's runs, their records are created
 // together (in one call if the store is a store.BatchCreator), then they
-// start, each on a goroutine of its own.
+// start on the engine's workers.
+//
+// Between chunks the dispatch yields its processor, so that the chunk's
+// runs, just queued on it, start before the next chunk is admitted: that
+// buys the tick workload's CPU per fire and p99 targets (bench/README.md).
 func (e *Engine) fireAll(ents []*entry, slot time.Time) {
 	for len(ents) > 0 {
 		n := min(len(ents), fireChunk)
 		e.fireChunk(ents[:n], slot)
 		ents = ents[n:]
+		if len(ents) > 0 {
+			runtime.Gosched()
+		}
 	}
 }
 
@@ -462,10 +479,12 @@ func (e *Engine) fireChunk(ents []*entry, slot time.Time) {
 	execs := make([]*store.Execution, 0, len(ents))
 	owners := make([]*entry, 0, len(ents))
 	runs := make([]*run, 0, len(ents))
-	ids := make([]uuid.UUID, len(ents)) // minted before taking the lock
+	// The chunk's ids and runs are made before taking the lock.
+	ids := make([]uuid.UUID, len(ents))
 	for i := range ids {
 		ids[i] = newID()
 	}
+	spare := e.allocRuns(len(ents))
 	// Graph roots first take their lease (graphlease.go); those whose
 	// graph runs elsewhere are recorded after the others.
 	var elsewhere map[*entry]error
@@ -501,7 +520,7 @@ func (e *Engine) fireChunk(ents []*entry, slot time.Time) {
 			}
 			continue
 		}
-		r, rec, ok := e.reserveLocked(ent, &exec, false)
+		r, rec, ok := e.reserveLocked(ent, &exec, false, spare[i])
 		if !ok {
 			continue
 		}
@@ -530,9 +549,7 @@ func (e *Engine) fireChunk(ents []*entry, slot time.Time) {
 	if recorded && e.held.pending.Load() {
 		wake(e.held.now) // the store answers again
 	}
-	for _, r := range start {
-		go r.execute()
-	}
+	e.pool.submit(start...)
 	for i, x := range elsewhereExecs {
 		ent := elsewhereEnts[i]
 		e.busyElsewhereFor(ent, x, elsewhere[ent].Error())

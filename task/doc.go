@@ -339,12 +339,14 @@
 //
 // # Concurrency
 //
-// Each run executes on a goroutine of its own, started once its record is
-// created; nothing bounds how many run at once, as with a goroutine per
-// request in net/http. A fire of many tasks admits them in chunks of 128:
-// one pass under the engine's lock reserves a chunk's runs, one batch
-// create records them (store.BatchCreator), then they start. A run's
-// record reads running from its creation until its job returns, and its
-// end (listeners, final record, task state) is done at once after that.
-// What a fire costs is measured in ../bench (bench/README.md).
+// A run starts once its record is created, and nothing bounds how many run
+// at once, as with a goroutine per request in net/http: runs go to a queue
+// that a few workers take one after another, and a run queued behind jobs
+// that block gets a goroutine of its own within about a millisecond. A
+// fire of many tasks admits them in chunks of 128: one pass under the
+// engine's lock reserves a chunk's runs, one batch create records them
+// (store.BatchCreator), then they start. A run's record reads running from
+// its creation until its job returns, and its end (listeners, final record,
+// task state) is done at once after that. What a fire costs is measured in
+// ../bench (bench/README.md).
 package task

@@ -35,9 +35,10 @@ import (
 //  6. Engine.mu — the tasks and their state, groups, graph runs, status.
 //  7. runTable.mu, run.mu — taken under mu (never the other way round).
 //
-// graphRun.mu, backlog.mu, the node lease's mu (lease.go),
+// graphRun.mu, workers.mu, backlog.mu, the node lease's mu (lease.go),
 // singleLeases.mu (single.go), waitingRuns.mu (cluster.go),
-// scheduleCache.mu and the OnInit hooks' lock are leaves:
+// scheduleCache.mu, a run's jobCtx.mu and event.mu (runctx.go, run.go)
+// and the OnInit hooks' lock are leaves:
 // nothing else is taken while one is held.
 //
 // A graph root's lease being acquired or released (entry.graphLease.busy,
@@ -87,6 +88,7 @@ type Engine struct {
 	hookAdded      []string // tasks registered while Start ran the hooks
 	groups         map[string]*group
 	runs           runTable   // runs in flight here, by execution ID; its own lock
+	pool           workers    // goroutines that execute runs (pool.go)
 	graph          *dag.Graph // the task graph, built at Start and on changes after
 	// graphRuns are the graph runs in progress.
 	graphRuns map[uuid.UUID]*graphRun

@@ -264,7 +264,7 @@ func (e *Engine) startMember(gr *graphRun, name string) (string, error) {
 		e.mu.Unlock()
 		return reasonSuspended, nil
 	}
-	r := e.newRunSpec(ent, spec, &exec)
+	r := e.initRunLocked(e.allocRun(), ent, spec, &exec)
 	r.graph = gr
 	ent.running++
 	r.counted = true
@@ -279,12 +279,12 @@ func (e *Engine) startMember(gr *graphRun, name string) (string, error) {
 		e.runs.remove(exec.ID)
 		e.mu.Unlock()
 		r.createErr = err
-		close(r.created)
+		r.created.close()
 		r.release()
 		return "", err
 	}
-	close(r.created)
-	go r.execute()
+	r.created.close()
+	e.pool.submit(r)
 	return "", nil
 }
 

@@ -240,6 +240,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	}
 	e.stopHeld(ctx)
 	e.stopLease(ctx)
+	e.pool.close()
 	if herr := e.hub.Close(ctx); herr != nil && err == nil {
 		err = herr // the notification queues did not drain in time
 	}

@@ -112,7 +112,7 @@ func (e *Engine) abortRun(id uuid.UUID, cause error) {
 // the run is not on this engine.
 func (e *Engine) runDone(id uuid.UUID) <-chan struct{} {
 	if r := e.runs.get(id); r != nil {
-		return r.done
+		return r.done.wait()
 	}
 	closed := make(chan struct{})
 	close(closed)

@@ -42,7 +42,7 @@ func (e *Engine) startPromoted(next *run, closing bool) {
 // startPending starts a queued run after the run ahead of it ended.
 func (r *run) startPending() {
 	e := r.e
-	<-r.created
+	<-r.created.wait()
 	if r.createErr != nil {
 		r.release() // admit's error path undid the counters
 		return

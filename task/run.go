@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/jonboulle/clockwork"
 	"go.uber.org/zap"
@@ -27,14 +28,14 @@ type run struct {
 	listeners []Listener
 	graph     *graphRun // the graph run this run belongs to, if any
 
-	ctx    context.Context         // the run's context: cancelled with a cause, carries the run
-	cancel context.CancelCauseFunc // cancels ctx; the first cause stays
-	timer  clockwork.Timer         // Spec.Timeout's, if set
-	pre    begun                   // what happened before the job
+	ctx   context.Context // the run's context: &jc
+	jc    jobCtx
+	timer clockwork.Timer // Spec.Timeout's, if set
+	pre   begun           // what happened before the job
 
-	created   chan struct{} // closed once the record's creation returned
-	createErr error         // set before created is closed
-	done      chan struct{} // closed once the final record is written
+	created   event // closed once the record's creation returned
+	createErr error // set before created is closed
+	done      event // closed once the final record is written
 
 	released atomic.Bool // the run's count in Engine.wg is released
 	writeMu  sync.Mutex  // serialises the run's store writes after its creation
@@ -55,25 +56,54 @@ type run struct {
 // newRun prepares a run of the task's current definition; e.mu must be
 // held.
 func (e *Engine) newRun(ent *entry, exec *store.Execution) *run {
-	return e.newRunSpec(ent, ent.spec, exec)
+	return e.initRunLocked(e.allocRun(), ent, ent.spec, exec)
 }
 
-// newRunSpec prepares a run of a given definition of the task (a graph
-// run's frozen one) with a copy of exec as its record (r.exec); e.mu must
-// be held.
-func (e *Engine) newRunSpec(ent *entry, spec *def, exec *store.Execution) *run {
-	r := &run{
-		e: e, ent: ent, spec: spec, rec: *exec,
-		listeners: e.cfg.listeners,
-		created:   make(chan struct{}),
-		done:      make(chan struct{}),
+// allocRun makes a run's memory, channels and context. It needs no lock: a
+// fire makes its chunk's runs before it takes the engine's lock, which the
+// ends of the runs before them wait for (bench/README.md, issue 16).
+func (e *Engine) allocRun() *run { return e.allocRunIn(new(run)) }
+
+// allocRunIn is allocRun in r's memory.
+func (e *Engine) allocRunIn(r *run) *run {
+	r.e = e
+	r.exec = &r.rec
+	r.jc.r = r
+	r.ctx = &r.jc
+	return r
+}
+
+// allocRuns is allocRun for n runs, made in blocks of runsPerBlock: one
+// allocation per block rather than one per run buys the tick workload's
+// CPU per fire (bench/README.md, issue 16). A block lives until each of
+// its runs has ended and been replaced as its task's last record, which
+// for the runs of one fire (tasks on one schedule) is their next fire.
+func (e *Engine) allocRuns(n int) []*run {
+	rs := make([]*run, n)
+	for i := 0; i < n; {
+		block := make([]run, min(runsPerBlock, n-i))
+		for j := range block {
+			rs[i+j] = e.allocRunIn(&block[j])
+		}
+		i += len(block)
 	}
+	return rs
+}
+
+// runsPerBlock is how many runs share an allocation: as many as fit in
+// 32 KiB, the largest object the allocator serves from its per-processor
+// caches (a larger one is taken under the heap's lock).
+var runsPerBlock = max(1, 32<<10/int(unsafe.Sizeof(run{})))
+
+// initRunLocked makes r, from allocRun, a run of a given definition of the
+// task (a graph run's frozen one) with a copy of exec as its record
+// (r.exec); e.mu must be held.
+func (e *Engine) initRunLocked(r *run, ent *entry, spec *def, exec *store.Execution) *run {
+	r.ent, r.spec, r.rec = ent, spec, *exec
+	r.listeners = e.cfg.listeners
 	if len(spec.o().Listeners) > 0 {
 		r.listeners = append(slices.Clip(e.cfg.listeners), spec.o().Listeners...)
 	}
-	r.exec = &r.rec
-	ctx, cancel := context.WithCancelCause(context.Background())
-	r.ctx, r.cancel = withRun(ctx, r), cancel
 	return r
 }
 
@@ -85,13 +115,11 @@ func (r *run) release() {
 	}
 }
 
+// cancel cancels the run's context; the first cause stays.
+func (r *run) cancel(cause error) { r.jc.cancelWith(cause) }
+
 // cancelled returns the cause the run was cancelled with, or nil.
-func (r *run) cancelled() error {
-	if r.ctx.Err() == nil {
-		return nil
-	}
-	return context.Cause(r.ctx)
-}
+func (r *run) cancelled() error { return r.jc.causeErr() }
 
 // stop cancels a queued run (recorded cancelled at once) or a running one's
 // context.
@@ -322,7 +350,7 @@ func (r *run) notify(ctx context.Context, event string, state store.State, runEr
 // for the record's creation, and does nothing if that failed.
 func (r *run) finish(o outcome) bool {
 	e := r.e
-	<-r.created
+	<-r.created.wait()
 	if r.createErr != nil {
 		return false
 	}
@@ -353,10 +381,26 @@ func (r *run) finish(o outcome) bool {
 	r.cancel(context.Canceled) // release the context's resources
 
 	// The job is over: the task is free for its next fire as soon as the
-	// final record can be seen, so count it out before writing; and what
-	// else the end changes in the task is done in the same pass.
+	// final record can be seen, so count it out before writing.
 	e.mu.Lock()
-	ent := r.ent
+	a := e.countOutLocked(r)
+	e.mu.Unlock()
+
+	r.writeMu.Lock()
+	err := e.recordEnd(final)
+	r.writeMu.Unlock()
+	if err != nil {
+		e.logEndLost(final, err)
+	}
+	e.afterRun(r, final, safeErrorKind(o.state, o.err), a)
+	r.done.close()
+	return true
+}
+
+// countOutLocked frees r's task of it and decides what else its end
+// changes in the task, in the same pass; e.mu must be held.
+func (e *Engine) countOutLocked(r *run) ended {
+	final, ent := r.final, r.ent
 	if r.counted {
 		ent.running--
 		r.counted = false
@@ -378,17 +422,7 @@ func (r *run) finish(o outcome) bool {
 	if a.mayChange {
 		a.change, a.suspendedNow = e.countOutcomeLocked(r, final)
 	}
-	e.mu.Unlock()
-
-	r.writeMu.Lock()
-	err := e.recordEnd(final)
-	r.writeMu.Unlock()
-	if err != nil {
-		e.logEndLost(final, err)
-	}
-	e.afterRun(r, final, safeErrorKind(o.state, o.err), a)
-	close(r.done)
-	return true
+	return a
 }
 
 // ended is what a run's end decided under the engine's lock, for afterRun.
@@ -501,4 +535,45 @@ func (r *run) abort(cause error) {
 		err:      fmt.Errorf("%w: the job had not returned when the shutdown deadline passed", cause),
 		exitCode: ExitCodeCancelled,
 	})
+}
+
+// An event is closed once and waited on by any number of callers. Its
+// channel is made only when someone waits before it is closed, which for
+// most runs no one does: two channels per run cost the tick workload's CPU
+// per fire (bench/README.md, issue 16).
+type event struct {
+	mu     sync.Mutex
+	ch     chan struct{}
+	closed bool
+}
+
+// closedChan is the channel of an event closed before anyone waited.
+var closedChan = func() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}()
+
+// wait returns a channel closed when s is.
+func (s *event) wait() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.ch != nil:
+	case s.closed:
+		return closedChan
+	default:
+		s.ch = make(chan struct{})
+	}
+	return s.ch
+}
+
+// close closes s; it must be called once.
+func (s *event) close() {
+	s.mu.Lock()
+	s.closed = true
+	if s.ch != nil {
+		close(s.ch)
+	}
+	s.mu.Unlock()
 }

@@ -211,7 +211,7 @@ func (e *Engine) Wait(ctx context.Context, id uuid.UUID) (*store.Execution, erro
 	r := e.runs.get(id)
 	if r != nil {
 		select {
-		case <-r.done:
+		case <-r.done.wait():
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}

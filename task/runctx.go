@@ -1,0 +1,103 @@
+// This file owns a run's context: the run is its own context.Context, and
+// the standard cancellable context it stands for is made only when needed.
+
+package task
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// jobCtx is a run's context: the one its condition, listeners and job get.
+// It lives inside the run (no allocation of its own) and makes the standard
+// cancellable context it stands for only when something needs one — Done,
+// context.Cause of a cancelled run, a context derived from it — so a job
+// that never looks at cancellation pays nothing for it. Three allocations
+// per run fewer buy the burst, record and tick targets (bench/README.md,
+// issue 16). Once made, that
+// context does the work: derived contexts attach to it directly, and
+// context.Cause reports the cause the run was cancelled with (ErrTimeout,
+// ErrCancelled, ErrShutdown).
+type jobCtx struct {
+	r *run
+
+	mu     sync.Mutex
+	inner  context.Context // made on first need
+	cancel context.CancelCauseFunc
+	cause  error // the first cause the run was cancelled with
+}
+
+var _ context.Context = (*jobCtx)(nil)
+
+// Deadline reports no deadline: Spec.Timeout cancels the run with cause
+// ErrTimeout instead.
+func (c *jobCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
+
+// Done returns a channel closed when the run is cancelled or over.
+func (c *jobCtx) Done() <-chan struct{} { return c.ctx().Done() }
+
+// Err returns context.Canceled once the run is cancelled or over, else nil.
+func (c *jobCtx) Err() error {
+	if c.causeErr() != nil {
+		return context.Canceled
+	}
+	return nil
+}
+
+// Value returns the run for the package's key. For every other key it asks
+// the standard context, made now if it must be: a run that has not been
+// cancelled has none, so until then no other key has a value either (the
+// run's context descends from context.Background).
+func (c *jobCtx) Value(key any) any {
+	if key == (runKey{}) {
+		return c.r
+	}
+	c.mu.Lock()
+	inner, cancelled := c.inner, c.cause != nil
+	c.mu.Unlock()
+	if inner == nil && !cancelled {
+		return nil
+	}
+	return c.ctx().Value(key)
+}
+
+// String names the context in panics and logs.
+func (c *jobCtx) String() string { return "task.runContext" }
+
+// ctx returns the standard context, making it (cancelled, if the run
+// already is) on first use.
+func (c *jobCtx) ctx() context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.inner == nil {
+		c.inner, c.cancel = context.WithCancelCause(context.Background())
+		if c.cause != nil {
+			c.cancel(c.cause)
+		}
+	}
+	return c.inner
+}
+
+// cancelWith cancels the run's context; the first cause stays. The
+// standard context is cancelled under the lock, with the recorded cause:
+// two cancellations racing must not leave the job seeing one cause and the
+// record another, nor Err non-nil while Done is open. (Cancelling never
+// calls back into the parent.)
+func (c *jobCtx) cancelWith(cause error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cause == nil {
+		c.cause = cause
+	}
+	if c.cancel != nil {
+		c.cancel(c.cause) // a no-op but for the first call
+	}
+}
+
+// causeErr returns what the run was cancelled with, or nil.
+func (c *jobCtx) causeErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cause
+}
