@@ -66,17 +66,24 @@
 //     Several matches that fall on the transition instant give one
 //     activation.
 //   - A matching time that happens twice (01:30 on the night summer time
-//     ends in Los Angeles) runs at its first occurrence with RepeatFirst
-//     (the default) and at both with RepeatBoth.
+//     ends in Los Angeles) runs at both occurrences if the expression
+//     fires through the hour — its second, minute or hour field is "*", a
+//     step or a range, as in "*/15 * * * *" or "0 * * * *" — and at its
+//     first occurrence only if those three fields are values or lists of
+//     values ("30 1 * * *"). That is RepeatByFields, the default, and
+//     Cronos's rule: a job every 15 minutes keeps running through the
+//     repeated hour (as with robfig/cron and hashicorp's cronexpr), and a
+//     daily job at 01:30 runs once. RepeatFirst and RepeatBoth choose one
+//     behaviour for every expression.
 //
-// So a daily job at 02:30 runs once every day, and an hourly job never
-// runs twice in the same wall-clock hour unless RepeatBoth asks for it.
-// Choose the policies with WithGap and WithRepeat.
+// So a daily job at 02:30 runs once every day, and an interval expression
+// has no hole on the night the clocks go back. Choose the policies with
+// WithGap and WithRepeat.
 //
 // String gives a canonical text that includes the zone and any policy that
-// is not the default ("0 30 2 * * * America/Los_Angeles gap=skip"): two
-// schedules with the same String fire at the same instants. ParseText
-// parses it back.
+// changes what the defaults would do ("0 30 2 * * * America/Los_Angeles
+// gap=skip"): two schedules with the same String fire at the same
+// instants. ParseText parses it back.
 //
 // # SQL text forms
 //

@@ -3,6 +3,7 @@ package cron
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -53,6 +54,7 @@ type Expr struct {
 
 	sec, min, hour, dom, month, dow uint64
 	dayOr                           bool // both day fields restricted: either matches
+	both                            bool // a repeated wall time runs at both occurrences
 	canon                           string
 }
 
@@ -77,7 +79,7 @@ func Parse(expr, zone string, opts ...Option) (Schedule, error) {
 	if len(expr) > MaxLen {
 		return nil, &ParseError{Expr: expr, Field: "expression", Err: ErrTooLong}
 	}
-	var o options
+	o := options{gap: GapDefault, repeat: RepeatDefault}
 	for i, opt := range opts {
 		if opt == nil {
 			return nil, &ParseError{Expr: expr, Field: "option", Err: fmt.Errorf("%w: option %d is nil", ErrOption, i)}
@@ -122,6 +124,7 @@ func Parse(expr, zone string, opts ...Option) (Schedule, error) {
 		}
 		masks[i], stars[i] = m, star
 	}
+	e.both = e.repeat == RepeatBoth || e.repeat == RepeatByFields && slices.ContainsFunc(fields[fSec:fHour+1], repeatsInHour)
 	e.sec, e.min, e.hour, e.dom, e.month, e.dow = masks[fSec], masks[fMin], masks[fHour], masks[fDom], masks[fMonth], masks[fDow]
 	e.dayOr = !stars[fDom] && !stars[fDow]
 	e.normalizeDays()
@@ -131,6 +134,11 @@ func Parse(expr, zone string, opts ...Option) (Schedule, error) {
 	}
 	return e, nil
 }
+
+// repeatsInHour reports whether a second, minute or hour field is "*", a
+// step or a range: the fields for which RepeatByFields runs a repeated
+// wall time at both occurrences.
+func repeatsInHour(field string) bool { return strings.ContainsAny(field, "*/-") }
 
 // MustParse is like Parse but panics on error. It is meant for
 // package-level variables and examples with constant expressions; parse
@@ -183,6 +191,7 @@ func (e *Expr) normalizeDays() {
 // gives a schedule with the same activations.
 func (e *Expr) format() string {
 	var b strings.Builder
+	through := false // what throughHour is for the fields as written
 	for i, m := range []uint64{e.sec, e.min, e.hour, e.month} {
 		if i == 3 {
 			// Days go before the month.
@@ -194,7 +203,9 @@ func (e *Expr) format() string {
 			b.WriteString(dow)
 			break
 		}
-		b.WriteString(specs[i].format(m, true))
+		f := specs[i].format(m, true)
+		through = through || repeatsInHour(f)
+		b.WriteString(f)
 		b.WriteByte(' ')
 	}
 	b.WriteByte(' ')
@@ -203,9 +214,16 @@ func (e *Expr) format() string {
 		b.WriteString(" gap=")
 		b.WriteString(e.gap.String())
 	}
-	if e.repeat != RepeatDefault {
+	// The repeat policy is written only where it changes what the
+	// default (RepeatByFields) does with the fields as written (which
+	// may differ from the fields parsed: "0,30" is written "*/30").
+	if e.both != through {
 		b.WriteString(" repeat=")
-		b.WriteString(e.repeat.String())
+		if e.both {
+			b.WriteString(RepeatBoth.String())
+		} else {
+			b.WriteString(RepeatFirst.String())
+		}
 	}
 	return b.String()
 }
@@ -245,7 +263,8 @@ func (e *Expr) Location() *time.Location { return e.location() }
 func (e *Expr) Expr() string { return e.src }
 
 // String returns the canonical text: the six fields, the zone name and
-// " gap=skip" or " repeat=both" when the policy is not the default, for
+// " gap=skip", " repeat=first" or " repeat=both" where the policy changes
+// what the defaults would do with the fields as written, for
 // example "0 30 2 * * * Europe/Berlin gap=skip". Descriptors are written as
 // their fields (@daily as "0 0 0 * * *"). ParseText parses it back to a
 // schedule with the same activations.
@@ -262,7 +281,7 @@ func (e *Expr) String() string {
 // Matching is on the wall clock of the schedule's zone. A matching wall
 // time skipped by a forward clock change runs at the transition instant
 // (GapRunAfter) or not at all (GapSkip); one that occurs twice runs at the
-// first occurrence (RepeatFirst) or at both (RepeatBoth). Whatever the
+// first occurrence or at both, as the RepeatPolicy says. Whatever the
 // policies, every activation is an instant on a whole second and is
 // returned once.
 func (e *Expr) Next(t time.Time) time.Time {
@@ -283,7 +302,7 @@ func (e *Expr) Next(t time.Time) time.Time {
 	// after t's wall time, and, with RepeatFirst, not a second occurrence
 	// of a time the previous period already had.
 	lo := wall + 1
-	if e.repeat == RepeatFirst && !start.IsZero() {
+	if !e.both && !start.IsZero() {
 		_, prevOff := start.Add(-time.Second).Zone()
 		if prevOff > off {
 			lo = max(lo, start.Unix()+int64(prevOff))
@@ -316,7 +335,7 @@ func (e *Expr) Next(t time.Time) time.Time {
 			}
 			lo = trans + int64(off)
 		case off < prevOff: // Repeat: walls [trans+off, trans+prevOff) come again.
-			if e.repeat == RepeatBoth {
+			if e.both {
 				lo = trans + int64(off)
 			} else {
 				lo = trans + int64(prevOff)
@@ -366,7 +385,7 @@ func (e *Expr) Prev(t time.Time) time.Time {
 		_, prevOff := before.Zone()
 		trans := start.Unix()
 		lower := trans + int64(off)
-		if e.repeat == RepeatFirst && prevOff > off {
+		if !e.both && prevOff > off {
 			lower = trans + int64(prevOff)
 		}
 		if c >= lower {

@@ -74,8 +74,9 @@ func runWalks(t *testing.T, tests []walkCase) {
 }
 
 var (
-	skip = []Option{WithGap(GapSkip)}
-	both = []Option{WithRepeat(RepeatBoth)}
+	skip  = []Option{WithGap(GapSkip)}
+	both  = []Option{WithRepeat(RepeatBoth)}
+	first = []Option{WithRepeat(RepeatFirst)}
 )
 
 // America/Los_Angeles, 2026-03-08: 02:00 PST (-8) jumps to 03:00 PDT (-7)
@@ -131,16 +132,16 @@ func TestNextLosAngelesFallBack(t *testing.T) {
 			[]string{"2026-10-31T08:30:00Z", "2026-11-01T08:30:00Z", "2026-11-02T09:30:00Z"}},
 		{"daily 01:30 both", "0 30 1 * * *", la, both, "2026-10-31T00:00:00Z",
 			[]string{"2026-10-31T08:30:00Z", "2026-11-01T08:30:00Z", "2026-11-01T09:30:00Z", "2026-11-02T09:30:00Z"}},
-		{"hourly", "0 0 * * * *", la, nil, "2026-11-01T06:30:00Z",
+		{"hourly first", "0 0 * * * *", la, first, "2026-11-01T06:30:00Z",
 			[]string{"2026-11-01T07:00:00Z", "2026-11-01T08:00:00Z", "2026-11-01T10:00:00Z", "2026-11-01T11:00:00Z"}},
 		{"hourly both", "0 0 * * * *", la, both, "2026-11-01T06:30:00Z",
 			[]string{"2026-11-01T07:00:00Z", "2026-11-01T08:00:00Z", "2026-11-01T09:00:00Z", "2026-11-01T10:00:00Z", "2026-11-01T11:00:00Z"}},
-		{"every 30m", "0 */30 * * * *", la, nil, "2026-11-01T07:15:00Z",
+		{"every 30m first", "0 */30 * * * *", la, first, "2026-11-01T07:15:00Z",
 			[]string{"2026-11-01T07:30:00Z", "2026-11-01T08:00:00Z", "2026-11-01T08:30:00Z", "2026-11-01T10:00:00Z", "2026-11-01T10:30:00Z"}},
 		{"every 30m both", "0 */30 * * * *", la, both, "2026-11-01T07:15:00Z",
 			[]string{"2026-11-01T07:30:00Z", "2026-11-01T08:00:00Z", "2026-11-01T08:30:00Z", "2026-11-01T09:00:00Z", "2026-11-01T09:30:00Z", "2026-11-01T10:00:00Z", "2026-11-01T10:30:00Z"}},
 		// Starting inside the repeated hour, on its second pass.
-		{"every 30m from second pass", "0 */30 * * * *", la, nil, "2026-11-01T09:10:00Z",
+		{"every 30m from second pass first", "0 */30 * * * *", la, first, "2026-11-01T09:10:00Z",
 			[]string{"2026-11-01T10:00:00Z", "2026-11-01T10:30:00Z"}},
 		{"every 30m both from second pass", "0 */30 * * * *", la, both, "2026-11-01T09:10:00Z",
 			[]string{"2026-11-01T09:30:00Z", "2026-11-01T10:00:00Z"}},
@@ -196,11 +197,11 @@ func TestNextBerlinFallBack(t *testing.T) {
 			[]string{"2026-10-23T23:30:00Z", "2026-10-24T23:30:00Z", "2026-10-26T00:30:00Z"}},
 		{"daily 01:30 both", "0 30 1 * * *", berlin, both, "2026-10-23T12:00:00Z",
 			[]string{"2026-10-23T23:30:00Z", "2026-10-24T23:30:00Z", "2026-10-26T00:30:00Z"}},
-		{"hourly", "0 0 * * * *", berlin, nil, "2026-10-24T21:30:00Z",
+		{"hourly first", "0 0 * * * *", berlin, first, "2026-10-24T21:30:00Z",
 			[]string{"2026-10-24T22:00:00Z", "2026-10-24T23:00:00Z", "2026-10-25T00:00:00Z", "2026-10-25T02:00:00Z", "2026-10-25T03:00:00Z"}},
 		{"hourly both", "0 0 * * * *", berlin, both, "2026-10-24T21:30:00Z",
 			[]string{"2026-10-24T22:00:00Z", "2026-10-24T23:00:00Z", "2026-10-25T00:00:00Z", "2026-10-25T01:00:00Z", "2026-10-25T02:00:00Z", "2026-10-25T03:00:00Z"}},
-		{"every 30m", "0 */30 * * * *", berlin, nil, "2026-10-24T23:15:00Z",
+		{"every 30m first", "0 */30 * * * *", berlin, first, "2026-10-24T23:15:00Z",
 			[]string{"2026-10-24T23:30:00Z", "2026-10-25T00:00:00Z", "2026-10-25T00:30:00Z", "2026-10-25T02:00:00Z", "2026-10-25T02:30:00Z"}},
 		{"every 30m both", "0 */30 * * * *", berlin, both, "2026-10-24T23:15:00Z",
 			[]string{"2026-10-24T23:30:00Z", "2026-10-25T00:00:00Z", "2026-10-25T00:30:00Z", "2026-10-25T01:00:00Z", "2026-10-25T01:30:00Z", "2026-10-25T02:00:00Z", "2026-10-25T02:30:00Z"}},
@@ -217,7 +218,7 @@ func TestNextOddTransitions(t *testing.T) {
 		{"lord howe gap", "0 */20 2 * * *", "Australia/Lord_Howe", nil, "2026-10-03T15:00:00Z",
 			[]string{"2026-10-03T15:30:00Z", "2026-10-03T15:40:00Z", "2026-10-04T15:00:00Z"}},
 		// 2026-04-05: 02:00 (+11) falls back to 01:30 (+10:30) at 15:00Z.
-		{"lord howe repeat", "0 */20 1 * * *", "Australia/Lord_Howe", nil, "2026-04-04T13:59:00Z",
+		{"lord howe repeat first", "0 */20 1 * * *", "Australia/Lord_Howe", first, "2026-04-04T13:59:00Z",
 			[]string{"2026-04-04T14:00:00Z", "2026-04-04T14:20:00Z", "2026-04-04T14:40:00Z", "2026-04-05T14:30:00Z"}},
 		// São Paulo, 2018-11-04: midnight (-3) jumped to 01:00 (-2) at 03:00Z.
 		{"sao paulo midnight", "@daily", "America/Sao_Paulo", nil, "2018-11-02T12:00:00Z",
@@ -334,7 +335,7 @@ func TestNextMatchesOracle(t *testing.T) {
 		{"Pacific/Apia", 2011}, {"America/St_Johns", 2026},
 		{"Asia/Tokyo", 2026},
 	}
-	policies := [][]Option{nil, skip, both, {WithGap(GapSkip), WithRepeat(RepeatBoth)}}
+	policies := [][]Option{nil, skip, both, first, {WithGap(GapSkip), WithRepeat(RepeatBoth)}}
 	for _, z := range zones {
 		loc, err := time.LoadLocation(z.name)
 		if err != nil {
@@ -449,7 +450,7 @@ func oracle(e *Expr, offs offsets, a, b int64) []int64 {
 					repeated = true
 				}
 			}
-			if !repeated || e.repeat == RepeatBoth {
+			if !repeated || e.both {
 				out = append(out, i)
 				continue
 			}
@@ -521,7 +522,7 @@ func TestNextPrevConsistent(t *testing.T) {
 	t.Parallel()
 	exprs := []string{"0 30 2 * * *", "0 0 * * * *", "*/7 */13 * * * *", "0 0 0 29 2 *", "0 0 0 */2 * MON", "0 0 12 13 * FRI", "@monthly"}
 	zones := []string{"", "America/Los_Angeles", "Europe/Berlin", "Australia/Lord_Howe", "Asia/Kathmandu"}
-	policies := [][]Option{nil, skip, both}
+	policies := [][]Option{nil, skip, both, first}
 	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, expr := range exprs {
 		for _, zone := range zones {
@@ -584,7 +585,7 @@ func TestNextLeapYearEnd(t *testing.T) {
 		b := a + 2*86400
 		offs := offsetTable(loc, a-1, b)
 		for _, expr := range exprs {
-			for _, opts := range [][]Option{nil, both} {
+			for _, opts := range [][]Option{nil, both, first} {
 				e := MustParse(expr, z.zone, opts...).(*Expr)
 				want := oracle(e, offs, a, b)
 				if got := walkNext(e, a, b); !equalInts(got, want) {

@@ -42,13 +42,21 @@ const (
 	RepeatFirst RepeatPolicy = iota
 	// RepeatBoth runs such a time at both occurrences.
 	RepeatBoth
+	// RepeatByFields is RepeatBoth for an expression whose second,
+	// minute or hour field is "*", a step or a range — one that fires
+	// through the hour, such as "*/15 * * * *" or "0 * * * *", and so
+	// keeps firing through a repeated hour — and RepeatFirst for one
+	// whose three are values or lists of values ("0 30 1 * * *" runs
+	// once). It is Cronos's rule; robfig/cron and hashicorp's cronexpr
+	// also fire such expressions through the repeated hour.
+	RepeatByFields
 )
 
 // RepeatDefault is the repeat policy of a schedule parsed without
 // WithRepeat.
-const RepeatDefault = RepeatFirst
+const RepeatDefault = RepeatByFields
 
-// String returns "first" or "both", the words the canonical text uses
+// String returns "first", "both" or "by-fields", the words the canonical text uses
 // after "repeat=".
 func (p RepeatPolicy) String() string {
 	switch p {
@@ -56,6 +64,8 @@ func (p RepeatPolicy) String() string {
 		return "first"
 	case RepeatBoth:
 		return "both"
+	case RepeatByFields:
+		return "by-fields"
 	}
 	return fmt.Sprintf("RepeatPolicy(%d)", int(p))
 }
@@ -85,10 +95,10 @@ func WithGap(p GapPolicy) Option {
 
 // WithRepeat sets what happens to matching wall-clock times repeated by a
 // backward clock change. An unknown policy makes Parse fail with ErrOption.
-// Default: RepeatFirst (RepeatDefault).
+// Default: RepeatByFields (RepeatDefault).
 func WithRepeat(p RepeatPolicy) Option {
 	return func(o *options) error {
-		if p != RepeatFirst && p != RepeatBoth {
+		if p != RepeatFirst && p != RepeatBoth && p != RepeatByFields {
 			return fmt.Errorf("%w: repeat policy %d", ErrOption, int(p))
 		}
 		o.repeat = p

@@ -29,8 +29,8 @@ func TestParseValid(t *testing.T) {
 		{expr: "0 5-55/10 * * * *", want: "0 5-55/10 * * * * UTC"},
 		{expr: "0 5/10 * * * *", want: "0 5-55/10 * * * * UTC"},
 		{expr: "0 0-59/1 * * * *", want: "0 * * * * * UTC"},
-		{expr: "0 0 */24 * * *", want: "0 0 0 * * * UTC"},
-		{expr: "0 0 1,2,3,5,7,8 * * *", want: "0 0 1-3,5,7-8 * * * UTC"},
+		{expr: "0 0 */24 * * *", want: "0 0 0 * * * UTC repeat=both"},
+		{expr: "0 0 1,2,3,5,7,8 * * *", want: "0 0 1-3,5,7-8 * * * UTC repeat=first"},
 		{expr: "0 0 0 */2 * MON", want: "0 0 0 */2 * 1 UTC"},                // AND: "*/2" starts with "*"
 		{expr: "0 0 0 1-31/2 * MON", want: "0 0 0 1-31/2 * 1 UTC"},          // OR
 		{expr: "0 0 0 1-31 * MON", want: "0 0 0 * * * UTC"},                 // OR with a full field: every day
@@ -249,6 +249,7 @@ func TestPolicyStrings(t *testing.T) {
 		{GapPolicy(5).String(), "GapPolicy(5)"},
 		{RepeatFirst.String(), "first"},
 		{RepeatBoth.String(), "both"},
+		{RepeatByFields.String(), "by-fields"},
 		{RepeatPolicy(5).String(), "RepeatPolicy(5)"},
 	}
 	for _, tt := range tests {
@@ -256,7 +257,7 @@ func TestPolicyStrings(t *testing.T) {
 			t.Fatalf("String() = %q, want %q", tt.got, tt.want)
 		}
 	}
-	if GapDefault != GapRunAfter || RepeatDefault != RepeatFirst {
-		t.Fatalf("defaults = %v, %v, want run-after, first", GapDefault, RepeatDefault)
+	if GapDefault != GapRunAfter || RepeatDefault != RepeatByFields {
+		t.Fatalf("defaults = %v, %v, want run-after, by-fields", GapDefault, RepeatDefault)
 	}
 }

@@ -30,7 +30,7 @@ var units = map[string]time.Duration{
 // The whole text may also be one quoted literal ('1 MINUTE'). After an
 // unquoted expression, the last word is taken as the zone when it contains
 // a letter and is not a day-of-week field; otherwise the zone is UTC. A
-// trailing "gap=skip|run-after" or "repeat=first|both" sets the DST policy,
+// trailing "gap=skip|run-after" or "repeat=first|both|by-fields" sets the DST policy,
 // as WithGap and WithRepeat do. Intervals are anchored to the Unix epoch,
 // so "1 DAY" fires at midnight UTC.
 //
@@ -108,6 +108,8 @@ func parseSpec(text string, toks []token) (Schedule, error) {
 			opt = WithRepeat(RepeatFirst)
 		case "repeat=both":
 			opt = WithRepeat(RepeatBoth)
+		case "repeat=by-fields":
+			opt = WithRepeat(RepeatByFields)
 		default:
 			return nil, &ParseError{Expr: text, Field: "text", Input: last.s, Err: fmt.Errorf("%w: unknown policy", ErrSyntax)}
 		}
