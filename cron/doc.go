@@ -20,6 +20,11 @@
 //	second  minute  hour  day-of-month  month  day-of-week
 //	0-59    0-59    0-23  1-31          1-12   0-7 (0 and 7 are Sunday)
 //
+// A six-field expression is read seconds first, as robfig/cron reads one
+// with seconds: "0 0 1 1 * *" is 01:00 on the 1st of every month, not
+// midnight on New Year's Day (which is "0 0 0 1 1 *", or "0 0 1 1 *" in
+// five fields). There is no year field.
+//
 // Each field is "*", a value, a range "a-b", a step "*/n", "a-b/n" or
 // "a/n" (a to the end of the range), or a comma-separated list of these.
 // Months may be written JAN-DEC and days of the week SUN-SAT, in any case.
@@ -31,6 +36,11 @@
 // 13 * FRI" fires on every 13th and every Friday); otherwise both must
 // match ("0 0 0 * * FRI" fires on Fridays only). Note that "*/2" starts
 // with "*": "0 0 0 */2 * MON" fires on Mondays with an odd day of month.
+//
+// Where taskmill differs on purpose: Quartz (and so Metabase) refuses an
+// expression that restricts both day fields (one must be "?"), and taskmill
+// ORs them as Vixie cron and robfig/cron do; Quartz numbers the days of the
+// week 1-7 from Sunday, taskmill 0-7 with 0 and 7 Sunday, as Vixie cron.
 //
 // Parse rejects an expression that can never fire (30 February) with
 // ErrNeverFires, and any input longer than MaxLen bytes.
@@ -55,6 +65,9 @@
 // An expression matches wall-clock times in its zone, an IANA name such as
 // "America/Los_Angeles" ("" is UTC; "Local" is time.Local, which differs
 // from machine to machine, so shared schedules should name their zone).
+// The zone may also open the expression, as robfig/cron and gocron write
+// it: "CRON_TZ=Asia/Tokyo 0 9 * * *" (or "TZ=..."); a prefix and a zone
+// given beside it must name the same zone.
 // Zone data comes from the system or from a program that imports
 // time/tzdata; engines sharing a store should use the same. Where the
 // clocks change, a wall-clock time can be missing or happen twice, and each

@@ -40,6 +40,10 @@ var (
 	// MaxLen bytes.
 	ErrTooLong = errors.New("cron: input too long")
 
+	// ErrZoneConflict is returned for an expression whose CRON_TZ= or TZ=
+	// prefix names another zone than the one given beside it.
+	ErrZoneConflict = errors.New("cron: zone prefix and zone disagree")
+
 	// ErrOption is returned for a nil option and for an option given an
 	// unknown value, such as WithGap(GapPolicy(7)).
 	ErrOption = errors.New("cron: invalid option")

@@ -72,9 +72,14 @@ var (
 // *Interval, for which zone is checked but otherwise ignored. Options set
 // the DST policy of an *Expr.
 //
+// The expression may start with CRON_TZ=<zone> or TZ=<zone>, as in
+// robfig/cron and gocron ("CRON_TZ=Asia/Tokyo 0 9 * * *"): that zone is
+// used when zone is "", and a zone that names another is an error
+// (ErrZoneConflict).
+//
 // Errors are *ParseError values wrapping ErrSyntax, ErrOutOfRange,
-// ErrFieldCount, ErrUnknownZone, ErrNeverFires, ErrInterval, ErrTooLong or
-// ErrOption.
+// ErrFieldCount, ErrUnknownZone, ErrZoneConflict, ErrNeverFires,
+// ErrInterval, ErrTooLong or ErrOption.
 func Parse(expr, zone string, opts ...Option) (Schedule, error) {
 	if len(expr) > MaxLen {
 		return nil, &ParseError{Expr: expr, Field: "expression", Err: ErrTooLong}
@@ -88,11 +93,20 @@ func Parse(expr, zone string, opts ...Option) (Schedule, error) {
 			return nil, &ParseError{Expr: expr, Field: "option", Err: err}
 		}
 	}
+	fields := strings.Fields(expr)
+	if len(fields) > 0 {
+		if name, ok := zonePrefix(fields[0]); ok {
+			if zone != "" && !sameZone(zone, name) {
+				return nil, &ParseError{Expr: expr, Field: "zone", Input: fields[0],
+					Err: fmt.Errorf("%w: the expression says %s, the zone given is %q", ErrZoneConflict, fields[0], zone)}
+			}
+			zone, fields = name, fields[1:]
+		}
+	}
 	loc, err := loadZone(zone)
 	if err != nil {
 		return nil, &ParseError{Expr: expr, Field: "zone", Input: zone, Err: err}
 	}
-	fields := strings.Fields(expr)
 	if len(fields) > 0 && strings.HasPrefix(fields[0], "@") {
 		name := strings.ToLower(fields[0])
 		if name == "@every" {
@@ -149,6 +163,28 @@ func MustParse(expr, zone string, opts ...Option) Schedule {
 		panic(err)
 	}
 	return s
+}
+
+// zonePrefix returns the zone of a CRON_TZ= or TZ= prefix (robfig/cron's
+// and gocron's way to put the zone in the expression), if word is one.
+func zonePrefix(word string) (zone string, ok bool) {
+	for _, p := range []string{"CRON_TZ=", "TZ="} {
+		if name, found := strings.CutPrefix(word, p); found {
+			return name, true
+		}
+	}
+	return "", false
+}
+
+// sameZone reports whether two zone names load the same zone ("" and
+// "UTC" do); names that do not load are the same only if equal.
+func sameZone(a, b string) bool {
+	if a == b {
+		return true
+	}
+	la, errA := loadZone(a)
+	lb, errB := loadZone(b)
+	return errA == nil && errB == nil && la.String() == lb.String()
 }
 
 func loadZone(zone string) (*time.Location, error) {

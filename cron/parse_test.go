@@ -261,3 +261,68 @@ func TestPolicyStrings(t *testing.T) {
 		t.Fatalf("defaults = %v, %v, want run-after, by-fields", GapDefault, RepeatDefault)
 	}
 }
+
+func TestParseZonePrefix(t *testing.T) {
+	t.Parallel()
+	from := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		expr, zone string
+		wantZone   string
+		wantNext   time.Time
+	}{
+		{"CRON_TZ=Asia/Tokyo 0 9 * * *", "", "Asia/Tokyo", time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC).Add(24 * time.Hour)},
+		{"TZ=Europe/Berlin 0 9 * * *", "", "Europe/Berlin", time.Date(2026, 6, 1, 7, 0, 0, 0, time.UTC)},
+		{"CRON_TZ=Asia/Tokyo 0 9 * * *", "Asia/Tokyo", "Asia/Tokyo", time.Date(2026, 6, 2, 0, 0, 0, 0, time.UTC)},
+		{"CRON_TZ=UTC 30 2 * * *", "", "UTC", time.Date(2026, 6, 1, 2, 30, 0, 0, time.UTC)},
+		{"CRON_TZ=UTC 30 2 * * *", "UTC", "UTC", time.Date(2026, 6, 1, 2, 30, 0, 0, time.UTC)},
+		{"CRON_TZ=America/New_York @daily", "", "America/New_York", time.Date(2026, 6, 1, 4, 0, 0, 0, time.UTC)},
+		{"CRON_TZ=America/New_York 0 0 12 * * *", "", "America/New_York", time.Date(2026, 6, 1, 16, 0, 0, 0, time.UTC)},
+	}
+	for _, tt := range tests {
+		s, err := Parse(tt.expr, tt.zone)
+		if err != nil {
+			t.Fatalf("Parse(%q, %q): %v", tt.expr, tt.zone, err)
+		}
+		e := s.(*Expr)
+		if got := e.Location().String(); got != tt.wantZone {
+			t.Errorf("Parse(%q, %q).Location() = %s, want %s", tt.expr, tt.zone, got, tt.wantZone)
+		}
+		if got := e.Next(from); !got.Equal(tt.wantNext) {
+			t.Errorf("Parse(%q, %q).Next(%v) = %v, want %v", tt.expr, tt.zone, from, got, tt.wantNext)
+		}
+		if e.Expr() != tt.expr {
+			t.Errorf("Expr() = %q, want the text as given %q", e.Expr(), tt.expr)
+		}
+		back, err := ParseText(e.String())
+		if err != nil || back.String() != e.String() {
+			t.Errorf("ParseText(%q) = %v, %v; want the same schedule", e.String(), back, err)
+		}
+	}
+	// Through ParseText too.
+	if s, err := ParseText("CRON_TZ=Asia/Tokyo 0 9 * * *"); err != nil || s.(*Expr).Location().String() != "Asia/Tokyo" {
+		t.Fatalf("ParseText with a CRON_TZ prefix = %v, %v", s, err)
+	}
+
+	bad := []struct {
+		expr, zone string
+		want       error
+		mention    []string
+	}{
+		{"CRON_TZ=Asia/Tokyo 0 9 * * *", "Europe/Berlin", ErrZoneConflict, []string{"CRON_TZ=Asia/Tokyo", "Europe/Berlin"}},
+		{"TZ=UTC 0 9 * * *", "Asia/Tokyo", ErrZoneConflict, []string{"TZ=UTC", "Asia/Tokyo"}},
+		{"CRON_TZ=Mars/Olympus 0 9 * * *", "", ErrUnknownZone, []string{"Mars/Olympus"}},
+		{"CRON_TZ=Asia/Tokyo", "", ErrFieldCount, nil},
+		{"0 9 * * * CRON_TZ=Asia/Tokyo", "", ErrSyntax, []string{"day-of-week"}}, // only as a prefix
+	}
+	for _, tt := range bad {
+		_, err := Parse(tt.expr, tt.zone)
+		if !errors.Is(err, tt.want) {
+			t.Fatalf("Parse(%q, %q) error = %v, want %v", tt.expr, tt.zone, err, tt.want)
+		}
+		for _, m := range tt.mention {
+			if !strings.Contains(err.Error(), m) {
+				t.Errorf("Parse(%q, %q) error %q does not name %q", tt.expr, tt.zone, err, m)
+			}
+		}
+	}
+}
