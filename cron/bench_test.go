@@ -15,6 +15,8 @@ func BenchmarkNext(b *testing.B) {
 		{"leap-day-UTC", "0 0 0 29 2 *", ""},
 		{"leap-sunday-Berlin", "0 0 0 29 2 */7", "Europe/Berlin"},
 		{"interval-90s", "@every 90s", ""},
+		{"last-weekday-NY", "0 30 9 LW * *", "America/New_York"},
+		{"third-friday-UTC", "0 0 0 ? * 5#3", ""},
 	}
 	for _, c := range cases {
 		s := MustParse(c.expr, c.zone)

@@ -130,6 +130,9 @@ func has(mask uint64, i int) bool { return mask&(uint64(1)<<uint(i)) != 0 }
 // restricted a day matches if either does, otherwise both must (an
 // unrestricted field holds every day, so "both" is just the other one).
 func (e *Expr) dayMatches(y int64, m, d int) bool {
+	if e.rules != nil {
+		return e.dayMatchesRules(y, m, d)
+	}
 	domOK := has(e.dom, d)
 	if e.dayOr {
 		return domOK || has(e.dow, weekday(y, m, d))
@@ -137,8 +140,29 @@ func (e *Expr) dayMatches(y int64, m, d int) bool {
 	return domOK && has(e.dow, weekday(y, m, d))
 }
 
+// dayMatchesRules is dayMatches for an expression with L, W or # items.
+func (e *Expr) dayMatchesRules(y int64, m, d int) bool {
+	dim, w := daysIn(y, m), weekday(y, m, d)
+	domOK := has(e.dom, d) || e.rules.domMatches(y, m, d, dim)
+	dowOK := has(e.dow, w) || e.rules.dowMatches(d, w, dim)
+	if e.dayOr {
+		return domOK || dowOK
+	}
+	return domOK && dowOK
+}
+
+// domJumps reports whether a day not in e.dom can be skipped over: no
+// day-of-month rule can match it.
+func (e *Expr) domJumps() bool { return e.rules == nil || !e.rules.hasDom() }
+
 func (e *Expr) empty() bool {
-	return e.sec == 0 || e.min == 0 || e.hour == 0 || e.dom == 0 || e.month == 0 || e.dow == 0
+	if e.sec == 0 || e.min == 0 || e.hour == 0 || e.month == 0 {
+		return true
+	}
+	if e.rules == nil {
+		return e.dom == 0 || e.dow == 0
+	}
+	return e.dom == 0 && !e.rules.hasDom() || e.dow == 0 && !e.rules.hasDow()
 }
 
 // nextMatch returns the first civil time at or after from whose fields
@@ -168,7 +192,7 @@ func (e *Expr) nextMatch(from int64, maxYear int64) (int64, bool) {
 			continue
 		}
 		if !e.dayMatches(c.y, c.mo, c.d) {
-			if !e.dayOr && !has(e.dom, c.d) {
+			if !e.dayOr && !has(e.dom, c.d) && e.domJumps() {
 				// Jump straight to the next allowed day of the month.
 				if d := nextBit(e.dom, c.d+1); d > 0 {
 					c.d = d
@@ -253,7 +277,7 @@ func (e *Expr) prevMatch(from int64, minYear int64) (int64, bool) {
 			endOfDay()
 		}
 		if !e.dayMatches(c.y, c.mo, c.d) {
-			if !e.dayOr && !has(e.dom, c.d) {
+			if !e.dayOr && !has(e.dom, c.d) && e.domJumps() {
 				c.d = prevBit(e.dom, c.d-1) // -1 or 0 rolls back a month above.
 			} else {
 				c.d--

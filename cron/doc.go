@@ -31,6 +31,20 @@
 // "?" means "*" in the two day fields. A step must lie between 1 and the
 // size of the field's range.
 //
+// The day fields also take the items Quartz and Snowflake's USING CRON use
+// to name a day by its place in its month, alone or in a list with others:
+//
+//	L      the last day of the month ("L-3": three days before it)
+//	LW     the last weekday (Monday to Friday) of the month
+//	15W    the weekday nearest the 15th, within the month ("1W" on a
+//	       Saturday is Monday the 3rd; a month without a 31st has no "31W")
+//	5L     in day-of-week: the last Friday of the month (any day, by
+//	       number or name: "FRIL")
+//	5#3    in day-of-week: the third Friday of the month (1 to 5)
+//
+// "L" alone in day-of-week, which Quartz reads as Saturday, is an error:
+// write "6L".
+//
 // The day fields follow Vixie cron: if both are restricted, that is neither
 // starts with "*" or "?", a day matches when either field matches ("0 0 0
 // 13 * FRI" fires on every 13th and every Friday); otherwise both must
@@ -40,7 +54,8 @@
 // Where taskmill differs on purpose: Quartz (and so Metabase) refuses an
 // expression that restricts both day fields (one must be "?"), and taskmill
 // ORs them as Vixie cron and robfig/cron do; Quartz numbers the days of the
-// week 1-7 from Sunday, taskmill 0-7 with 0 and 7 Sunday, as Vixie cron.
+// week 1-7 from Sunday, taskmill 0-7 with 0 and 7 Sunday, as Vixie cron
+// (so Quartz's "6L", the last Friday, is taskmill's "5L").
 //
 // Parse rejects an expression that can never fire (30 February) with
 // ErrNeverFires, and any input longer than MaxLen bytes.
@@ -105,5 +120,5 @@
 // singular or plural) give an Interval; "USING CRON '0 0 0 * * *'
 // 'Asia/Tokyo'" and Snowflake's unquoted "USING CRON 0 9 * * *
 // America/Los_Angeles" give an Expr. It also reads the String of any
-// schedule. Snowflake's cron extensions (L, W, #) are not supported.
+// schedule, including Snowflake's L, W and # items.
 package cron

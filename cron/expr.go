@@ -53,8 +53,9 @@ type Expr struct {
 	repeat RepeatPolicy
 
 	sec, min, hour, dom, month, dow uint64
-	dayOr                           bool // both day fields restricted: either matches
-	both                            bool // a repeated wall time runs at both occurrences
+	rules                           *dayRules // L, W and # items of the day fields; nil if none
+	dayOr                           bool      // both day fields restricted: either matches
+	both                            bool      // a repeated wall time runs at both occurrences
 	canon                           string
 }
 
@@ -131,12 +132,23 @@ func Parse(expr, zone string, opts ...Option) (Schedule, error) {
 	e := &Expr{src: expr, loc: loc, gap: o.gap, repeat: o.repeat}
 	var masks [6]uint64
 	var stars [6]bool
+	var rules dayRules
 	for i, f := range fields {
-		m, star, err := specs[i].parse(f)
+		m, star, err := specs[i].parse(f, &rules)
 		if err != nil {
 			return nil, &ParseError{Expr: expr, Field: specs[i].name, Input: f, Err: err}
 		}
 		masks[i], stars[i] = m, star
+	}
+	// A rule in a field that holds every day anyway adds nothing.
+	if masks[fDom] == specs[fDom].full() {
+		rules.last, rules.lastWeekday, rules.nearest = 0, false, 0
+	}
+	if masks[fDow] == specs[fDow].full() {
+		rules.lastDow, rules.nth = 0, 0
+	}
+	if rules.hasDom() || rules.hasDow() {
+		e.rules = &rules
 	}
 	e.both = e.repeat == RepeatBoth || e.repeat == RepeatByFields && slices.ContainsFunc(fields[fSec:fHour+1], repeatsInHour)
 	e.sec, e.min, e.hour, e.dom, e.month, e.dow = masks[fSec], masks[fMin], masks[fHour], masks[fDom], masks[fMonth], masks[fDow]
@@ -218,7 +230,7 @@ var zones sync.Map // zone name -> *time.Location
 func (e *Expr) normalizeDays() {
 	fullDom, fullDow := e.dom == specs[fDom].full(), e.dow == specs[fDow].full()
 	if e.dayOr && (fullDom || fullDow) {
-		e.dom, e.dow, e.dayOr = specs[fDom].full(), specs[fDow].full(), false
+		e.dom, e.dow, e.dayOr, e.rules = specs[fDom].full(), specs[fDow].full(), false, nil
 	}
 }
 
@@ -268,6 +280,15 @@ func (e *Expr) format() string {
 // sets and the same rule: a restricted field written with a leading "*"
 // means the AND rule, which is how Vixie cron reads a field.
 func (e *Expr) formatDays() (dom, dow string) {
+	dom, dow = e.formatDayMasks()
+	if e.rules != nil {
+		dom, dow = joinItems(dom, e.rules.formatDom()), joinItems(dow, e.rules.formatDow())
+	}
+	return dom, dow
+}
+
+// formatDayMasks writes the plain items of the day fields.
+func (e *Expr) formatDayMasks() (dom, dow string) {
 	ds, ws := &specs[fDom], &specs[fDow]
 	fullDom, fullDow := e.dom == ds.full(), e.dow == ws.full()
 	switch {

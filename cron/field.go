@@ -41,11 +41,12 @@ func (s *fieldSpec) full() uint64 {
 	return (uint64(1)<<uint(s.hi+1) - 1) &^ (uint64(1)<<uint(s.lo) - 1)
 }
 
-// parseField parses one field into a bit set. star reports whether the
-// field starts with "*" or "?", which is what the Vixie day rule looks at.
-// The error is a detail error wrapping a sentinel; the caller wraps it in a
-// *ParseError.
-func (s *fieldSpec) parse(text string) (mask uint64, star bool, err error) {
+// parse parses one field into a bit set. star reports whether the field
+// starts with "*" or "?", which is what the Vixie day rule looks at. Items
+// of a day field that name a day by its place in the month (L, W, #) go to
+// rules instead. The error is a detail error wrapping a sentinel; the
+// caller wraps it in a *ParseError.
+func (s *fieldSpec) parse(text string, rules *dayRules) (mask uint64, star bool, err error) {
 	if text == "" {
 		return 0, false, fmt.Errorf("%w: empty field", ErrSyntax)
 	}
@@ -57,6 +58,19 @@ func (s *fieldSpec) parse(text string) (mask uint64, star bool, err error) {
 	}
 	star = text[0] == '*'
 	for _, elem := range strings.Split(text, ",") {
+		var rule bool
+		switch s {
+		case &specs[fDom]:
+			rule, err = rules.parseDomRule(elem)
+		case &specs[fDow]:
+			rule, err = rules.parseDowRule(elem)
+		}
+		if err != nil {
+			return 0, false, err
+		}
+		if rule {
+			continue
+		}
 		m, err := s.parseElem(elem)
 		if err != nil {
 			return 0, false, err

@@ -20,6 +20,9 @@ func FuzzParse(f *testing.F) {
 		"@every 10ms", "@weekly", "@reboot", "0 0 25 * * *", "*/0 * * * * *", "0 1,,2 * * * *",
 		"0 5-3 * * * *", "0 0 0 * * */8", "", "0 0 0 */10,5 * MON", "0 0 0 5 * */2",
 		"1-59/59 */7 2-3 1-31/3 */5 1,3", "0 0 0 L * *",
+		"0 0 0 L-3 * *", "0 0 0 15W,LW * *", "0 0 0 ? * 5#3,FRIL", "0 0 0 */2 * 5L", "0 0 0 L * 5L",
+		"0 0 0 1,L-30,31W 2 *", "0 0 0 * * L", "0 0 0 * * 5#6", "CRON_TZ=Asia/Tokyo 0 9 * * *",
+		"TZ=Europe/Berlin */15 * * * *", "CRON_TZ=Nowhere 0 0 * * *", "0 0,30 1 * * *",
 	}
 	for i, s := range seeds {
 		f.Add(s, uint8(i), int64(i)*987_654_321_123)
@@ -29,10 +32,13 @@ func FuzzParse(f *testing.F) {
 		if zoneOpts&0x80 != 0 {
 			opts = append(opts, WithGap(GapSkip))
 		}
-		if zoneOpts&0x40 != 0 {
+		switch {
+		case zoneOpts&0x40 != 0:
 			opts = append(opts, WithRepeat(RepeatBoth))
+		case zoneOpts&0x20 != 0:
+			opts = append(opts, WithRepeat(RepeatFirst))
 		}
-		zone := fuzzZones[int(zoneOpts&0x3f)%len(fuzzZones)]
+		zone := fuzzZones[int(zoneOpts&0x1f)%len(fuzzZones)]
 		s, err := Parse(expr, zone, opts...)
 		if err != nil {
 			if _, ok := err.(*ParseError); !ok {
@@ -97,6 +103,8 @@ func FuzzParseText(f *testing.F) {
 		"USING CRON 0 9 * * * America/Los_Angeles", "USING CRON 0 9 * * MON-FRI",
 		"0 30 2 * * * Europe/Berlin gap=skip repeat=both", "@every 1m30s", "USING CRON '0 0 * * *",
 		"USING CRON @daily UTC", "0 MINUTE", "'", "USING CRON \"*/5 * * * *\" \"UTC\"",
+		"USING CRON 0 0 L * * UTC", "USING CRON 0 9 ? * 5L America/Los_Angeles", "0 0 0 ? * 5#3 UTC repeat=first",
+		"CRON_TZ=Asia/Tokyo 0 9 * * *", "0 0 1-3 * * * UTC repeat=first",
 	} {
 		f.Add(s)
 	}

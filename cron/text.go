@@ -159,7 +159,7 @@ func looksLikeZone(s string) bool {
 	if !strings.ContainsFunc(s, func(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' }) {
 		return false
 	}
-	_, _, err := specs[fDow].parse(s)
+	_, _, err := specs[fDow].parse(s, &dayRules{})
 	return err != nil
 }
 
