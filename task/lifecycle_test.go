@@ -102,6 +102,8 @@ func TestRegisterRejectsBadInput(t *testing.T) {
 		{"bad field count", Spec{Name: "c", Cron: "* * *", Job: JobFunc(ok)}, cron.ErrFieldCount, []string{`"c"`, `"* * *"`}, "expression"},
 		{"unknown zone", Spec{Name: "z", Cron: "0 0 2 * * *", TimeZone: "Mars/Olympus", Job: JobFunc(ok)}, cron.ErrUnknownZone, []string{`"z"`, "Mars/Olympus"}, "zone"},
 		{"zone without cron", Spec{Name: "z", TimeZone: "UTC", Job: JobFunc(ok)}, ErrInvalidSpec, []string{"TimeZone"}, ""},
+		{"zone prefix and zone disagree", Spec{Name: "z", Cron: "CRON_TZ=Asia/Tokyo 0 9 * * *", TimeZone: "Europe/Berlin", Job: JobFunc(ok)}, cron.ErrZoneConflict, []string{`"z"`, "CRON_TZ=Asia/Tokyo", "Europe/Berlin"}, "zone"},
+		{"L alone in day-of-week", Spec{Name: "q", Cron: "0 0 0 ? * L", Job: JobFunc(ok)}, cron.ErrSyntax, []string{`"q"`, "day-of-week", "6L"}, "day-of-week"},
 		{"both schedules", Spec{Name: "z", Cron: "@hourly", Schedule: cron.Every(time.Hour), Job: JobFunc(ok)}, ErrInvalidSpec, []string{"both"}, ""},
 		{"bad interval", Spec{Name: "i", Schedule: cron.Every(-time.Second), Job: JobFunc(ok)}, cron.ErrInterval, []string{`"i"`, "-1s"}, "interval"},
 		{"negative timeout", Spec{Name: "n", Timeout: -time.Second, Job: JobFunc(ok)}, ErrInvalidSpec, []string{`"n"`, "timeout -1s"}, ""},
@@ -517,5 +519,33 @@ func TestShutdownWaitsForAFireStillWriting(t *testing.T) {
 	}
 	if err := fs.Store.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
+	}
+}
+
+// A schedule brought from robfig/cron, Quartz or Snowflake keeps its
+// meaning: the zone may open the expression, and the day fields take L,
+// W and #. testStart is Monday 2026-01-05 00:00 UTC.
+func TestRegisterCronCompatibleSchedules(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.register(t,
+		Spec{Name: "tokyo", Cron: "CRON_TZ=Asia/Tokyo 0 9 * * *", Job: JobFunc(ok)},
+		Spec{Name: "month-end", Cron: "0 0 18 LW * *", TimeZone: "Europe/Berlin", Job: JobFunc(ok)},
+		Spec{Name: "third-friday", Cron: "0 0 12 ? * FRI#3", Job: JobFunc(ok)},
+	)
+	b.start(t)
+	want := map[string]time.Time{
+		"tokyo":        time.Date(2026, 1, 6, 0, 0, 0, 0, time.UTC),   // 09:00 JST on the 6th
+		"month-end":    time.Date(2026, 1, 30, 17, 0, 0, 0, time.UTC), // Saturday 31st: Friday 30th, 18:00 CET
+		"third-friday": time.Date(2026, 1, 16, 12, 0, 0, 0, time.UTC),
+	}
+	for _, info := range b.eng.Tasks() {
+		if w, ok := want[info.Name]; ok && !info.Next.Equal(w) {
+			t.Errorf("%s: next fire %v, want %v", info.Name, info.Next, w)
+		}
+		delete(want, info.Name)
+	}
+	if len(want) > 0 {
+		t.Errorf("tasks missing from Tasks(): %v", want)
 	}
 }
