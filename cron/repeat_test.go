@@ -90,12 +90,19 @@ func TestRepeatByFieldsLordHowe(t *testing.T) {
 	})
 }
 
-// Pacific/Apia skipped 2011-12-30: Thursday 29 December 23:59:59 (-10) was
-// followed by Saturday 31 December 00:00 (+14), at 2011-12-30T10:00Z.
-func TestRepeatByFieldsApiaLostDay(t *testing.T) {
+// Pacific/Apia, 2011: on 2 April 04:00 (-10) fell back to 03:00 (-11) at
+// 2011-04-02T14:00Z, so 03:00-03:59 was 13:00-13:59Z and again
+// 14:00-14:59Z; and it skipped 2011-12-30: Thursday 29 December 23:59:59
+// (-10) was followed by Saturday 31 December 00:00 (+14), at
+// 2011-12-30T10:00Z.
+func TestRepeatByFieldsApia(t *testing.T) {
 	t.Parallel()
 	const apia = "Pacific/Apia"
 	runWalks(t, []walkCase{
+		{"*/30 fall back", "*/30 * * * *", apia, nil, "2011-04-02T12:45:00Z", []string{
+			"2011-04-02T13:00:00Z", "2011-04-02T13:30:00Z", "2011-04-02T14:00:00Z", "2011-04-02T14:30:00Z", "2011-04-02T15:00:00Z"}},
+		{"fixed 03:30 fall back", "30 3 * * *", apia, nil, "2011-03-31T00:00:00Z", []string{
+			"2011-03-31T13:30:00Z", "2011-04-01T13:30:00Z", "2011-04-02T13:30:00Z", "2011-04-03T14:30:00Z"}},
 		{"*/30", "*/30 * * * *", apia, nil, "2011-12-30T09:00:00Z", []string{
 			"2011-12-30T09:30:00Z", "2011-12-30T10:00:00Z", "2011-12-30T10:30:00Z"}},
 		{"*/15", "*/15 * * * *", apia, nil, "2011-12-30T09:40:00Z", []string{
