@@ -129,6 +129,18 @@
 // one, without its condition; Cancel stops a run; Wait waits for one to end;
 // Tasks lists every task with its next fire and last execution.
 //
+// # Live reports
+//
+// A job reports how far it got through ProgressOf(ctx): Add counts into
+// named counters (Druid's processed, processedWithError, thrownAway,
+// unparseable, or any), grouped by the phase SetPhase names, and Error
+// records a recoverable error about one input item. Engine.Report reads a
+// running execution's report on the engine running it: per phase, each
+// counter's total and its 1-, 5- and 15-minute moving averages in events
+// per second, computed as Druid's row statistics are (ticked every 5 s,
+// alpha = 1 - exp(-5 s / window), caught up on read), and the newest
+// errors (WithRecentErrors) with the count of all.
+//
 // # Task graphs
 //
 // A task with After runs when its predecessors finish in the same graph

@@ -38,7 +38,8 @@ import (
 // graphRun.mu, workers.mu, backlog.mu, the node lease's mu (lease.go),
 // singleLeases.mu (single.go), waitingRuns.mu (cluster.go),
 // scheduleCache.mu, a run's jobCtx.mu and event.mu (runctx.go, run.go)
-// and the OnInit hooks' lock are leaves:
+// and the OnInit hooks' lock are leaves; so is Progress.mu (progress.go)
+// but for the mu of its phases, taken under it:
 // nothing else is taken while one is held.
 //
 // A graph root's lease being acquired or released (entry.graphLease.busy,
@@ -169,6 +170,9 @@ func New(opts ...Option) (*Engine, error) {
 	}
 	if !cfg.maxHeldSet {
 		cfg.maxHeld = MaxHeldRecordsDefault
+	}
+	if !cfg.recentErrorsSet {
+		cfg.recentErrors = RecentErrorsDefault
 	}
 	if cfg.node == "" {
 		cfg.node = defaultNode()

@@ -53,6 +53,9 @@ type config struct {
 	maxHeld    int  // WithMaxHeldRecords, or MaxHeldRecordsDefault
 	maxHeldSet bool
 	lease      leaseConfig // WithLocker, WithLease (lease.go)
+
+	recentErrors    int // WithRecentErrors, or RecentErrorsDefault
+	recentErrorsSet bool
 }
 
 func defaultNode() string {
@@ -74,6 +77,19 @@ func WithStore(s store.Store) Option {
 		}
 		c.store = s
 		c.storeOwned = false
+		return nil
+	}
+}
+
+// WithRecentErrors sets how many of the newest errors a run's live report
+// keeps (Progress.Error); the count of all of them is kept regardless. 0
+// keeps none. A negative n is an error. Default: RecentErrorsDefault.
+func WithRecentErrors(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("%w: WithRecentErrors(%d): must not be negative", ErrInvalidOption, n)
+		}
+		c.recentErrors, c.recentErrorsSet = n, true
 		return nil
 	}
 }

@@ -48,7 +48,8 @@ type run struct {
 	finalized bool
 	jobMsg    string
 	jobMsgSet bool
-	fence     int64 // the record's Fence, once FencingToken read it
+	fence     int64     // the record's Fence, once FencingToken read it
+	progress  *Progress // the live report, once the job asked for it
 
 	rec store.Execution // the record's memory, part of the run's
 }
@@ -377,8 +378,12 @@ func (r *run) finish(o outcome) bool {
 	x.Error, x.ExitMessage = store.CleanText(x.Error), store.CleanText(x.ExitMessage)
 	final := x // never changed again once finalized
 	r.final = final
+	progress := r.progress
 	r.mu.Unlock()
 	r.cancel(context.Canceled) // release the context's resources
+	if progress != nil {
+		progress.stop()
+	}
 
 	// The job is over: the task is free for its next fire as soon as the
 	// final record can be seen, so count it out before writing.

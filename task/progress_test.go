@@ -1,0 +1,221 @@
+package task
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// progressRun starts a run of a task whose job hands out its Progress and
+// waits for release; it returns the run's id and its Progress.
+func progressRun(t *testing.T, b *bundle) (uuid.UUID, *Progress, chan struct{}) {
+	t.Helper()
+	got := make(chan *Progress, 1)
+	release := make(chan struct{})
+	b.register(t, Spec{Name: "ingest", Job: JobFunc(func(ctx context.Context) error {
+		got <- ProgressOf(ctx)
+		<-release
+		return nil
+	})})
+	b.start(t)
+	id := b.runNow(t, "ingest")
+	select {
+	case p := <-got:
+		if p == nil {
+			t.Fatal("ProgressOf in a run = nil")
+		}
+		return id, p, release
+	case <-time.After(waitLimit):
+		t.Fatal("the job did not start")
+	}
+	return id, nil, nil
+}
+
+// A job counting at known rates gives the moving averages of Druid's
+// (Dropwizard's) formula, computed here on its own: ticks every 5 s,
+// alpha = 1 - exp(-5 s / window), the first tick sets the rate.
+func TestProgressMovingAverages(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	id, p, release := progressRun(t, b)
+	defer close(release)
+
+	windows := []float64{60, 300, 900}
+	var want [3]float64
+	primed := false
+	c := p.Counter("processed")
+	for tick := 1; tick <= 40; tick++ {
+		// 10 events/s for 12 ticks, 4/s for 12, then nothing.
+		var n int64
+		switch {
+		case tick <= 12:
+			n = 50
+		case tick <= 24:
+			n = 20
+		}
+		c.Add(n)
+		b.clock.Advance(5 * time.Second)
+		rate := float64(n) / 5
+		for i, w := range windows {
+			if primed {
+				want[i] += (1 - math.Exp(-5/w)) * (rate - want[i])
+			} else {
+				want[i] = rate
+			}
+		}
+		primed = true
+
+		rep, ok := b.eng.Report(id)
+		if !ok {
+			t.Fatalf("tick %d: Report(%v) not found", tick, id)
+		}
+		cr := rep.Phases[0].Counters[0]
+		got := [3]float64{cr.Rate1m, cr.Rate5m, cr.Rate15m}
+		for i := range got {
+			if math.Abs(got[i]-want[i]) > 1e-9 {
+				t.Fatalf("tick %d: %v-minute rate = %.12f, want %.12f", tick, windows[i]/60, got[i], want[i])
+			}
+		}
+		if wantTotal := int64(min(tick, 12)*50 + max(0, min(tick, 24)-12)*20); cr.Total != wantTotal {
+			t.Fatalf("tick %d: total = %d, want %d", tick, cr.Total, wantTotal)
+		}
+	}
+}
+
+// Reading late catches up: the ticks missed while nobody read (and the
+// ticker had not run) are applied on read, the counts since the last tick
+// going to the first of them.
+func TestProgressCatchesUpOnRead(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	id, p, release := progressRun(t, b)
+	defer close(release)
+	p.Add("rows", 30)
+	p.mu.Lock()
+	p.catchUpLocked(p.lastTick.Add(15 * time.Second)) // three ticks at once
+	p.mu.Unlock()
+	rep, _ := b.eng.Report(id)
+	cr := rep.Phases[0].Counters[0]
+	a := 1 - math.Exp(-5.0/60)
+	want := 6.0 // 30 events in the first tick: 6/s, then two ticks of 0
+	want += a * (0 - want)
+	want += a * (0 - want)
+	if math.Abs(cr.Rate1m-want) > 1e-9 {
+		t.Fatalf("1-minute rate after catching up three ticks = %.12f, want %.12f", cr.Rate1m, want)
+	}
+}
+
+func TestProgressPhasesErrorsAndBadInput(t *testing.T) {
+	t.Parallel()
+	b := setup(t, WithRecentErrors(3))
+	id, p, release := progressRun(t, b)
+	defer close(release)
+
+	p.Add("processed", 5)
+	p.Add("processed", -2) // ignored: counters only grow
+	p.Add("processed", 0)
+	p.Add("", 7) // ignored: no name
+	p.Counter("").Add(3)
+	p.SetPhase("buildSegments")
+	p.Add("processed", 2)
+	p.Add("thrownAway", 1)
+	p.SetPhase(DefaultPhase)
+	p.Add("unparseable", 4)
+	for i := 1; i <= 5; i++ {
+		p.Error(fmt.Sprintf("row-%d", i), fmt.Errorf("bad row %d", i))
+	}
+	p.Error("row-6", nil) // ignored
+
+	rep, ok := b.eng.Report(id)
+	if !ok {
+		t.Fatal("Report not found")
+	}
+	if rep.Phase != DefaultPhase || len(rep.Phases) != 2 {
+		t.Fatalf("phase %q, phases %+v", rep.Phase, rep.Phases)
+	}
+	totals := map[string]int64{}
+	for _, ph := range rep.Phases {
+		for _, c := range ph.Counters {
+			totals[ph.Name+"/"+c.Name] = c.Total
+		}
+	}
+	want := map[string]int64{"/processed": 5, "/unparseable": 4, "buildSegments/processed": 2, "buildSegments/thrownAway": 1}
+	if fmt.Sprint(totals) != fmt.Sprint(want) {
+		t.Fatalf("totals = %v, want %v", totals, want)
+	}
+	if rep.ErrorCount != 5 || len(rep.Errors) != 3 {
+		t.Fatalf("errors: count %d, kept %d; want 5 and 3", rep.ErrorCount, len(rep.Errors))
+	}
+	for i, e := range rep.Errors {
+		if wantItem := fmt.Sprintf("row-%d", i+3); e.Item != wantItem || e.Message != fmt.Sprintf("bad row %d", i+3) || e.At.IsZero() {
+			t.Fatalf("kept error %d = %+v, want %s (the newest, oldest first)", i, e, wantItem)
+		}
+	}
+	if _, ok := b.eng.Report(uuid.New()); ok {
+		t.Fatal("Report of an unknown id found something")
+	}
+}
+
+func TestProgressOutsideARunDoesNothing(t *testing.T) {
+	t.Parallel()
+	p := ProgressOf(context.Background())
+	if p != nil {
+		t.Fatalf("ProgressOf outside a run = %v, want nil", p)
+	}
+	p.Add("x", 1)
+	p.SetPhase("y")
+	p.Error("z", errors.New("e"))
+	p.Counter("x").Add(1)
+	if _, err := New(WithRecentErrors(-1)); !errors.Is(err, ErrInvalidOption) {
+		t.Fatalf("WithRecentErrors(-1) error = %v, want ErrInvalidOption", err)
+	}
+}
+
+// Many goroutines of one job count at once; none of their counts is lost.
+func TestProgressConcurrentCounting(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	id, p, release := progressRun(t, b)
+	defer close(release)
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 1000; i++ {
+				p.Add(fmt.Sprintf("c%d", i%4), 1)
+				if i%100 == 0 {
+					p.Error("", errors.New("x"))
+					_, _ = b.eng.Report(id)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	rep, _ := b.eng.Report(id)
+	var total int64
+	for _, c := range rep.Phases[0].Counters {
+		total += c.Total
+	}
+	if total != 8000 || rep.ErrorCount != 80 {
+		t.Fatalf("total %d, errors %d; want 8000 and 80", total, rep.ErrorCount)
+	}
+}
+
+// Counting allocates nothing once a counter exists.
+func TestProgressCountingDoesNotAllocate(t *testing.T) {
+	b := setup(t)
+	_, p, release := progressRun(t, b)
+	defer close(release)
+	p.Add("processed", 1)
+	c := p.Counter("processed")
+	if n := testing.AllocsPerRun(1000, func() { p.Add("processed", 1); c.Add(1) }); n != 0 {
+		t.Fatalf("counting allocates %v times per call", n)
+	}
+}
