@@ -126,6 +126,10 @@ type Execution struct {
 	RootTask    string    // root task of that graph run
 	Node        string    // engine instance that ran it
 	SkipReason  string    // why it was skipped; empty unless State is skipped
+	// Report is the run's final live report as JSON (package task's
+	// Report: counters by phase, recent errors), written with its end;
+	// empty if the job reported nothing.
+	Report string
 
 	// Exclusive marks the execution of a task that must not run twice at
 	// once: among the exclusive executions of one task, at most one is
@@ -216,6 +220,8 @@ func (e *Execution) ValidateUpdate() error {
 		return textError(e.ID, "Node", e.Node)
 	case !TextOK(e.SkipReason):
 		return textError(e.ID, "SkipReason", e.SkipReason)
+	case !TextOK(e.Report):
+		return textError(e.ID, "Report", e.Report)
 	}
 	for i, a := range e.Args {
 		if !TextOK(a) {

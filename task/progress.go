@@ -5,6 +5,8 @@ package task
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"math"
 	"slices"
 	"sync"
@@ -13,6 +15,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jonboulle/clockwork"
+
+	"github.com/taskmill/taskmill/store"
 )
 
 // Moving averages of a counter, as Druid's row statistics compute them
@@ -100,17 +104,21 @@ func ProgressOf(ctx context.Context) *Progress {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.progress == nil {
-		r.progress = newProgress(r)
+		r.progress = newProgress(r, !r.finalized)
 	}
 	return r.progress
 }
 
-func newProgress(r *run) *Progress {
+// newProgress makes a run's report, ticking if tick (not for a run
+// already recorded ended: its job went on after Shutdown gave up on it).
+func newProgress(r *run, tick bool) *Progress {
 	e := r.e
-	p := &Progress{r: r, clock: e.clock, keep: e.cfg.recentErrors, lastTick: e.clock.Now()}
+	p := &Progress{r: r, clock: e.clock, keep: e.cfg.recentErrors, lastTick: e.clock.Now(), stopped: !tick}
 	p.phases = []*phaseCounters{newPhase(DefaultPhase)}
 	p.phase.Store(p.phases[0])
-	p.ticker = e.clock.AfterFunc(reportTick, p.onTick)
+	if tick {
+		p.ticker = e.clock.AfterFunc(reportTick, p.onTick)
+	}
 	return p
 }
 
@@ -238,33 +246,61 @@ func (p *Progress) stop() {
 	}
 }
 
-// Report is a run's live report.
+// Report is a run's live report; the final one is kept on the run's
+// record as JSON (store.Execution.Report, read with ReportOf).
 type Report struct {
-	Phase      string        // the phase counts go to now
-	Phases     []PhaseReport // in the order the job entered them
-	Errors     []ReportedError
-	ErrorCount int64 // every error reported, also those no longer kept
+	Phase      string          `json:"phase"`            // the phase counts go to now, or went to last
+	Phases     []PhaseReport   `json:"phases,omitempty"` // in the order the job entered them
+	Errors     []ReportedError `json:"errors,omitempty"`
+	ErrorCount int64           `json:"errorCount"` // every error reported, also those no longer kept
 }
 
 // PhaseReport is the counters of one phase.
 type PhaseReport struct {
-	Name     string
-	Counters []CounterReport // in the order they first counted
+	Name     string          `json:"name"`
+	Counters []CounterReport `json:"counters,omitempty"` // in the order they first counted
 }
 
 // CounterReport is one counter: its total and its 1-, 5- and 15-minute
 // moving averages in events per second (zero until the first tick).
 type CounterReport struct {
-	Name                    string
-	Total                   int64
-	Rate1m, Rate5m, Rate15m float64
+	Name    string  `json:"name"`
+	Total   int64   `json:"total"`
+	Rate1m  float64 `json:"rate1m"`
+	Rate5m  float64 `json:"rate5m"`
+	Rate15m float64 `json:"rate15m"`
 }
 
 // ReportedError is a recoverable error a job reported about one item.
 type ReportedError struct {
-	At      time.Time
-	Item    string // the item's identifier, if the job gave one
-	Message string
+	At      time.Time `json:"at"`
+	Item    string    `json:"item,omitempty"` // the item's identifier, if the job gave one
+	Message string    `json:"message"`
+}
+
+// ReportOf returns the final report kept on a record, and false if the
+// record has none (its job did not ask for ProgressOf). An error means
+// the record's Report is not a report.
+func ReportOf(x *store.Execution) (Report, bool, error) {
+	if x == nil || x.Report == "" {
+		return Report{}, false, nil
+	}
+	var rep Report
+	if err := json.Unmarshal([]byte(x.Report), &rep); err != nil {
+		return Report{}, false, fmt.Errorf("task: execution %s: report: %w", x.ID, err)
+	}
+	return rep, true, nil
+}
+
+// finalJSON is the report as the run's record keeps it, or "" if it cannot
+// be written (it always can: the types hold only strings, numbers and
+// times).
+func (p *Progress) finalJSON() string {
+	b, err := json.Marshal(p.snapshot())
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
 
 // snapshot catches the rates up to now and copies the report.

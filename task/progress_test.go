@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/taskmill/taskmill/store"
+	"github.com/taskmill/taskmill/store/sqlite"
 )
 
 // progressRun starts a run of a task whose job hands out its Progress and
@@ -217,5 +221,102 @@ func TestProgressCountingDoesNotAllocate(t *testing.T) {
 	c := p.Counter("processed")
 	if n := testing.AllocsPerRun(1000, func() { p.Add("processed", 1); c.Add(1) }); n != 0 {
 		t.Fatalf("counting allocates %v times per call", n)
+	}
+}
+
+// The final report is kept on the run's record: Wait returns it, and it
+// survives reopening a SQLite file. A run whose job reported nothing has
+// none.
+func TestProgressFinalReportOnTheRecord(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "report.db")
+	st, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := New(WithStore(st), WithoutInitHooks(), WithRecentErrors(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := JobFunc(func(ctx context.Context) error {
+		p := ProgressOf(ctx)
+		p.SetPhase("load")
+		p.Add("processed", 1200)
+		p.Add("unparseable", 3)
+		for i := range 3 {
+			p.Error(fmt.Sprintf("row-%d", i), errors.New("bad date"))
+		}
+		return nil
+	})
+	for _, s := range []Spec{{Name: "load", Job: job}, {Name: "quiet", Job: JobFunc(ok)}} {
+		if err := eng.Register(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := eng.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	id, err := eng.RunNow(ctx, "load")
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet, err := eng.RunNow(ctx, "quiet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, waitLimit)
+	defer cancel()
+	x, err := eng.Wait(wctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := eng.Wait(wctx, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, x *store.Execution) {
+		t.Helper()
+		rep, ok, err := ReportOf(x)
+		if err != nil || !ok {
+			t.Fatalf("%s: ReportOf = %v, %v; want a report", what, ok, err)
+		}
+		if rep.Phase != "load" || len(rep.Phases) != 2 || rep.ErrorCount != 3 || len(rep.Errors) != 2 {
+			t.Fatalf("%s: report %+v", what, rep)
+		}
+		got := map[string]int64{}
+		for _, c := range rep.Phases[1].Counters {
+			got[c.Name] = c.Total
+		}
+		if got["processed"] != 1200 || got["unparseable"] != 3 {
+			t.Fatalf("%s: load counters %v", what, got)
+		}
+		if rep.Errors[1].Item != "row-2" || rep.Errors[1].Message != "bad date" {
+			t.Fatalf("%s: newest error %+v", what, rep.Errors[1])
+		}
+	}
+	check("Wait", x)
+	if _, ok, err := ReportOf(q); ok || err != nil {
+		t.Fatalf("a run that reported nothing: ReportOf = %v, %v; want none", ok, err)
+	}
+	if err := eng.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	st2, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	back, err := st2.GetExecution(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("after reopening", back)
+	if _, _, err := ReportOf(&store.Execution{Report: "{not json"}); err == nil {
+		t.Fatal("ReportOf of a record whose report is not JSON: no error")
 	}
 }

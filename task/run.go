@@ -360,6 +360,14 @@ func (r *run) finish(o outcome) bool {
 		errText = errorText(o.err)
 	}
 	r.mu.Lock()
+	progress := r.progress
+	r.mu.Unlock()
+	var report string // the final live report, if the job asked for one
+	if progress != nil {
+		report = progress.finalJSON()
+		progress.stop()
+	}
+	r.mu.Lock()
 	if r.finalized {
 		r.mu.Unlock()
 		return false
@@ -376,14 +384,13 @@ func (r *run) finish(o outcome) bool {
 	}
 	// No string a job makes may keep its end from being stored.
 	x.Error, x.ExitMessage = store.CleanText(x.Error), store.CleanText(x.ExitMessage)
+	if report != "" {
+		x.Report = store.CleanText(report)
+	}
 	final := x // never changed again once finalized
 	r.final = final
-	progress := r.progress
 	r.mu.Unlock()
 	r.cancel(context.Canceled) // release the context's resources
-	if progress != nil {
-		progress.stop()
-	}
 
 	// The job is over: the task is free for its next fire as soon as the
 	// final record can be seen, so count it out before writing.

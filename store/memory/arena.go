@@ -61,9 +61,9 @@ type chunk [chunkSize]rec
 // extras is the text of a record that has some, and the locations of its
 // times when the store's location table was full.
 type extras struct {
-	exitMessage, err, externalID, skipReason string
-	args                                     []string
-	locs                                     *[3]*time.Location
+	exitMessage, err, externalID, skipReason, report string
+	args                                             []string
+	locs                                             *[3]*time.Location
 }
 
 var triggers = [...]store.Trigger{
@@ -244,7 +244,7 @@ func (t *tables) encode(r *rec, e *store.Execution, n names, update bool, old *e
 		schedLoc = old.locs[tSched]
 	}
 	var x *extras
-	if e.ExitMessage != "" || e.Error != "" || e.ExternalID != "" || e.SkipReason != "" || e.Args != nil {
+	if e.ExitMessage != "" || e.Error != "" || e.ExternalID != "" || e.SkipReason != "" || e.Report != "" || e.Args != nil {
 		x = textOf(e, old)
 	}
 	if !update {
@@ -277,7 +277,7 @@ func textOf(e *store.Execution, old *extras) *extras {
 		x = new(extras)
 	}
 	args := x.args[:0]
-	*x = extras{exitMessage: e.ExitMessage, err: e.Error, externalID: e.ExternalID, skipReason: e.SkipReason}
+	*x = extras{exitMessage: e.ExitMessage, err: e.Error, externalID: e.ExternalID, skipReason: e.SkipReason, report: e.Report}
 	if e.Args != nil {
 		// The store owns its copy; an empty list stays empty, not nil.
 		if x.args = append(args, e.Args...); x.args == nil {
@@ -319,7 +319,7 @@ func (t *tables) decode(r *rec, x *extras) *store.Execution {
 		Fence:           r.fence,
 	}
 	if x != nil {
-		e.ExitMessage, e.Error, e.ExternalID, e.SkipReason = x.exitMessage, x.err, x.externalID, x.skipReason
+		e.ExitMessage, e.Error, e.ExternalID, e.SkipReason, e.Report = x.exitMessage, x.err, x.externalID, x.skipReason, x.report
 		if x.args != nil {
 			e.Args = slices.Clone(x.args)
 		}

@@ -16,7 +16,7 @@ import (
 
 // SchemaVersion is the schema version this code reads and writes: the
 // version of the newest file under migrations/.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // PrefixPlaceholder stands for the table prefix in the migration files.
 const PrefixPlaceholder = "{prefix}"

@@ -214,7 +214,8 @@ type statements struct {
 // insertColumns are the columns an insert writes, in the order of
 // insertArgs; fence is the identity column's to fill.
 const insertColumns = `id, task, trigger, scheduled_at, started_at, ended_at, state, exit_code,
-	exit_message, error, args, external_id, parent_id, graph_run_id, root_task, node, skip_reason, exclusive`
+	exit_message, error, args, external_id, parent_id, graph_run_id, root_task, node, skip_reason, exclusive,
+	report`
 
 // executionColumns are the columns of an execution, in the order
 // scanExecution reads them.
@@ -235,19 +236,20 @@ var finalState = "state NOT IN ('" + string(store.StatePending) + "', '" + strin
 func newStatements(t tables) statements {
 	return statements{
 		insert: `INSERT INTO ` + t.executions + ` (` + insertColumns + `)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
 		// Without a conflict target, DO NOTHING covers every unique index,
 		// the primary key and the partial ones of the claims and of the
 		// exclusive executions alike.
 		insertGroup: `INSERT INTO ` + t.executions + ` (` + insertColumns + `)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
 			ON CONFLICT DO NOTHING`,
 		// Task, trigger and scheduled_at never change, so the claim stays;
 		// nor do exclusive, cancel_requested and fence; nor does a record
 		// that has ended.
 		update: `UPDATE ` + t.executions + ` SET started_at = $2, ended_at = $3, state = $4,
 			exit_code = $5, exit_message = $6, error = $7, args = $8, external_id = $9,
-			parent_id = $10, graph_run_id = $11, root_task = $12, node = $13, skip_reason = $14
+			parent_id = $10, graph_run_id = $11, root_task = $12, node = $13, skip_reason = $14,
+			report = $15
 			WHERE id = $1 AND ` + notEnded,
 		stateOf: `SELECT state FROM ` + t.executions + ` WHERE id = $1`,
 		taken: `SELECT EXISTS (SELECT 1 FROM ` + t.executions + ` WHERE id = $1),
@@ -269,7 +271,7 @@ func newStatements(t tables) statements {
 				UPDATE ` + t.executions + ` SET state = 'abandoned', ended_at = $2, error = $3
 				WHERE id = $1 AND node = $4 AND ` + notEnded + ` RETURNING id)
 			INSERT INTO ` + t.executions + ` (` + insertColumns + `)
-			SELECT $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22
+			SELECT $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23
 			FROM marked`,
 		cancel:    `UPDATE ` + t.executions + ` SET cancel_requested = true WHERE id = $1 AND ` + notEnded,
 		get:       `SELECT ` + executionColumns + ` FROM ` + t.executions + ` WHERE id = $1`,
@@ -596,7 +598,7 @@ func insertArgs(e *store.Execution) []any {
 	return []any{
 		pgUUID(e.ID), e.Task, string(e.Trigger), pgTime(e.ScheduledAt), pgTime(e.StartedAt), pgTime(e.EndedAt),
 		string(e.State), int64(e.ExitCode), e.ExitMessage, e.Error, pgArgs(e.Args), e.ExternalID,
-		pgUUID(e.ParentID), pgUUID(e.GraphRunID), e.RootTask, e.Node, e.SkipReason, e.Exclusive,
+		pgUUID(e.ParentID), pgUUID(e.GraphRunID), e.RootTask, e.Node, e.SkipReason, e.Exclusive, e.Report,
 	}
 }
 
@@ -605,7 +607,7 @@ func updateArgs(e *store.Execution) []any {
 	return []any{
 		pgUUID(e.ID), pgTime(e.StartedAt), pgTime(e.EndedAt), string(e.State), int64(e.ExitCode),
 		e.ExitMessage, e.Error, pgArgs(e.Args), e.ExternalID, pgUUID(e.ParentID), pgUUID(e.GraphRunID),
-		e.RootTask, e.Node, e.SkipReason,
+		e.RootTask, e.Node, e.SkipReason, e.Report,
 	}
 }
 
@@ -875,7 +877,7 @@ func scanExecution(row pgx.Row) (*store.Execution, error) {
 	)
 	err := row.Scan(&id, &e.Task, &trigger, &scheduled, &started, &ended, &state, &exitCode,
 		&e.ExitMessage, &e.Error, &e.Args, &e.ExternalID, &parent, &graph, &e.RootTask, &e.Node, &e.SkipReason,
-		&e.Exclusive, &e.CancelRequested, &e.Fence)
+		&e.Exclusive, &e.Report, &e.CancelRequested, &e.Fence)
 	if err != nil {
 		return nil, err
 	}

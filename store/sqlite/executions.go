@@ -140,7 +140,7 @@ func insertArgs(e *store.Execution, args string) []any {
 	return []any{
 		id[:], e.Task, string(e.Trigger), micros(e.ScheduledAt), e.StartedAt.UnixMicro(), micros(e.EndedAt),
 		string(e.State), int64(e.ExitCode), e.ExitMessage, e.Error, args, e.ExternalID,
-		nullID(e.ParentID), nullID(e.GraphRunID), e.RootTask, e.Node, e.SkipReason, e.Exclusive,
+		nullID(e.ParentID), nullID(e.GraphRunID), e.RootTask, e.Node, e.SkipReason, e.Exclusive, e.Report,
 	}
 }
 
@@ -179,7 +179,7 @@ func (s *Store) UpdateExecution(ctx context.Context, e *store.Execution) error {
 	n, err := s.w.exec(ctx, s.stmts.update, "",
 		e.StartedAt.UnixMicro(), micros(e.EndedAt), string(e.State), int64(e.ExitCode), e.ExitMessage, e.Error,
 		args, e.ExternalID, nullID(e.ParentID), nullID(e.GraphRunID), e.RootTask, e.Node, e.SkipReason,
-		id[:])
+		e.Report, id[:])
 	switch {
 	case sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_UNIQUE:
 		// An update writes none of the claim index's columns, and no
@@ -403,7 +403,7 @@ func scanExecution(sc scanner) (*store.Execution, error) {
 	)
 	err := sc.Scan(&id, &e.Task, &trigger, &scheduled, &started, &ended, &state, &exitCode, &e.ExitMessage,
 		&e.Error, &args, &e.ExternalID, &parent, &graph, &e.RootTask, &e.Node, &e.SkipReason, &e.Exclusive,
-		&e.CancelRequested, &e.Fence)
+		&e.CancelRequested, &e.Fence, &e.Report)
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,7 @@ import (
 
 // SchemaVersion is the schema version this code creates and expects: the
 // number of the last file under migrations/.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // PrefixPlaceholder stands for the table prefix in the migration files.
 const PrefixPlaceholder = "{prefix}"

@@ -9,13 +9,13 @@ import (
 // insertCols are the columns an insert writes, in the order of its
 // arguments, the fence last (see the insert query).
 const insertCols = `id, task, trigger, scheduled_at, started_at, ended_at, state, exit_code, exit_message, ` +
-	`error, args, external_id, parent_id, graph_run_id, root_task, node, skip_reason, exclusive, fence`
+	`error, args, external_id, parent_id, graph_run_id, root_task, node, skip_reason, exclusive, report, fence`
 
 // execCols are the columns of an execution, in the order scanExecution
 // reads them.
 const execCols = `id, task, trigger, scheduled_at, started_at, ended_at, state, exit_code, exit_message, ` +
 	`error, args, external_id, parent_id, graph_run_id, root_task, node, skip_reason, exclusive, ` +
-	`cancel_requested, fence`
+	`cancel_requested, fence, report`
 
 // notEnded is the SQL condition of a record that is pending or running:
 // the only ones an update, an abandonment or a cancel request changes.
@@ -52,13 +52,13 @@ func newQueries(prefix string) queries {
 		// The fence is one more than the greatest of the executions and
 		// of those deleted (see 0003_cluster.sql).
 		insert: `INSERT INTO ` + ex + ` (` + insertCols + `)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
 			(SELECT max(coalesce((SELECT max(fence) FROM ` + ex + `), 0), deleted) FROM ` + prefix + `fence) + 1)`,
 		// Task, trigger, scheduled_at, exclusive, cancel_requested and
 		// fence are not written; a record that has ended is not changed.
 		update: `UPDATE ` + ex + ` SET started_at = ?, ended_at = ?, state = ?, exit_code = ?,
 			exit_message = ?, error = ?, args = ?, external_id = ?, parent_id = ?, graph_run_id = ?,
-			root_task = ?, node = ?, skip_reason = ?
+			root_task = ?, node = ?, skip_reason = ?, report = ?
 			WHERE id = ? AND ` + notEnded,
 		get:     `SELECT ` + execCols + ` FROM ` + ex + ` WHERE id = ?`,
 		stateOf: `SELECT state FROM ` + ex + ` WHERE id = ?`,

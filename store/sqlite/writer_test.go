@@ -33,10 +33,9 @@ var at = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 // for the slot.
 func insertReq(s *Store, task string, slot time.Time) (*writeReq, uuid.UUID) {
 	id := uuid.New()
-	return &writeReq{Ctx: context.Background(), Op: write{step: step{stmt: s.stmts.insert, args: []any{
-		id[:], task, string(store.TriggerSchedule), slot.UnixMicro(), at.UnixMicro(), nil,
-		string(store.StateRunning), 0, "", "", "[]", "", nil, nil, "", "", "", false,
-	}}}}, id
+	e := &store.Execution{ID: id, Task: task, Trigger: store.TriggerSchedule, ScheduledAt: slot, StartedAt: at,
+		State: store.StateRunning}
+	return &writeReq{Ctx: context.Background(), Op: write{step: step{stmt: s.stmts.insert, args: insertArgs(e, "[]")}}}, id
 }
 
 func exists(t *testing.T, s *Store, id uuid.UUID) bool {

@@ -295,6 +295,7 @@ func testUpdate(t *testing.T, s store.Store) {
 	u.RootTask = "root"
 	u.Node = "node-2"
 	u.SkipReason = "none really"
+	u.Report = `{"phases":[{"name":"","counters":[{"name":"processed","total":3}]}]}`
 	// Update keeps the stored Task, Trigger and ScheduledAt.
 	u.Task = "renamed"
 	u.Trigger = store.TriggerManual
@@ -332,6 +333,7 @@ func testUpdate(t *testing.T, s store.Store) {
 	cleared.RootTask = ""
 	cleared.Node = ""
 	cleared.SkipReason = ""
+	cleared.Report = ""
 	update(t, s, cleared)
 	cleared.Task, cleared.Trigger, cleared.ScheduledAt = orig.Task, orig.Trigger, orig.ScheduledAt
 	checkExecution(t, "GetExecution after clearing update", get(t, s, orig.ID), cleared)

@@ -77,6 +77,7 @@ var textFields = []struct {
 	{"RootTask", true, func(e *store.Execution, v string) { e.RootTask = v }},
 	{"Node", true, func(e *store.Execution, v string) { e.Node = v }},
 	{"SkipReason", true, func(e *store.Execution, v string) { e.SkipReason = v }},
+	{"Report", true, func(e *store.Execution, v string) { e.Report = v }},
 }
 
 // timeFields set each time field of an execution.

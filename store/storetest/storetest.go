@@ -129,6 +129,7 @@ func fullExecution() *store.Execution {
 		RootTask:    "report",
 		Node:        "node-a.example:8080",
 		SkipReason:  store.ReasonMissed + ": 3 slots",
+		Report:      `{"phase":"load","phases":[{"name":"load","counters":[{"name":"processed","total":1200,"rate1m":19.5}]}],"errors":[{"item":"row-7","message":"bad date ✗"}],"errorCount":4}`,
 		Exclusive:   true,
 	}
 }
