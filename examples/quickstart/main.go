@@ -70,6 +70,12 @@ func run(runFor time.Duration, out io.Writer) error {
 		{
 			Name: "reindex",
 			Job: task.JobFunc(func(ctx context.Context) error {
+				// A live report: counters the engine (and the record,
+				// once the run ends) keeps, and errors about single rows.
+				p := task.ProgressOf(ctx)
+				p.Add("rows", 1500)
+				p.Add("skipped", 2)
+				p.Error("row 17", errors.New("no such customer"))
 				task.SetExitMessage(ctx, "reindexed "+strings.Join(task.Args(ctx), " "))
 				return nil
 			}),
