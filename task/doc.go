@@ -139,7 +139,11 @@
 // counter's total and its 1-, 5- and 15-minute moving averages in events
 // per second, computed as Druid's row statistics are (ticked every 5 s,
 // alpha = 1 - exp(-5 s / window), caught up on read), and the newest
-// errors (WithRecentErrors) with the count of all.
+// errors (WithRecentErrors) with the count of all. The report is saved to
+// the run's record every WithReportInterval (store.Execution.Report, as
+// JSON), where other engines and anything reading the store see it while
+// the run goes, and the final one is written with the run's end: Wait
+// returns it, ReportOf decodes it.
 //
 // # Task graphs
 //

@@ -174,6 +174,9 @@ func New(opts ...Option) (*Engine, error) {
 	if !cfg.recentErrorsSet {
 		cfg.recentErrors = RecentErrorsDefault
 	}
+	if cfg.reportEvery == 0 {
+		cfg.reportEvery = ReportIntervalDefault
+	}
 	if cfg.node == "" {
 		cfg.node = defaultNode()
 	}

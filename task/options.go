@@ -56,6 +56,7 @@ type config struct {
 
 	recentErrors    int // WithRecentErrors, or RecentErrorsDefault
 	recentErrorsSet bool
+	reportEvery     time.Duration // WithReportInterval, or ReportIntervalDefault
 }
 
 func defaultNode() string {
@@ -90,6 +91,21 @@ func WithRecentErrors(n int) Option {
 			return fmt.Errorf("%w: WithRecentErrors(%d): must not be negative", ErrInvalidOption, n)
 		}
 		c.recentErrors, c.recentErrorsSet = n, true
+		return nil
+	}
+}
+
+// WithReportInterval sets how often a running execution's live report is
+// saved to its record in the store (store.Execution.Report), where
+// another engine, or anything reading the store, sees it while the run
+// goes. The final report is written with the run's end regardless. d must
+// be positive. Default: ReportIntervalDefault.
+func WithReportInterval(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: WithReportInterval(%v): must be positive", ErrInvalidOption, d)
+		}
+		c.reportEvery = d
 		return nil
 	}
 }

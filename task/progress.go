@@ -6,6 +6,7 @@ package task
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jonboulle/clockwork"
+	"go.uber.org/zap"
 
 	"github.com/taskmill/taskmill/store"
 )
@@ -38,6 +40,10 @@ var reportAlpha = func() (a [3]float64) {
 // RecentErrorsDefault is how many of the newest errors a run's report
 // keeps (Druid's maxSavedParseExceptions); WithRecentErrors changes it.
 const RecentErrorsDefault = 10
+
+// ReportIntervalDefault is how often a running execution's live report is
+// saved to the store; WithReportInterval changes it.
+const ReportIntervalDefault = 10 * time.Second
 
 // DefaultPhase is the phase of counts made before the job sets one.
 const DefaultPhase = ""
@@ -63,6 +69,7 @@ type Progress struct {
 	errCount  int64
 	lastTick  time.Time // the end of the last tick
 	ticker    clockwork.Timer
+	saver     clockwork.Timer // saves the report to the record every reportEvery
 	stopped   bool
 	tickCount int64
 }
@@ -118,8 +125,46 @@ func newProgress(r *run, tick bool) *Progress {
 	p.phase.Store(p.phases[0])
 	if tick {
 		p.ticker = e.clock.AfterFunc(reportTick, p.onTick)
+		p.saver = e.clock.AfterFunc(e.cfg.reportEvery, p.onSave)
 	}
 	return p
+}
+
+// onSave writes the report to the run's record, and arms the next save.
+func (p *Progress) onSave() {
+	p.mu.Lock()
+	stopped := p.stopped
+	p.mu.Unlock()
+	if stopped {
+		return
+	}
+	p.r.saveReport(p.finalJSON())
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.stopped {
+		p.saver = p.clock.AfterFunc(p.r.e.cfg.reportEvery, p.onSave)
+	}
+}
+
+// saveReport writes report to the record of the running run, in line with
+// the run's other writes (its end waits for it). Once the run is
+// recorded ended it does nothing; a store that refuses is logged, and the
+// next save tries again.
+func (r *run) saveReport(report string) {
+	r.writeMu.Lock()
+	defer r.writeMu.Unlock()
+	r.mu.Lock()
+	if r.finalized {
+		r.mu.Unlock()
+		return
+	}
+	x := *r.exec
+	r.mu.Unlock()
+	x.Report = store.CleanText(report)
+	if err := r.e.store.UpdateExecution(r.e.storeCtx, &x); err != nil && !errors.Is(err, store.ErrConflict) {
+		r.e.log.Warn("could not save a running execution's report", zap.String("task", x.Task),
+			zap.Stringer("execution", x.ID), zap.Error(err))
+	}
 }
 
 func newPhase(name string) *phaseCounters {
@@ -243,6 +288,9 @@ func (p *Progress) stop() {
 	p.stopped = true
 	if p.ticker != nil {
 		p.ticker.Stop()
+	}
+	if p.saver != nil {
+		p.saver.Stop()
 	}
 }
 

@@ -320,3 +320,121 @@ func TestProgressFinalReportOnTheRecord(t *testing.T) {
 		t.Fatal("ReportOf of a record whose report is not JSON: no error")
 	}
 }
+
+// A running execution's report is saved to its record every
+// WithReportInterval, where anything reading the store sees it while the
+// run goes; the run still reads running there.
+func TestProgressSavedWhileRunning(t *testing.T) {
+	t.Parallel()
+	b := setup(t, WithReportInterval(10*time.Second))
+	id, p, release := progressRun(t, b)
+	defer close(release)
+	p.Add("processed", 40)
+	read := func() (*store.Execution, Report, bool) {
+		x, err := b.store.GetExecution(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, ok, err := ReportOf(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x, rep, ok
+	}
+	if _, _, ok := read(); ok {
+		t.Fatal("a report was saved before the first interval")
+	}
+	b.clock.Advance(10 * time.Second)
+	deadline := time.Now().Add(waitLimit)
+	for {
+		x, rep, ok := read()
+		if ok {
+			if x.State != store.StateRunning {
+				t.Fatalf("state %s while the job runs, want running", x.State)
+			}
+			// Two ticks: 40 events in the first (8/s), none in the second.
+			want := 8 * math.Exp(-5.0/60)
+			if c := rep.Phases[0].Counters; len(c) != 1 || c[0].Total != 40 || math.Abs(c[0].Rate1m-want) > 1e-9 {
+				t.Fatalf("saved counters %+v, want processed=40 at %.9f/s", c, want)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no report saved after the interval")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := New(WithReportInterval(0)); !errors.Is(err, ErrInvalidOption) {
+		t.Fatalf("WithReportInterval(0) error = %v, want ErrInvalidOption", err)
+	}
+}
+
+// A running execution's saved report is read from a second handle on the
+// same SQLite file, as another engine would read it (real clock, a short
+// interval).
+func TestProgressSavedReportSeenByAnotherHandle(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "live.db")
+	st, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	eng, err := New(WithStore(st), WithoutInitHooks(), WithReportInterval(20*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	err = eng.Register(Spec{Name: "import", Job: JobFunc(func(ctx context.Context) error {
+		p := ProgressOf(ctx)
+		p.SetPhase("parse")
+		p.Add("processed", 700)
+		p.Error("line 9", errors.New("unparseable"))
+		<-release
+		return nil
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Shutdown(ctx)
+	id, err := eng.RunNow(ctx, "import")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	deadline := time.Now().Add(waitLimit)
+	for {
+		x, err := other.GetExecution(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, ok, err := ReportOf(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok && len(rep.Phases) == 2 && len(rep.Phases[1].Counters) == 1 {
+			if x.State != store.StateRunning || rep.Phase != "parse" || rep.Phases[1].Counters[0].Total != 700 || rep.ErrorCount != 1 {
+				t.Fatalf("saved report %+v in state %s", rep, x.State)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no saved report seen from another handle (last: %q)", x.Report)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(release)
+	wctx, cancel := context.WithTimeout(ctx, waitLimit)
+	defer cancel()
+	if _, err := eng.Wait(wctx, id); err != nil {
+		t.Fatal(err)
+	}
+}
