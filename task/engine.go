@@ -39,7 +39,8 @@ import (
 // singleLeases.mu (single.go), waitingRuns.mu (cluster.go),
 // scheduleCache.mu, a run's jobCtx.mu and event.mu (runctx.go, run.go)
 // and the OnInit hooks' lock are leaves; so is Progress.mu (progress.go)
-// but for the mu of its phases, taken under it:
+// but for the mu of its phases and its run's mu, taken under it (never
+// the other way round):
 // nothing else is taken while one is held.
 //
 // A graph root's lease being acquired or released (entry.graphLease.busy,

@@ -59,19 +59,18 @@ const DefaultPhase = ""
 // thrownAway and unparseable. Counters only grow: a negative or zero
 // count, and an empty counter name, are ignored.
 type Progress struct {
-	r         *run
-	clock     clockwork.Clock
-	keep      int // recent errors kept
-	phase     atomic.Pointer[phaseCounters]
-	mu        sync.Mutex // guards what follows, and each counter's rates
-	phases    []*phaseCounters
-	errs      []ReportedError // the newest keep, oldest first
-	errCount  int64
-	lastTick  time.Time // the end of the last tick
-	ticker    clockwork.Timer
-	saver     clockwork.Timer // saves the report to the record every reportEvery
-	stopped   bool
-	tickCount int64
+	r        *run
+	clock    clockwork.Clock
+	keep     int // recent errors kept
+	phase    atomic.Pointer[phaseCounters]
+	mu       sync.Mutex // guards what follows, and each counter's rates
+	phases   []*phaseCounters
+	errs     []ReportedError // the newest keep, oldest first
+	errCount int64
+	lastTick time.Time // the end of the last tick
+	ticker   clockwork.Timer
+	saver    clockwork.Timer // saves the report to the record every reportEvery
+	stopped  bool
 }
 
 // phaseCounters are the counters of one phase.
@@ -138,7 +137,10 @@ func (p *Progress) onSave() {
 	if stopped {
 		return
 	}
-	p.r.saveReport(p.finalJSON())
+	if !p.r.saveReport(p.finalJSON()) {
+		p.stop() // the run has ended
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.stopped {
@@ -148,15 +150,15 @@ func (p *Progress) onSave() {
 
 // saveReport writes report to the record of the running run, in line with
 // the run's other writes (its end waits for it). Once the run is
-// recorded ended it does nothing; a store that refuses is logged, and the
-// next save tries again.
-func (r *run) saveReport(report string) {
+// recorded ended it does nothing and returns false; a store that refuses
+// is logged, and the next save tries again.
+func (r *run) saveReport(report string) bool {
 	r.writeMu.Lock()
 	defer r.writeMu.Unlock()
 	r.mu.Lock()
 	if r.finalized {
 		r.mu.Unlock()
-		return
+		return false
 	}
 	x := *r.exec
 	r.mu.Unlock()
@@ -165,6 +167,14 @@ func (r *run) saveReport(report string) {
 		r.e.log.Warn("could not save a running execution's report", zap.String("task", x.Task),
 			zap.Stringer("execution", x.ID), zap.Error(err))
 	}
+	return true
+}
+
+// ended reports whether the run is recorded ended.
+func (r *run) ended() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.finalized
 }
 
 func newPhase(name string) *phaseCounters {
@@ -242,7 +252,10 @@ func (p *Progress) Error(item string, err error) {
 	p.errs = append(p.errs, re)
 }
 
-// onTick ticks the rates when the ticker fires, and arms it again.
+// onTick ticks the rates when the ticker fires, and arms it again while
+// the run goes. (A job that asked for its report while Shutdown was giving
+// up on its run may have made it after the run's end stopped the one
+// before: it stops itself here.)
 func (p *Progress) onTick() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -250,6 +263,10 @@ func (p *Progress) onTick() {
 		return
 	}
 	p.catchUpLocked(p.clock.Now())
+	if p.r.ended() {
+		p.stopLocked()
+		return
+	}
 	p.ticker = p.clock.AfterFunc(p.lastTick.Add(reportTick).Sub(p.clock.Now()), p.onTick)
 }
 
@@ -260,7 +277,6 @@ func (p *Progress) onTick() {
 func (p *Progress) catchUpLocked(now time.Time) {
 	for !now.Before(p.lastTick.Add(reportTick)) {
 		p.lastTick = p.lastTick.Add(reportTick)
-		p.tickCount++
 		for _, ph := range p.phases {
 			ph.mu.RLock()
 			for _, c := range ph.counters {
@@ -281,10 +297,15 @@ func (p *Progress) catchUpLocked(now time.Time) {
 	}
 }
 
-// stop ends the ticking, when the run ends.
+// stop ends the ticking and the saving, when the run ends.
 func (p *Progress) stop() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.stopLocked()
+}
+
+// stopLocked is stop with p.mu held.
+func (p *Progress) stopLocked() {
 	p.stopped = true
 	if p.ticker != nil {
 		p.ticker.Stop()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jonboulle/clockwork"
 
 	"github.com/taskmill/taskmill/store"
 	"github.com/taskmill/taskmill/store/sqlite"
@@ -436,5 +437,42 @@ func TestProgressSavedReportSeenByAnotherHandle(t *testing.T) {
 	defer cancel()
 	if _, err := eng.Wait(wctx, id); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A report made for a run already recorded ended does not tick, and one
+// whose run ends without stopping it stops itself at its next tick: no
+// timer is left behind.
+func TestProgressOfAnEndedRunStops(t *testing.T) {
+	t.Parallel()
+	clock := clockwork.NewFakeClockAt(testStart)
+	e, err := New(WithClock(clock), WithoutInitHooks())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &run{e: e}
+	if p := newProgress(r, false); !p.stopped || p.ticker != nil || p.saver != nil {
+		t.Fatalf("a report made for an ended run ticks: %+v", p)
+	}
+	p := newProgress(r, true)
+	r.mu.Lock()
+	r.finalized = true
+	r.mu.Unlock()
+	clock.Advance(reportTick)
+	deadline := time.Now().Add(waitLimit)
+	for {
+		p.mu.Lock()
+		stopped := p.stopped
+		p.mu.Unlock()
+		if stopped {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the report of an ended run still ticks")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := clock.BlockUntilContext(t.Context(), 0); err != nil {
+		t.Fatalf("timers left behind: %v", err)
 	}
 }
