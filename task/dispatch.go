@@ -275,13 +275,14 @@ var errSuspended = errors.New("task: suspended")
 // when the fire was recorded as skipped — or, for an explicit request
 // (explicit true), refused, which records nothing.
 func (e *Engine) admit(ent *entry, exec *store.Execution, explicit bool) (*run, error) {
-	r, _, err := e.admitTask(ent, exec.Task, exec, explicit)
+	r, _, err := e.admitTask(ent, exec.Task, exec, explicit, nil)
 	return r, err
 }
 
 // admitTask is admit of the task ent, or if ent is nil of the task named
-// name, looked up under the same lock; it also returns the entry.
-func (e *Engine) admitTask(ent *entry, name string, exec *store.Execution, explicit bool) (*run, *entry, error) {
+// name, looked up under the same lock; it also returns the entry. spare,
+// if not nil, is the run's memory from allocRun.
+func (e *Engine) admitTask(ent *entry, name string, exec *store.Execution, explicit bool, spare *run) (*run, *entry, error) {
 	exec.StartedAt, exec.Node = e.now(), e.cfg.node
 	e.mu.Lock()
 	if ent == nil {
@@ -315,7 +316,7 @@ func (e *Engine) admitTask(ent *entry, name string, exec *store.Execution, expli
 			return nil, ent, err
 		}
 	}
-	r, rec, ok := e.reserveLocked(ent, exec, explicit, nil)
+	r, rec, ok := e.reserveLocked(ent, exec, explicit, spare)
 	if r != nil {
 		e.runs.add(r)
 	}

@@ -21,6 +21,11 @@ import (
 // ErrCancelled, ErrShutdown).
 type jobCtx struct {
 	r *run
+	// parent gives the context its values (a RunNow caller's trace and
+	// request-scoped values), never its cancellation: it is
+	// context.WithoutCancel of the caller's context, or nil for
+	// context.Background.
+	parent context.Context
 
 	mu     sync.Mutex
 	inner  context.Context // made on first need
@@ -46,9 +51,10 @@ func (c *jobCtx) Err() error {
 }
 
 // Value returns the run for the package's key. For every other key it asks
-// the standard context, made now if it must be: a run that has not been
-// cancelled has none, so until then no other key has a value either (the
-// run's context descends from context.Background).
+// the standard context once it exists or must (a cancelled run's, which
+// context.Cause finds through Value), else the parent: until it is
+// cancelled a run's context has only the parent's values (its parent
+// cannot be cancelled, so it holds no cancellation of its own).
 func (c *jobCtx) Value(key any) any {
 	if key == (runKey{}) {
 		return c.r
@@ -57,9 +63,17 @@ func (c *jobCtx) Value(key any) any {
 	inner, cancelled := c.inner, c.cause != nil
 	c.mu.Unlock()
 	if inner == nil && !cancelled {
-		return nil
+		return c.parentCtx().Value(key)
 	}
 	return c.ctx().Value(key)
+}
+
+// parentCtx returns the parent, context.Background if none.
+func (c *jobCtx) parentCtx() context.Context {
+	if c.parent == nil {
+		return context.Background()
+	}
+	return c.parent
 }
 
 // String names the context in panics and logs.
@@ -71,7 +85,7 @@ func (c *jobCtx) ctx() context.Context {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.inner == nil {
-		c.inner, c.cancel = context.WithCancelCause(context.Background())
+		c.inner, c.cancel = context.WithCancelCause(c.parentCtx())
 		if c.cause != nil {
 			c.cancel(c.cause)
 		}

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/taskmill/taskmill/store"
 )
 
 func TestJobContextCauseIsTheFirstCause(t *testing.T) {
@@ -89,5 +91,64 @@ func TestEventWaitersBeforeAndAfterClose(t *testing.T) {
 	case <-unwaited.wait():
 	default:
 		t.Fatal("an event closed before anyone waited: wait's channel is not closed")
+	}
+}
+
+type requestKey struct{}
+
+// A run started by RunNow sees the caller's context values (a trace, a
+// request id) but not its cancellation; its own cancellation still
+// reports its cause, and a context derived from it keeps the values.
+func TestRunNowContextCarriesCallerValues(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	type seen struct {
+		value, childValue any
+		errAtStart        error
+		cause             error
+	}
+	got := make(chan seen, 1)
+	started := make(chan struct{})
+	b.register(t, Spec{Name: "req", Job: JobFunc(func(ctx context.Context) error {
+		s := seen{value: ctx.Value(requestKey{}), errAtStart: ctx.Err()}
+		close(started)
+		<-ctx.Done()
+		child, cancel := context.WithCancel(ctx)
+		defer cancel()
+		s.childValue, s.cause = child.Value(requestKey{}), context.Cause(ctx)
+		got <- s
+		return context.Cause(ctx)
+	})})
+	b.start(t)
+	caller, cancelCaller := context.WithCancel(context.WithValue(context.Background(), requestKey{}, "req-42"))
+	id, err := b.eng.RunNow(caller, "req")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancelCaller() // the request is over; the run goes on
+	select {
+	case <-started:
+	case <-time.After(waitLimit):
+		t.Fatal("the job did not start")
+	}
+	if err := b.eng.Cancel(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case s := <-got:
+		if s.value != "req-42" || s.childValue != "req-42" {
+			t.Fatalf("the run's context values: %v, child %v; want the caller's req-42", s.value, s.childValue)
+		}
+		if s.errAtStart != nil {
+			t.Fatalf("the run's context at start: %v", s.errAtStart)
+		}
+		if !errors.Is(s.cause, ErrCancelled) {
+			t.Fatalf("cause after Cancel = %v, want ErrCancelled", s.cause)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("the job was not cancelled")
+	}
+	if x := b.wait(t, id); x.State != store.StateCancelled {
+		t.Fatalf("state %s, want cancelled", x.State)
 	}
 }

@@ -152,6 +152,10 @@ func buildRunConfig[O OnceOption](opts []O) (runConfig, error) {
 // explicit request. If the task is running, its overlap policy decides:
 // OverlapSkip returns ErrAlreadyRunning, OverlapQueueOne queues the run (or
 // returns ErrAlreadyRunning if one is queued), OverlapAllow runs it.
+//
+// The run's context carries the values of ctx (a trace's span, so that the
+// run joins the caller's trace; request-scoped values) but not its
+// deadline or cancellation: the run outlives the call, and Cancel stops it.
 func (e *Engine) RunNow(ctx context.Context, name string, opts ...RunOption) (uuid.UUID, error) {
 	rc, err := buildRunConfig(opts)
 	if err != nil {
@@ -194,7 +198,11 @@ func (e *Engine) runNow(ctx context.Context, name string, trig store.Trigger, rc
 		ExternalID: rc.externalID,
 		ParentID:   rc.parentID,
 	}
-	r, ent, err := e.admitTask(nil, name, exec, true)
+	// The run's context carries ctx's values (a trace, request-scoped
+	// values), not its cancellation: the run outlives the call.
+	spare := e.allocRun()
+	spare.jc.parent = context.WithoutCancel(ctx)
+	r, ent, err := e.admitTask(nil, name, exec, true, spare)
 	if err != nil {
 		return uuid.Nil, err
 	}
