@@ -346,24 +346,17 @@ func TestProgressSavedWhileRunning(t *testing.T) {
 		t.Fatal("a report was saved before the first interval")
 	}
 	b.clock.Advance(10 * time.Second)
-	deadline := time.Now().Add(waitLimit)
-	for {
-		x, rep, ok := read()
-		if ok {
-			if x.State != store.StateRunning {
-				t.Fatalf("state %s while the job runs, want running", x.State)
-			}
-			// Two ticks: 40 events in the first (8/s), none in the second.
-			want := 8 * math.Exp(-5.0/60)
-			if c := rep.Phases[0].Counters; len(c) != 1 || c[0].Total != 40 || math.Abs(c[0].Rate1m-want) > 1e-9 {
-				t.Fatalf("saved counters %+v, want processed=40 at %.9f/s", c, want)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no report saved after the interval")
-		}
-		time.Sleep(time.Millisecond)
+	if !eventually(func() bool { _, _, ok := read(); return ok }) {
+		t.Fatal("no report saved after the interval")
+	}
+	x, rep, _ := read()
+	if x.State != store.StateRunning {
+		t.Fatalf("state %s while the job runs, want running", x.State)
+	}
+	// Two ticks: 40 events in the first (8/s), none in the second.
+	want := 8 * math.Exp(-5.0/60)
+	if c := rep.Phases[0].Counters; len(c) != 1 || c[0].Total != 40 || math.Abs(c[0].Rate1m-want) > 1e-9 {
+		t.Fatalf("saved counters %+v, want processed=40 at %.9f/s", c, want)
 	}
 	if _, err := New(WithReportInterval(0)); !errors.Is(err, ErrInvalidOption) {
 		t.Fatalf("WithReportInterval(0) error = %v, want ErrInvalidOption", err)
@@ -411,26 +404,22 @@ func TestProgressSavedReportSeenByAnotherHandle(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	deadline := time.Now().Add(waitLimit)
-	for {
-		x, err := other.GetExecution(ctx, id)
-		if err != nil {
-			t.Fatal(err)
+	var x *store.Execution
+	var rep Report
+	saved := eventually(func() bool {
+		var err error
+		if x, err = other.GetExecution(ctx, id); err != nil {
+			return false
 		}
-		rep, ok, err := ReportOf(x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ok && len(rep.Phases) == 2 && len(rep.Phases[1].Counters) == 1 {
-			if x.State != store.StateRunning || rep.Phase != "parse" || rep.Phases[1].Counters[0].Total != 700 || rep.ErrorCount != 1 {
-				t.Fatalf("saved report %+v in state %s", rep, x.State)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no saved report seen from another handle (last: %q)", x.Report)
-		}
-		time.Sleep(5 * time.Millisecond)
+		var ok bool
+		rep, ok, err = ReportOf(x)
+		return err == nil && ok && len(rep.Phases) == 2 && len(rep.Phases[1].Counters) == 1
+	})
+	if !saved {
+		t.Fatalf("no saved report seen from another handle (last: %+v)", x)
+	}
+	if x.State != store.StateRunning || rep.Phase != "parse" || rep.Phases[1].Counters[0].Total != 700 || rep.ErrorCount != 1 {
+		t.Fatalf("saved report %+v in state %s", rep, x.State)
 	}
 	close(release)
 	wctx, cancel := context.WithTimeout(ctx, waitLimit)
@@ -459,18 +448,13 @@ func TestProgressOfAnEndedRunStops(t *testing.T) {
 	r.finalized = true
 	r.mu.Unlock()
 	clock.Advance(reportTick)
-	deadline := time.Now().Add(waitLimit)
-	for {
+	stopped := eventually(func() bool {
 		p.mu.Lock()
-		stopped := p.stopped
-		p.mu.Unlock()
-		if stopped {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the report of an ended run still ticks")
-		}
-		time.Sleep(time.Millisecond)
+		defer p.mu.Unlock()
+		return p.stopped
+	})
+	if !stopped {
+		t.Fatal("the report of an ended run still ticks")
 	}
 	if err := clock.BlockUntilContext(t.Context(), 0); err != nil {
 		t.Fatalf("timers left behind: %v", err)
