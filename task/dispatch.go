@@ -440,8 +440,11 @@ func (e *Engine) settle(ent *entry, exec *store.Execution, r *run, err error, ba
 		e.startPromoted(next, closing)
 		return err
 	}
+	// Read before created is closed: a queued run may be promoted, and
+	// its record made running by startPending, as soon as it is.
+	running := exec.State == store.StateRunning
 	r.created.close()
-	if exec.State == store.StateRunning {
+	if running {
 		if batch != nil {
 			*batch = append(*batch, r)
 		} else {
