@@ -318,8 +318,10 @@ func (p *Progress) stopLocked() {
 // Report is a run's live report; the final one is kept on the run's
 // record as JSON (store.Execution.Report, read with ReportOf).
 type Report struct {
-	Phase      string          `json:"phase"`            // the phase counts go to now, or went to last
-	Phases     []PhaseReport   `json:"phases,omitempty"` // in the order the job entered them
+	Phase string `json:"phase"` // the phase counts go to now, or went to last
+	// Phases are in the order the job entered them; the unnamed
+	// DefaultPhase only if it counted or is the phase now.
+	Phases     []PhaseReport   `json:"phases,omitempty"`
 	Errors     []ReportedError `json:"errors,omitempty"`
 	ErrorCount int64           `json:"errorCount"` // every error reported, also those no longer kept
 }
@@ -379,10 +381,17 @@ func (p *Progress) snapshot() Report {
 	if !p.stopped {
 		p.catchUpLocked(p.clock.Now())
 	}
-	rep := Report{Phase: p.phase.Load().name, Errors: slices.Clone(p.errs), ErrorCount: p.errCount}
+	cur := p.phase.Load()
+	rep := Report{Phase: cur.name, Errors: slices.Clone(p.errs), ErrorCount: p.errCount}
 	for _, ph := range p.phases {
 		pr := PhaseReport{Name: ph.name}
 		ph.mu.RLock()
+		if ph.name == DefaultPhase && ph != cur && len(ph.order) == 0 {
+			// The unnamed phase of a job that named its own before
+			// counting: nothing to say.
+			ph.mu.RUnlock()
+			continue
+		}
 		for _, name := range ph.order {
 			c := ph.counters[name]
 			pr.Counters = append(pr.Counters, CounterReport{Name: name, Total: c.n.Load(),

@@ -42,6 +42,25 @@ func progressRun(t *testing.T, b *bundle) (uuid.UUID, *Progress, chan struct{}) 
 	return id, nil, nil
 }
 
+// A job that names its phase before counting has one phase in its report,
+// not an empty unnamed one beside it.
+func TestProgressUnnamedPhaseLeftOutWhenEmpty(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	id, p, release := progressRun(t, b)
+	p.SetPhase("ingest")
+	p.Add("rows", 3)
+	if rep, _ := b.eng.Report(id); len(rep.Phases) != 1 || rep.Phases[0].Name != "ingest" {
+		t.Fatalf("phases %+v, want ingest alone", rep.Phases)
+	}
+	close(release)
+	x := b.wait(t, id)
+	rep, ok, err := ReportOf(x)
+	if err != nil || !ok || len(rep.Phases) != 1 || rep.Phases[0].Counters[0].Total != 3 {
+		t.Fatalf("final report %+v (%v, %v)", rep, ok, err)
+	}
+}
+
 // A job counting at known rates gives the moving averages of Druid's
 // (Dropwizard's) formula, computed here on its own: ticks every 5 s,
 // alpha = 1 - exp(-5 s / window), the first tick sets the rate.
@@ -153,6 +172,12 @@ func TestProgressPhasesErrorsAndBadInput(t *testing.T) {
 	want := map[string]int64{"/processed": 5, "/unparseable": 4, "buildSegments/processed": 2, "buildSegments/thrownAway": 1}
 	if fmt.Sprint(totals) != fmt.Sprint(want) {
 		t.Fatalf("totals = %v, want %v", totals, want)
+	}
+	// Once the job names a phase, the unnamed one shows only if it
+	// counted: here it did.
+	p.SetPhase("publish")
+	if rep, _ := b.eng.Report(id); len(rep.Phases) != 3 || rep.Phases[0].Name != DefaultPhase || rep.Phase != "publish" {
+		t.Fatalf("after SetPhase: phase %q, phases %+v", rep.Phase, rep.Phases)
 	}
 	if rep.ErrorCount != 5 || len(rep.Errors) != 3 {
 		t.Fatalf("errors: count %d, kept %d; want 5 and 3", rep.ErrorCount, len(rep.Errors))
@@ -282,11 +307,11 @@ func TestProgressFinalReportOnTheRecord(t *testing.T) {
 		if err != nil || !ok {
 			t.Fatalf("%s: ReportOf = %v, %v; want a report", what, ok, err)
 		}
-		if rep.Phase != "load" || len(rep.Phases) != 2 || rep.ErrorCount != 3 || len(rep.Errors) != 2 {
+		if rep.Phase != "load" || len(rep.Phases) != 1 || rep.ErrorCount != 3 || len(rep.Errors) != 2 {
 			t.Fatalf("%s: report %+v", what, rep)
 		}
 		got := map[string]int64{}
-		for _, c := range rep.Phases[1].Counters {
+		for _, c := range rep.Phases[0].Counters {
 			got[c.Name] = c.Total
 		}
 		if got["processed"] != 1200 || got["unparseable"] != 3 {
@@ -413,12 +438,12 @@ func TestProgressSavedReportSeenByAnotherHandle(t *testing.T) {
 		}
 		var ok bool
 		rep, ok, err = ReportOf(x)
-		return err == nil && ok && len(rep.Phases) == 2 && len(rep.Phases[1].Counters) == 1
+		return err == nil && ok && len(rep.Phases) == 1 && len(rep.Phases[0].Counters) == 1
 	})
 	if !saved {
 		t.Fatalf("no saved report seen from another handle (last: %+v)", x)
 	}
-	if x.State != store.StateRunning || rep.Phase != "parse" || rep.Phases[1].Counters[0].Total != 700 || rep.ErrorCount != 1 {
+	if x.State != store.StateRunning || rep.Phase != "parse" || rep.Phases[0].Counters[0].Total != 700 || rep.ErrorCount != 1 {
 		t.Fatalf("saved report %+v in state %s", rep, x.State)
 	}
 	close(release)
