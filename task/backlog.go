@@ -390,6 +390,9 @@ func (e *Engine) wroteHeld(r heldRecord) {
 	}
 	spec := r.ent.spec
 	e.mu.Unlock()
+	if r.x.State == store.StateSkipped {
+		e.tel.skip(r.ent, r.x)
+	}
 	switch {
 	case r.failed:
 		e.notifyEnd(spec, r.x, notify.KindUnexpectedError, false)

@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/taskmill/taskmill/cron"
 	"github.com/taskmill/taskmill/store"
@@ -138,11 +141,37 @@ func BenchmarkFire(b *testing.B) {
 	}
 }
 
-func benchmarkFire(b *testing.B, n int) {
+// BenchmarkFireTelemetry is BenchmarkFire's 1,000 tasks with OpenTelemetry's
+// SDK as the engine's providers: metrics only (aggregated, never
+// collected), traces only (every run sampled, batched to a no-op
+// exporter), and both.
+func BenchmarkFireTelemetry(b *testing.B) {
+	for _, c := range []struct {
+		name            string
+		metrics, traces bool
+	}{{"metrics", true, false}, {"traces", false, true}, {"both", true, true}} {
+		b.Run(c.name, func(b *testing.B) {
+			var opts []Option
+			if c.metrics {
+				mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+				defer mp.Shutdown(context.Background())
+				opts = append(opts, WithMeterProvider(mp))
+			}
+			if c.traces {
+				tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()))
+				defer tp.Shutdown(context.Background())
+				opts = append(opts, WithTracerProvider(tp))
+			}
+			benchmarkFire(b, 1_000, opts...)
+		})
+	}
+}
+
+func benchmarkFire(b *testing.B, n int, opts ...Option) {
 	ctx := context.Background()
 	clock := clockwork.NewFakeClockAt(testStart)
 	var ran atomic.Int64
-	eng, err := New(WithClock(clock), WithStore(memory.New()), WithoutInitHooks())
+	eng, err := New(append([]Option{WithClock(clock), WithStore(memory.New()), WithoutInitHooks()}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -276,6 +276,9 @@ func (e *Engine) settleMissed(rec heldRecord, err error) {
 			ent.last = exec
 		}
 		e.mu.Unlock()
+		if exec.State == store.StateSkipped {
+			e.tel.skip(ent, exec)
+		}
 		e.log.Warn("slots missed", zap.String("task", exec.Task), zap.Int("missed", rec.slots), zap.Time("first", rec.first),
 			zap.Time("last", rec.last), zap.String("reason", exec.SkipReason))
 	case errors.Is(err, store.ErrConflict):

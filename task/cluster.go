@@ -118,6 +118,7 @@ func (e *Engine) busyElsewhereFor(ent *entry, x *store.Execution, why string) {
 			ent.last = s
 		}
 		e.mu.Unlock()
+		e.tel.skip(ent, s)
 	case errors.Is(err, store.ErrConflict):
 	default:
 		e.log.Warn("could not record a fire skipped for another engine's run", zap.String("task", x.Task), zap.Error(err))
@@ -153,6 +154,7 @@ func (e *Engine) startWaitingRun(x *store.Execution) {
 	exec.StartedAt = e.now()
 	r, rec, ok := e.reserveLocked(ent, exec, true, nil)
 	if r != nil {
+		r.queuedAt = x.StartedAt // when it began to wait
 		e.runs.add(r)
 	}
 	e.mu.Unlock()
@@ -235,6 +237,10 @@ func (e *Engine) abandon(ctx context.Context, ab store.Abandoner, x *store.Execu
 		return err
 	}
 	e.abandoned.Add(1)
+	e.mu.Lock()
+	ent := e.tasks[x.Task] // nil if not registered here
+	e.mu.Unlock()
+	e.tel.abandonedEnded(ent, x)
 	if p.Recovery != nil {
 		e.waiting.add(p.Recovery)
 	}

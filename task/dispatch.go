@@ -401,6 +401,9 @@ func (e *Engine) settle(ent *entry, exec *store.Execution, r *run, err error, ba
 			e.mu.Lock()
 			ent.last = exec // never changed again: no run owns it
 			e.mu.Unlock()
+			if exec.State == store.StateSkipped {
+				e.tel.skip(ent, exec)
+			}
 			if ce := e.log.Check(zap.DebugLevel, "fire skipped"); ce != nil {
 				ce.Write(zap.String("task", exec.Task), zap.String("reason", exec.SkipReason))
 			}

@@ -145,6 +145,36 @@
 // the run goes, and the final one is written with the run's end: Wait
 // returns it, ReportOf decodes it.
 //
+// # OpenTelemetry
+//
+// The engine reports metrics and traces through the OpenTelemetry API
+// (go.opentelemetry.io/otel; the library imports no SDK) to the providers
+// WithMeterProvider and WithTracerProvider give it, by default the global
+// ones, which report nothing until the host sets them (otel.SetMeterProvider,
+// otel.SetTracerProvider, before or after New). The instrumentation scope is
+// InstrumentationName. Metrics, with the low-cardinality attributes only
+// (taskmill.task, taskmill.state, taskmill.trigger, taskmill.reason; never
+// an execution id):
+//
+//	taskmill.runs.ended     counter {run}       task, state, trigger: runs this engine ended (abandoned: its sweeps')
+//	taskmill.run.duration   histogram s         task, state: start to end of the runs that started
+//	taskmill.run.lateness   histogram s         task, trigger: a scheduled or catch-up run's start minus its nominal time
+//	taskmill.run.wait_time  histogram s         task: how long a run waited queued behind a run of its task
+//	taskmill.fires.skipped  counter {fire}      task, reason: skipped records written (overlap, condition, missed, store unavailable, upstream)
+//	taskmill.runs.active    updowncounter {run} task: runs executing on this engine
+//
+// Each run is one span named after its task, from its record's StartedAt to
+// its EndedAt, with the task, trigger, execution id, nominal time and graph
+// run as attributes, its state and exit code at the end, and status Error
+// with the error's first line when it failed. A run started by RunNow is a
+// child of the span in RunNow's context, so a run a request starts joins
+// the request's trace; the run's context carries its span (and the
+// caller's values, never its cancellation), so the job's own spans are
+// its children. A graph run's members link to the root's span. A
+// provider that records nothing costs a run nothing: with no provider set,
+// the tick workload's cost is within noise of having no telemetry
+// (bench/README.md).
+//
 // # Task graphs
 //
 // A task with After runs when its predecessors finish in the same graph

@@ -37,8 +37,8 @@ import (
 //
 // graphRun.mu, workers.mu, backlog.mu, the node lease's mu (lease.go),
 // singleLeases.mu (single.go), waitingRuns.mu (cluster.go),
-// scheduleCache.mu, a run's jobCtx.mu and event.mu (runctx.go, run.go)
-// and the OnInit hooks' lock are leaves; so is Progress.mu (progress.go)
+// scheduleCache.mu, a run's jobCtx.mu and event.mu (runctx.go, run.go),
+// taskTelemetry.mu (telemetry.go) and the OnInit hooks' lock are leaves; so is Progress.mu (progress.go)
 // but for the mu of its phases and its run's mu, taken under it (never
 // the other way round):
 // nothing else is taken while one is held.
@@ -72,6 +72,7 @@ type Engine struct {
 	log   *zap.Logger
 	clock clockwork.Clock
 	store store.Store
+	tel   *telemetry // OpenTelemetry instruments and tracer (telemetry.go)
 
 	// storeCtx is used for the engine's own store writes: they must not be
 	// cut short because a run or a caller's context ended.
@@ -146,6 +147,9 @@ type entry struct {
 	// graphLease is the lease a graph root holds on engines sharing a
 	// store while it runs here (graphlease.go).
 	graphLease graphLease
+	// tel is the task's metric attributes, made on first use
+	// (telemetry.go).
+	tel atomic.Pointer[taskTelemetry]
 }
 
 // New returns an engine configured by opts. It starts nothing.
@@ -182,12 +186,17 @@ func New(opts ...Option) (*Engine, error) {
 		cfg.node = defaultNode()
 	}
 	cfg.resolveLease()
+	tel, err := newTelemetry(&cfg)
+	if err != nil {
+		return nil, err
+	}
 	hub, err := notify.NewHub(notify.WithLogger(cfg.logger.Named("taskmill").Named("notify")))
 	if err != nil {
 		return nil, fmt.Errorf("task: %w", err)
 	}
 	e := &Engine{
 		cfg:       cfg,
+		tel:       tel,
 		log:       cfg.logger.Named("taskmill"),
 		clock:     cfg.clock,
 		store:     cfg.store,

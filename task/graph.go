@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
 	"github.com/taskmill/taskmill/dag"
@@ -63,6 +64,8 @@ type graphRun struct {
 	steps int
 	over  bool
 	done  chan struct{}
+	// span is the root's run's span, which members' spans link to.
+	span trace.SpanContext
 }
 
 type memberEnd struct {
@@ -304,10 +307,12 @@ func (e *Engine) recordGraphSkip(gr *graphRun, name, reason string) {
 		return
 	}
 	e.mu.Lock()
-	if ent := e.tasks[name]; ent != nil {
+	ent := e.tasks[name]
+	if ent != nil {
 		ent.last = exec
 	}
 	e.mu.Unlock()
+	e.tel.skip(ent, exec)
 }
 
 // endGraph closes a graph run once, and starts the root's queued fire if

@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jonboulle/clockwork"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
 	"github.com/taskmill/taskmill/dag"
@@ -57,6 +59,9 @@ type config struct {
 	recentErrors    int // WithRecentErrors, or RecentErrorsDefault
 	recentErrorsSet bool
 	reportEvery     time.Duration // WithReportInterval, or ReportIntervalDefault
+
+	meterProvider  metric.MeterProvider // WithMeterProvider, or nil: the global one
+	tracerProvider trace.TracerProvider // WithTracerProvider, or nil: the global one
 }
 
 func defaultNode() string {

@@ -68,6 +68,9 @@ func (r *run) startPending() {
 		r.cancelQueued(ErrShutdown)
 		return
 	}
+	if r.queuedAt.IsZero() {
+		r.queuedAt = r.exec.StartedAt // when it was queued
+	}
 	r.exec.State, r.exec.StartedAt = store.StateRunning, e.now()
 	if gr := e.beginGraph(r.ent, r.exec); gr != nil {
 		r.graph = gr

@@ -14,6 +14,7 @@ import (
 	"unsafe"
 
 	"github.com/jonboulle/clockwork"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
 	"github.com/taskmill/taskmill/notify"
@@ -50,6 +51,15 @@ type run struct {
 	jobMsgSet bool
 	fence     int64     // the record's Fence, once FencingToken read it
 	progress  *Progress // the live report, once the job asked for it
+	// What telemetry's runStarted left for runEnded (telemetry.go).
+	started bool       // runStarted counted the run
+	active  bool       // counted in MetricRunsActive
+	span    trace.Span // the run's span, if traced
+
+	// queuedAt is when the run began to wait queued behind a run of its
+	// task, zero if it did not; set before it starts, by whoever
+	// starts it.
+	queuedAt time.Time
 
 	rec store.Execution // the record's memory, part of the run's
 }
@@ -188,6 +198,7 @@ func (r *run) start() bool {
 		r.finish(outcome{state: store.StateCancelled, err: cause, exitCode: ExitCodeCancelled})
 		return false
 	}
+	r.e.tel.runStarted(r)
 	if r.spec.o().Timeout > 0 {
 		r.timer = r.e.clock.AfterFunc(r.spec.o().Timeout, func() { r.cancel(ErrTimeout) })
 	}
@@ -389,6 +400,7 @@ func (r *run) finish(o outcome) bool {
 	}
 	final := x // never changed again once finalized
 	r.final = final
+	out := ranOut{started: r.started, active: r.active, span: r.span}
 	r.mu.Unlock()
 	r.cancel(context.Canceled) // release the context's resources
 
@@ -404,6 +416,7 @@ func (r *run) finish(o outcome) bool {
 	if err != nil {
 		e.logEndLost(final, err)
 	}
+	e.tel.runEnded(r, final, out)
 	e.afterRun(r, final, safeErrorKind(o.state, o.err), a)
 	r.done.close()
 	return true

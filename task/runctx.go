@@ -21,13 +21,14 @@ import (
 // ErrCancelled, ErrShutdown).
 type jobCtx struct {
 	r *run
-	// parent gives the context its values (a RunNow caller's trace and
-	// request-scoped values), never its cancellation: it is
-	// context.WithoutCancel of the caller's context, or nil for
-	// context.Background.
-	parent context.Context
 
-	mu     sync.Mutex
+	mu sync.Mutex
+	// parent gives the context its values (a RunNow caller's trace and
+	// request-scoped values, the run's span), never its cancellation: it
+	// is context.WithoutCancel of the caller's context, or nil for
+	// context.Background. Set before the run is published, and by
+	// setParent; read under mu but by parentCtx.
+	parent context.Context
 	inner  context.Context // made on first need
 	cancel context.CancelCauseFunc
 	cause  error // the first cause the run was cancelled with
@@ -60,20 +61,34 @@ func (c *jobCtx) Value(key any) any {
 		return c.r
 	}
 	c.mu.Lock()
-	inner, cancelled := c.inner, c.cause != nil
+	inner, cancelled, parent := c.inner, c.cause != nil, c.parent
 	c.mu.Unlock()
 	if inner == nil && !cancelled {
-		return c.parentCtx().Value(key)
+		if parent == nil {
+			return nil
+		}
+		return parent.Value(key)
 	}
 	return c.ctx().Value(key)
 }
 
-// parentCtx returns the parent, context.Background if none.
+// parentCtx returns the parent, context.Background if none. Only the
+// goroutine that executes the run, or code before it starts, calls it: it
+// reads the parent without the lock, which only setParent, on that
+// goroutine, changes.
 func (c *jobCtx) parentCtx() context.Context {
 	if c.parent == nil {
 		return context.Background()
 	}
 	return c.parent
+}
+
+// setParent replaces the parent (with one carrying the run's span) before
+// the run's condition, listeners and job get its context.
+func (c *jobCtx) setParent(p context.Context) {
+	c.mu.Lock()
+	c.parent = p
+	c.mu.Unlock()
 }
 
 // String names the context in panics and logs.
