@@ -19,7 +19,7 @@ func main() {
 	var (
 		quick      = flag.Bool("quick", false, "a short smoke run: small sizes, short windows, one repetition unless -reps says otherwise")
 		only       = flag.String("only", "", "comma-separated workloads to run (tick, idle, burst, chain, record, cluster, cluster-idle, cluster-failover; cluster includes the other two); default all")
-		contenders = flag.String("contenders", "", "comma-separated contenders to run (taskmill, taskmill-sqlite, taskmill-postgres, robfig, gocron, quartz, floor; leases, no-leases for the cluster workloads); default all")
+		contenders = flag.String("contenders", "", "comma-separated contenders to run (taskmill, taskmill-otel, taskmill-sqlite, taskmill-postgres, robfig, gocron, quartz, floor; leases, no-leases for the cluster workloads); default all")
 		reps       = flag.Int("reps", 3, "repetitions of every measurement")
 		out        = flag.String("out", "results.jsonl", "JSON lines file for the results (empty: none)")
 		md         = flag.String("md", "results.md", "Markdown file for the results (empty: none)")

@@ -22,7 +22,10 @@ type benchCase struct {
 
 var (
 	scheduling = []string{"taskmill", "robfig", "gocron", "quartz", "floor"}
-	recording  = []string{"taskmill", "taskmill-sqlite", "taskmill-postgres"}
+	// ticking is scheduling and taskmill with OpenTelemetry's SDK set
+	// (issue 18: the cost of telemetry, measured on the tick workload).
+	ticking   = append(slices.Clone(scheduling), "taskmill-otel")
+	recording = []string{"taskmill", "taskmill-sqlite", "taskmill-postgres"}
 )
 
 // plan lists the cases to run. The full run is sized to finish in about
@@ -32,7 +35,7 @@ func plan(quick bool, only, contenders string) ([]benchCase, error) {
 	var cases []benchCase
 	tickCase := func(n int, warmup, measure time.Duration) benchCase {
 		return benchCase{
-			id: fmt.Sprintf("tick/n=%d", n), workload: "tick", contenders: scheduling,
+			id: fmt.Sprintf("tick/n=%d", n), workload: "tick", contenders: ticking,
 			params:  workload.Params{N: n, Warmup: warmup, Measure: measure},
 			timeout: warmup + measure + 90*time.Second,
 		}

@@ -78,6 +78,7 @@ var constructors = map[string]func(Options) (Scheduler, error){
 		}
 		return NewTaskmill(BackendMemory, "")
 	},
+	"taskmill-otel":     func(Options) (Scheduler, error) { return NewTaskmillOtel() },
 	"taskmill-sqlite":   func(Options) (Scheduler, error) { return NewTaskmill(BackendSQLite, "") },
 	"taskmill-postgres": func(o Options) (Scheduler, error) { return NewTaskmill(BackendPostgres, o.PostgresDSN) },
 	"robfig":            func(Options) (Scheduler, error) { return NewRobfig(), nil },

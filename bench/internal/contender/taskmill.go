@@ -61,9 +61,14 @@ var (
 // NewTaskmill returns an engine recording into backend; dsn is the database
 // of BackendPostgres.
 func NewTaskmill(backend Backend, dsn string) (*Taskmill, error) {
+	return newTaskmill(backend, dsn)
+}
+
+// newTaskmill is NewTaskmill with extra engine options.
+func newTaskmill(backend Backend, dsn string, extra ...task.Option) (*Taskmill, error) {
 	ctx := context.Background()
 	t := &Taskmill{cleanup: func() {}}
-	var opts []task.Option
+	opts := extra
 	switch backend {
 	case BackendMemory:
 	case BackendMemoryAll:
