@@ -52,6 +52,21 @@ func (k *otelKit) options() []Option {
 	return []Option{WithMeterProvider(k.mp), WithTracerProvider(k.tp)}
 }
 
+// span returns the one ended span named name.
+func (k *otelKit) span(t *testing.T, name string) sdktrace.ReadOnlySpan {
+	t.Helper()
+	var found []sdktrace.ReadOnlySpan
+	for _, s := range k.spans.Ended() {
+		if s.Name() == name {
+			found = append(found, s)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d ended spans named %q, want 1", len(found), name)
+	}
+	return found[0]
+}
+
 // collect returns the metrics by name.
 func (k *otelKit) collect(t *testing.T) map[string]metricdata.Metrics {
 	t.Helper()
@@ -271,15 +286,7 @@ func TestTelemetrySkipsAndFailures(t *testing.T) {
 		}
 	}
 
-	var failed sdktrace.ReadOnlySpan
-	for _, s := range k.spans.Ended() {
-		if s.Name() == "broken" {
-			failed = s
-		}
-	}
-	if failed == nil {
-		t.Fatal("no span of the failed run")
-	}
+	failed := k.span(t, "broken")
 	if st := failed.Status(); st.Code != codes.Error || st.Description != "no disk" {
 		t.Errorf("failed run's span status %v %q, want Error and the error's first line", st.Code, st.Description)
 	}
@@ -320,15 +327,7 @@ func TestTelemetrySpanJoinsTheCallersTrace(t *testing.T) {
 	x := b.wait(t, id)
 	req.End()
 
-	var run sdktrace.ReadOnlySpan
-	for _, s := range k.spans.Ended() {
-		if s.Name() == "report" {
-			run = s
-		}
-	}
-	if run == nil {
-		t.Fatal("no span of the run")
-	}
+	run := k.span(t, "report")
 	if run.Parent().SpanID() != req.SpanContext().SpanID() || run.SpanContext().TraceID() != req.SpanContext().TraceID() {
 		t.Errorf("run span's parent %v trace %v, want the request's span %v", run.Parent().SpanID(), run.SpanContext().TraceID(), req.SpanContext())
 	}
