@@ -234,14 +234,15 @@ func TestOverlapHoldsAcrossEngines(t *testing.T) {
 
 // OverlapQueueOne queues across engines: a fire while another engine runs
 // the task waits, pending, and starts once that run ended, within one
-// renewal interval.
+// renewal interval; the time it waited is B's run.wait_time.
 func TestQueueOneWaitsForAnotherEnginesRun(t *testing.T) {
 	t.Parallel()
 	clock := clockwork.NewFakeClockAt(testStart)
 	st := memory.New()
 	locker := newLocker(t, clock)
+	k := newOtelKit(t)
 	a := member(t, clock, st, locker, "host-1/1")
-	b := member(t, clock, st, locker, "host-2/2")
+	b := member(t, clock, st, locker, "host-2/2", k.options()...)
 	ga := newGate()
 	var bRan sync.WaitGroup
 	bRan.Add(1)
@@ -295,4 +296,7 @@ func TestQueueOneWaitsForAnotherEnginesRun(t *testing.T) {
 	if x.State != store.StateSucceeded || x.StartedAt.Before(first.EndedAt) {
 		t.Errorf("queued run: %s, started %v; want succeeded, after the first ended at %v", x.State, x.StartedAt, first.EndedAt)
 	}
+	wantHist(t, MetricRunWaitTime, hists(t, k.collect(t)[MetricRunWaitTime]), map[string][]float64{
+		"taskmill.task=etl": {x.StartedAt.Sub(queued.StartedAt).Seconds()},
+	})
 }

@@ -266,9 +266,6 @@ func (tt *taskTelemetry) opts(k attrKey) *measureOpts {
 	return o
 }
 
-// seconds is d in seconds.
-func seconds(d time.Duration) float64 { return d.Seconds() }
-
 // runStarted is told when r begins to execute (after the check that it
 // was not cancelled while it waited): it starts r's span, counts r
 // active, and records how late r started and how long it waited queued.
@@ -299,10 +296,10 @@ func (t *telemetry) runStarted(r *run) {
 	}
 	if x.Trigger.Claims() && t.lateness.Enabled(bg) {
 		o := telemetryOf(r.ent, x.Task).opts(attrKey{trigger: x.Trigger})
-		t.lateness.Record(bg, seconds(r.e.now().Sub(x.ScheduledAt)), o.rec...)
+		t.lateness.Record(bg, r.e.now().Sub(x.ScheduledAt).Seconds(), o.rec...)
 	}
 	if !r.queuedAt.IsZero() && t.wait.Enabled(bg) {
-		t.wait.Record(bg, seconds(x.StartedAt.Sub(r.queuedAt)), telemetryOf(r.ent, x.Task).base.rec...)
+		t.wait.Record(bg, x.StartedAt.Sub(r.queuedAt).Seconds(), telemetryOf(r.ent, x.Task).base.rec...)
 	}
 }
 
@@ -329,7 +326,7 @@ func (t *telemetry) runEnded(r *run, x *store.Execution, o ranOut) {
 	}
 	if o.started && t.duration.Enabled(ctx) {
 		m := telemetryOf(r.ent, x.Task).opts(attrKey{state: x.State})
-		t.duration.Record(ctx, seconds(x.Duration()), m.rec...)
+		t.duration.Record(ctx, x.Duration().Seconds(), m.rec...)
 	}
 	if x.State == store.StateSkipped {
 		t.skip(r.ent, x)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/taskmill/taskmill/cron"
 	"github.com/taskmill/taskmill/store"
+	"github.com/taskmill/taskmill/store/memory"
 )
 
 // otelKit is an engine's OpenTelemetry providers of the SDK, read back
@@ -293,6 +295,67 @@ func TestTelemetrySkipsAndFailures(t *testing.T) {
 	if got := spanAttr(failed, AttrExitCode); got != "1" {
 		t.Errorf("failed run's exit code attribute %q, want 1", got)
 	}
+}
+
+// A late fire's record of missed slots counts as one skip with reason
+// missed, and a graph member whose upstream failed as one with reason
+// upstream.
+func TestTelemetryMissedAndUpstreamSkips(t *testing.T) {
+	t.Parallel()
+	k := newOtelKit(t)
+	b := setup(t, k.options()...)
+	b.register(t, Spec{Name: "tick", Schedule: cron.Every(time.Second), Job: JobFunc(ok)})
+	b.start(t)
+	b.advanceTo(t, 1, testStart.Add(3*time.Second)) // over two slots: one missed record
+	for _, x := range b.waitRecords(t, "tick", 2) {
+		b.wait(t, x.ID)
+	}
+
+	k2 := newOtelKit(t)
+	g := setup(t, k2.options()...)
+	g.register(t,
+		Spec{Name: "extract", Schedule: cron.MustParse("0 */5 * * * *", "UTC"), Job: JobFunc(func(context.Context) error { return errors.New("down") })},
+		Spec{Name: "load", After: []string{"extract"}, Job: JobFunc(ok)},
+	)
+	g.start(t)
+	g.advanceTo(t, 1, testStart.Add(5*time.Minute))
+	root := g.waitRecords(t, "extract", 1)[0]
+	if _, err := g.eng.WaitGraphRun(context.Background(), root.GraphRunID); err != nil {
+		t.Fatal(err)
+	}
+
+	wantSums(t, MetricFiresSkipped, sums(t, k.collect(t)[MetricFiresSkipped], "{fire}"), map[string]int64{
+		"taskmill.reason=missed,taskmill.task=tick": 1,
+	})
+	wantSums(t, MetricFiresSkipped, sums(t, k2.collect(t)[MetricFiresSkipped], "{fire}"), map[string]int64{
+		"taskmill.reason=upstream,taskmill.task=load": 1,
+	})
+}
+
+// A dead node's run that this engine's sweep marks abandoned counts as
+// ended abandoned, though the task is not registered here.
+func TestTelemetryAbandonedBySweep(t *testing.T) {
+	t.Parallel()
+	k := newOtelKit(t)
+	clock := clockwork.NewFakeClockAt(testStart)
+	st := memory.New()
+	locker := newLocker(t, clock)
+	a := newCrashable(t, clock, st, locker, "node-a")
+	b := member(t, clock, st, locker, "node-b", k.options()...)
+	if err := b.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	id := startLong(t, a.eng)
+	a.crash(t)
+	for range LeaseTTLDefault/LeaseRenewDefault + 1 {
+		sweepRound(t, clock, b)
+	}
+	if x := getExecution(t, st, id); x.State != store.StateAbandoned {
+		t.Fatalf("state = %v, want abandoned", x.State)
+	}
+	wantSums(t, MetricRunsEnded, sums(t, k.collect(t)[MetricRunsEnded], "{run}"), map[string]int64{
+		"taskmill.state=abandoned,taskmill.task=long,taskmill.trigger=manual": 1,
+	})
 }
 
 func spanAttr(s sdktrace.ReadOnlySpan, k attribute.Key) string {
